@@ -1,0 +1,19 @@
+"""galaxy_learn: scikit-learn compatible deep learning for astronomical images.
+
+Every component is a scikit-learn estimator, so a whole system is a
+:class:`~sklearn.pipeline.Pipeline`::
+
+    from sklearn.manifold import Isomap
+    from sklearn.pipeline import Pipeline
+    from galaxy_learn import VAEEncoder, ThresholdClassifier
+
+    pipe = Pipeline([("vae", VAEEncoder(prior="dkl")), ("iso", Isomap()),
+                     ("cut", ThresholdClassifier(class_prior=0.4))])
+
+Image conventions: arrays of shape ``(n_samples, bands, height, width)`` (or flattened rows with an
+``image_shape`` parameter), float32 inside, ``random_state``, ``device="auto"|"cpu"|"cuda"``,
+``verbose`` for progress bars. See ``docs/conventions.rst``.
+"""
+from ._version import __version__
+
+__all__ = ["__version__"]

@@ -1,0 +1,8 @@
+"""skorch nets: the only subpackage that imports skorch.
+
+Each net is a :class:`skorch.NeuralNet` subclass overriding training hooks (``get_loss``,
+``train_step``, ...). Estimators build and own one as ``net_`` inside ``fit``.
+"""
+from ._callbacks import DivergenceGuard, TrainingDivergedError
+
+__all__ = ["DivergenceGuard", "TrainingDivergedError"]

@@ -1,0 +1,223 @@
+"""Validation of image inputs shared by every estimator.
+
+Conventions (written once here, documented in docs/conventions.rst):
+
+* Images are float arrays of shape ``(n_samples, n_bands, height, width)``.
+* A 2-D array ``(n_samples, n_bands * height * width)`` is accepted together with an
+  ``image_shape=(n_bands, height, width)`` parameter (C order, the layout of ``X.reshape(n, -1)``).
+* A 3-D array ``(n_samples, height, width)`` is a single-band stack.
+* A 2-D array without ``image_shape`` is plain tabular data; estimators that only make sense on
+  images reject it, estimators with a tabular path (MLP encoders) use it.
+* Data are converted to ``float32``; the caller's array is never modified.
+* NaN / inf pixels raise a ``ValueError`` that counts them, unless the caller opts into a fill.
+"""
+import numbers
+
+import numpy as np
+
+from ._compat import validate_data
+
+__all__ = ["check_image_shape", "check_images", "validate_image_data"]
+
+
+def check_image_shape(image_shape, *, name="image_shape"):
+    """Validate an ``image_shape`` parameter and return it as a tuple ``(C, H, W)``.
+
+    Parameters
+    ----------
+    image_shape : tuple of int or None
+        ``(n_bands, height, width)`` or ``(height, width)`` (one band).
+    name : str, default="image_shape"
+        Name used in error messages.
+
+    Returns
+    -------
+    image_shape : tuple of int or None
+    """
+    if image_shape is None:
+        return None
+    try:
+        shape = tuple(int(s) for s in image_shape)
+    except (TypeError, ValueError) as exc:
+        msg = f"The '{name}' parameter must be a tuple of ints (bands, height, width). Got {image_shape!r}."
+        raise ValueError(msg) from exc
+    if len(shape) == 2:
+        shape = (1,) + shape
+    if len(shape) != 3 or any(s < 1 for s in shape):
+        msg = (
+            f"The '{name}' parameter must be (bands, height, width) with positive sizes. "
+            f"Got {image_shape!r}."
+        )
+        raise ValueError(msg)
+    return shape
+
+
+def _count_nonfinite(X):
+    bad = ~np.isfinite(X)
+    n_bad = int(bad.sum())
+    if n_bad == 0:
+        return 0, 0
+    n_samples_bad = int(bad.reshape(X.shape[0], -1).any(axis=1).sum())
+    return n_bad, n_samples_bad
+
+
+def check_images(
+    X,
+    *,
+    image_shape=None,
+    allow_tabular=False,
+    allow_nonfinite=False,
+    dtype=np.float32,
+    min_samples=1,
+    name="X",
+):
+    """Convert ``X`` to a float array of images, with errors that name the problem.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_bands, height, width), (n_samples, height, width) \
+            or (n_samples, n_features)
+        Input images.
+    image_shape : tuple of int, default=None
+        Shape ``(n_bands, height, width)`` used to unflatten 2-D input.
+    allow_tabular : bool, default=False
+        Whether 2-D input without ``image_shape`` is returned as tabular ``(n, n_features)`` data.
+        If False such input raises a ``ValueError``.
+    allow_nonfinite : bool, default=False
+        Whether NaN / inf pixels are let through (for callers that fill them).
+    dtype : numpy dtype, default=np.float32
+        Output dtype.
+    min_samples : int, default=1
+        Minimum number of samples.
+    name : str, default="X"
+        Name used in error messages.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_bands, height, width) or (n_samples, n_features)
+        A new array or a read-only-safe view; the input is never modified by later code because
+        callers copy before writing.
+    """
+    image_shape = check_image_shape(image_shape)
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas
+        X = X.to_numpy()
+    try:
+        X = np.asarray(X)
+    except Exception as exc:  # pragma: no cover - exotic containers
+        msg = f"{name} could not be converted to a numeric array: {exc}"
+        raise ValueError(msg) from exc
+    if X.dtype.kind not in "biuf":
+        if X.dtype.kind == "c":
+            msg = f"Complex data not supported: {name} has dtype {X.dtype}."
+            raise ValueError(msg)
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            msg = f"{name} must hold numbers; got dtype {X.dtype}."
+            raise ValueError(msg) from exc
+    if X.ndim == 2:
+        if image_shape is not None:
+            n_expected = int(np.prod(image_shape))
+            if X.shape[1] != n_expected:
+                msg = (
+                    f"{name} has {X.shape[1]} features per sample but image_shape={image_shape} "
+                    f"implies {n_expected} (bands*height*width)."
+                )
+                raise ValueError(msg)
+            X = X.reshape((X.shape[0],) + image_shape)
+        elif not allow_tabular:
+            msg = (
+                f"{name} is 2-D with shape {X.shape}; pass images as (n_samples, bands, height, "
+                "width) or give image_shape=(bands, height, width) to unflatten rows."
+            )
+            raise ValueError(msg)
+    elif X.ndim == 3:
+        X = X[:, None, :, :]
+    elif X.ndim != 4:
+        msg = (
+            f"{name} must be 4-D (n_samples, bands, height, width), 3-D single-band images or "
+            f"2-D rows; got an array with {X.ndim} dimension(s) and shape {X.shape}."
+        )
+        raise ValueError(msg)
+    if X.shape[0] < min_samples:
+        msg = f"{name} has {X.shape[0]} sample(s); at least {min_samples} required."
+        raise ValueError(msg)
+    if any(s == 0 for s in X.shape[1:]):
+        msg = f"{name} has an empty dimension: shape {X.shape}."
+        raise ValueError(msg)
+    X = X.astype(dtype, copy=False)
+    if not allow_nonfinite:
+        n_bad, n_samples_bad = _count_nonfinite(X)
+        if n_bad:
+            msg = (
+                f"Input {name} contains NaN or infinity: {n_bad} non-finite pixel value(s) in "
+                f"{n_samples_bad} sample(s). Mask or fill them first, e.g. with "
+                "galaxy_learn.preprocessing.ImageScaler(nan_policy='fill')."
+            )
+            raise ValueError(msg)
+    return X
+
+
+def validate_image_data(
+    estimator,
+    X,
+    *,
+    reset,
+    image_shape=None,
+    allow_tabular=False,
+    allow_nonfinite=False,
+    min_samples=1,
+):
+    """Validate ``X`` for ``estimator`` and record or check what ``fit`` saw.
+
+    On ``reset=True`` (in ``fit``) this sets ``n_features_in_`` (the flattened size
+    ``bands*height*width``, or the number of columns for tabular data), ``feature_names_in_`` when
+    ``X`` is a DataFrame, and ``input_shape_`` (``(bands, height, width)`` or ``(n_features,)``).
+    Later calls (``reset=False``) check the same shape, naming the band count or image size that
+    differs.
+
+    Returns
+    -------
+    X : ndarray of float32, shape (n_samples, bands, height, width) or (n_samples, n_features)
+    """
+    X_checked = check_images(
+        X,
+        image_shape=image_shape,
+        allow_tabular=allow_tabular,
+        allow_nonfinite=allow_nonfinite,
+        min_samples=min_samples,
+    )
+    cls = type(estimator).__name__
+    shape = X_checked.shape[1:]
+    if not reset and hasattr(estimator, "input_shape_"):
+        fitted = tuple(estimator.input_shape_)
+        if shape != fitted:
+            if len(shape) == 3 and len(fitted) == 3 and shape[0] != fitted[0]:
+                msg = (
+                    f"X has {shape[0]} band(s) but {cls} was fitted on {fitted[0]} band(s); "
+                    f"bands must match between fit and transform/predict."
+                )
+            elif len(shape) == 3 and len(fitted) == 3:
+                msg = (
+                    f"X has images of size {shape[1]}x{shape[2]} but {cls} was fitted on "
+                    f"{fitted[1]}x{fitted[2]} images."
+                )
+            else:
+                n_in = int(np.prod(shape))
+                msg = (
+                    f"X has {n_in} features, but {cls} is expecting "
+                    f"{estimator.n_features_in_} features as input (fitted input shape "
+                    f"{fitted}, got {shape})."
+                )
+            raise ValueError(msg)
+    # scikit-learn records / checks n_features_in_ and feature_names_in_ on the flattened view
+    # (a DataFrame keeps its columns so feature names are checked); the array was converted above.
+    validate_data(
+        estimator,
+        X if hasattr(X, "columns") else X_checked.reshape(X_checked.shape[0], -1),
+        reset=reset,
+        skip_check_array=True,
+    )
+    if reset:
+        estimator.input_shape_ = tuple(int(s) for s in shape)
+    return X_checked

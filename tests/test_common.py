@@ -1,0 +1,67 @@
+"""scikit-learn's estimator checks over every public estimator of galaxy_learn.
+
+Estimators are discovered automatically: any public class exported in ``galaxy_learn.__all__`` or a
+subpackage's ``__all__`` that derives from :class:`sklearn.base.BaseEstimator` is checked the day
+it lands. Networks are made tiny for the checks through ``CHECK_PARAMS`` (speed only: the defaults
+are what users get). An expected failure needs a reason in ``EXPECTED_FAILED_CHECKS``.
+"""
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import galaxy_learn
+
+# Small, fast settings per estimator class (never changes what is checked, only how long it takes).
+CHECK_PARAMS = {}
+
+# {class name: {check name: reason a reviewer would accept}}
+EXPECTED_FAILED_CHECKS = {}
+
+
+def _public_estimators():
+    found = {}
+    modules = [galaxy_learn]
+    for info in pkgutil.walk_packages(galaxy_learn.__path__, prefix="galaxy_learn."):
+        if any(part.startswith("_") for part in info.name.split(".")[1:]):
+            continue
+        if info.name.endswith(".cli"):
+            continue
+        modules.append(importlib.import_module(info.name))
+    for module in modules:
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name, None)
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, BaseEstimator)
+                and not inspect.isabstract(obj)
+                and not name.startswith("_")
+            ):
+                found[name] = obj
+    return [found[k] for k in sorted(found)]
+
+
+ESTIMATORS = [cls(**CHECK_PARAMS.get(cls.__name__, {})) for cls in _public_estimators()]
+
+
+def _expected_failed(estimator):
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+def test_estimators_discovered():
+    """Every estimator exported at top level is among those checked."""
+    names = {type(e).__name__ for e in ESTIMATORS}
+    for name in galaxy_learn.__all__:
+        obj = getattr(galaxy_learn, name)
+        if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
+            assert name in names
+
+
+if ESTIMATORS:
+
+    @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed)
+    def test_sklearn_compatible_estimator(estimator, check):
+        check(estimator)
