@@ -341,11 +341,8 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
                 self.net_ = self._build_net(Xs, seed)
                 self.net_.initialize()
                 self.net_.fit(Xs, None)
-            else:
-                self.net_.set_params(iterator_train__generator=torch.Generator().manual_seed(seed))
+            else:  # the seeded shuffling generator of the net continues its stream
                 self.net_.partial_fit(Xs, None, epochs=epochs)
-        # the seeded generator is a training detail; dropping it keeps the net picklable
-        self.net_.set_params(iterator_train__generator=None)
         codes = self._encode(Xs)
         self.latent_mean_ = codes.mean(axis=0)
         self.latent_std_ = codes.std(axis=0)
@@ -518,6 +515,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the network computes in float32
         return tags
 
 
