@@ -1,0 +1,6 @@
+"""Simulated and survey datasets: SDSS-like cutouts and fields, loaders for survey formats."""
+from ._cutouts import make_star_galaxy_cutouts
+
+__all__ = [
+    "make_star_galaxy_cutouts",
+]
