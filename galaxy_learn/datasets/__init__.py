@@ -1,0 +1,28 @@
+"""Datasets: simulators (``make_*``) and readers of survey formats (``load_*``), flux units."""
+__all__ = []
+
+from ._loaders import (  # noqa: E402
+    load_fits_cutouts,
+    load_galaxy_zoo,
+    load_galaxy_zoo_catalog,
+    load_sdss_npy,
+)
+from ._units import (  # noqa: E402
+    SDSS_SOFTENING,
+    ab_mag_to_nanomaggies,
+    asinh_mag_to_nanomaggies,
+    nanomaggies_to_ab_mag,
+    nanomaggies_to_asinh_mag,
+)
+
+__all__ += [
+    "SDSS_SOFTENING",
+    "ab_mag_to_nanomaggies",
+    "asinh_mag_to_nanomaggies",
+    "load_fits_cutouts",
+    "load_galaxy_zoo",
+    "load_galaxy_zoo_catalog",
+    "load_sdss_npy",
+    "nanomaggies_to_ab_mag",
+    "nanomaggies_to_asinh_mag",
+]
