@@ -64,8 +64,17 @@ def _psf_table(size, oversample, psf, beta):
     return np.stack([psf_fourier(kabs, f, psf=psf, beta=beta) for f in _FWHM_GRID])
 
 
+@functools.lru_cache(maxsize=64)
+def _psf_single(size, oversample, fwhm, psf, beta):
+    _, _, _, kabs = _grids(size, oversample)
+    return psf_fourier(kabs, np.float32(fwhm), psf=psf, beta=beta)
+
+
 def _psf_batch(size, oversample, fwhm, psf, beta):
     """Transfer functions for a batch of FWHM values: (b, M, M//2+1) float32."""
+    if fwhm.size and np.all(fwhm == fwhm[0]):  # one exposure (a field): one transfer function
+        single = _psf_single(size, oversample, float(fwhm[0]), psf, beta)
+        return np.broadcast_to(single, (fwhm.size,) + single.shape).copy()
     inside = fwhm.size and _FWHM_GRID[0] <= fwhm.min() and fwhm.max() <= _FWHM_GRID[-2]
     table = _psf_table(size, oversample, psf, beta) if inside else None
     if table is None:
@@ -78,12 +87,19 @@ def _psf_batch(size, oversample, fwhm, psf, beta):
 
 
 def _fold(spec, size):
-    """Fold a half-plane spectrum sampled to twice the pixel Nyquist onto the pixel grid."""
+    """Fold a half-plane spectrum sampled to twice the pixel Nyquist onto the pixel grid.
+
+    Rows: frequencies ``y`` and ``y + N`` alias. Columns: the fine half-plane holds
+    ``k_x = 0 … N``; coarse column ``j`` receives ``k_x = j`` and ``k_x = j - N``, the latter being
+    the complex conjugate of the fine column ``N - j`` at row ``-y``.
+    """
     n = size
-    folded = spec[..., :n, :] + spec[..., n:, :]  # rows: frequencies y and y + N alias
-    flip = (-np.arange(n)) % n
-    negative = np.conj(folded[..., flip, :][..., n::-1][..., : n // 2 + 1])
-    return folded[..., : n // 2 + 1] + negative
+    folded = spec[..., :n, :] + spec[..., n:, :]
+    neg = folded[..., :, n // 2:][..., ::-1]  # columns N, N-1, ..., N/2
+    neg = np.roll(neg[..., ::-1, :], 1, axis=-2)  # rows -y (mod N)
+    out = folded[..., : n // 2 + 1]
+    out += np.conj(neg)
+    return out
 
 
 def _galaxy_fourier(ky, kx, r_bulge, r_disk, q, theta, n_bulge):
