@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from ._noise import add_noise, electrons_per_nmgy, read_noise_e2, resolve_sky, sky_level
-from ._photometry_constants import BANDS, PIXEL_SCALE, band_indices, nmgy_to_mag
-from ._population import COUNT_SLOPE, sample_magnitudes, sample_objects
+from ._noise import add_noise, matched_filter_snr, resolve_sky
+from ._photometry_constants import BANDS, PIXEL_SCALE, band_indices
+from ._population import sample_class_magnitudes, sample_objects, truth_columns
 from ._psf import DEFAULT_BETA, sample_seeing
 from ._render import render_stamps
 
@@ -66,10 +66,7 @@ def _simulate_chunk(n, rng, noise_rng, *, size, band_idx, star_fraction, qso_fra
     # Classes and magnitudes (number counts per class).
     p = [star_fraction, qso_fraction, 1.0 - star_fraction - qso_fraction]
     classes = rng.choice(np.array(["STAR", "QSO", "GALAXY"]), size=n, p=p)
-    mag_r = np.empty(n)
-    for cls in ("STAR", "QSO", "GALAXY"):
-        idx = np.flatnonzero(classes == cls)
-        mag_r[idx] = sample_magnitudes(idx.size, COUNT_SLOPE[cls], mag_range, rng)
+    mag_r = sample_class_magnitudes(classes, mag_range, rng)
     pop = sample_objects(classes, mag_r, rng)
     fwhm_all, fwhm_r = sample_seeing(n, BANDS, rng, seeing=seeing)
     dx = rng.uniform(-0.5, 0.5, n)
@@ -80,11 +77,7 @@ def _simulate_chunk(n, rng, noise_rng, *, size, band_idx, star_fraction, qso_fra
     nb_idx = np.flatnonzero(has_nb)
     m = nb_idx.size
     nb_class = np.where(rng.uniform(size=m) < 0.75, "GALAXY", "STAR")
-    nb_mag = np.empty(m)
-    for cls in ("STAR", "GALAXY"):
-        sel = np.flatnonzero(nb_class == cls)
-        nb_mag[sel] = sample_magnitudes(sel.size, COUNT_SLOPE[cls],
-                                        (mag_range[0], mag_range[1] + 1.0), rng)
+    nb_mag = sample_class_magnitudes(nb_class, (mag_range[0], mag_range[1] + 1.0), rng)
     nb_pop = sample_objects(nb_class, nb_mag, rng)
     radius = rng.uniform(6.0, max(6.5, 0.45 * size), m)
     angle = rng.uniform(0.0, 2 * np.pi, m)
@@ -110,10 +103,7 @@ def _simulate_chunk(n, rng, noise_rng, *, size, band_idx, star_fraction, qso_fra
             bulge_fraction=pop["bulge_fraction"][:, [r_pos]], q=pop["axis_ratio"],
             theta=pop["theta"], psf=psf, beta=beta,
         )[:, 0]
-    sky_r = sky_level(sky_mag["r"])
-    e_r = electrons_per_nmgy("r")[0]
-    s_e = np.maximum(model_r, 0.0) * e_r
-    snr_r = np.sqrt((s_e**2 / (s_e + sky_r * e_r + read_noise_e2("r")[0])).sum(axis=(1, 2)))
+    snr_r = matched_filter_snr(model_r, "r", sky_mag["r"])
 
     if m:
         ix = np.round(nb_x).astype(int)
@@ -132,22 +122,8 @@ def _simulate_chunk(n, rng, noise_rng, *, size, band_idx, star_fraction, qso_fra
         images, _, _ = add_noise(images, [BANDS[k] for k in b],
                                  np.array([sky_mag[BANDS[k]] for k in b]), noise_rng)
 
-    mags = nmgy_to_mag(pop["flux"])
-    galaxy = classes == "GALAXY"
     truth = {
-        "class": classes,
-        "point_source": ~galaxy,
-        **{f"mag_{band}": mags[:, k] for k, band in enumerate(BANDS)},
-        "flux_r": pop["flux"][:, r_pos],
-        "half_light_radius": pop["half_light_radius"],
-        "bulge_half_light_radius": pop["r_bulge"],
-        "disk_half_light_radius": pop["r_disk"],
-        "sersic_n": pop["sersic_n"],
-        "bulge_fraction": pop["bulge_fraction_r"],
-        "galaxy_type": pop["galaxy_type"],
-        "axis_ratio": pop["axis_ratio"],
-        "ellipticity": np.where(galaxy, 1.0 - pop["axis_ratio"], 0.0),
-        "position_angle": np.where(galaxy, np.degrees(pop["theta"]), 0.0),
+        **truth_columns(classes, pop),
         "seeing_fwhm_r": fwhm_r,
         **{f"psf_fwhm_{BANDS[k]}": fwhm_all[:, k] for k in b},
         "snr_r": snr_r,

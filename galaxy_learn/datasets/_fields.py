@@ -6,9 +6,9 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from ._cutouts import _check_fraction, _check_mag_range, _check_seeing, _sky_all_bands
-from ._noise import add_noise, electrons_per_nmgy, read_noise_e2, sky_level
-from ._photometry_constants import BANDS, PIXEL_SCALE, band_indices, nmgy_to_mag
-from ._population import COUNT_SLOPE, sample_magnitudes, sample_objects
+from ._noise import add_noise, matched_filter_snr, sky_level
+from ._photometry_constants import BANDS, PIXEL_SCALE, band_indices
+from ._population import COUNT_SLOPE, sample_class_magnitudes, sample_objects, truth_columns
 from ._profiles import sersic_enclosed_fraction
 from ._psf import DEFAULT_BETA, moffat_alpha, sample_seeing
 from ._render import render_stamps
@@ -180,10 +180,7 @@ def make_sky_field(
     classes = np.concatenate([np.full(counts[c], c) for c in ("STAR", "QSO", "GALAXY")])
     classes = classes[rng.permutation(classes.size)].astype(str)
     n = classes.size
-    mag_r = np.empty(n)
-    for cls in ("STAR", "QSO", "GALAXY"):
-        idx = np.flatnonzero(classes == cls)
-        mag_r[idx] = sample_magnitudes(idx.size, COUNT_SLOPE[cls], mag_range, rng)
+    mag_r = sample_class_magnitudes(classes, mag_range, rng)
     pop = sample_objects(classes, mag_r, rng)
     fwhm_field, fwhm_r = sample_seeing(1, BANDS, rng, seeing=seeing)
     x = rng.uniform(-0.5, w - 0.5, n)
@@ -202,8 +199,6 @@ def make_sky_field(
     seg = np.zeros((h, w), dtype=np.int32)
     ix = np.round(x).astype(int)
     iy = np.round(y).astype(int)
-    e_r = electrons_per_nmgy("r")[0]
-    var_sky_r = sky_level(sky_all["r"]) * e_r + read_noise_e2("r")[0]
     snr_r = np.zeros(n)
     chunk = 256
     for size in sorted(set(sizes.tolist())):
@@ -217,8 +212,7 @@ def make_sky_field(
                 r_disk=pop["r_disk"][sel] * px,
                 bulge_fraction=pop["bulge_fraction"][sel][:, render_idx],
                 q=pop["axis_ratio"][sel], theta=pop["theta"][sel], psf=psf, beta=beta, pad=False)
-            s_e = np.maximum(stamps[:, r_col], 0.0) * e_r
-            snr_r[sel] = np.sqrt((s_e**2 / (s_e + var_sky_r)).sum(axis=(1, 2)))
+            snr_r[sel] = matched_filter_snr(stamps[:, r_col], "r", sky_all["r"])
             half = size // 2
             for j, k in enumerate(sel):
                 y0, x0 = iy[k] - half, ix[k] - half
@@ -241,25 +235,13 @@ def make_sky_field(
         field = field[0]
     field = field[[render_idx.index(b) for b in band_idx]]
 
-    mags = nmgy_to_mag(pop["flux"])
-    galaxy = classes == "GALAXY"
     area_px = np.bincount(seg.ravel(), minlength=n + 1)[1:]
     catalog = pd.DataFrame({
         "id": np.arange(1, n + 1),
         "x": x,
         "y": y,
-        "class": classes,
-        "point_source": ~galaxy,
-        **{f"mag_{b}": mags[:, k] for k, b in enumerate(BANDS)},
-        "flux_r": pop["flux"][:, r_pos],
+        **truth_columns(classes, pop),
         "snr_r": snr_r,
-        "half_light_radius": pop["half_light_radius"],
-        "sersic_n": pop["sersic_n"],
-        "bulge_fraction": pop["bulge_fraction_r"],
-        "galaxy_type": pop["galaxy_type"],
-        "axis_ratio": pop["axis_ratio"],
-        "ellipticity": np.where(galaxy, 1.0 - pop["axis_ratio"], 0.0),
-        "position_angle": np.where(galaxy, np.degrees(pop["theta"]), 0.0),
         "segment_area": area_px,
         "stamp_size": sizes,
     })
