@@ -52,6 +52,15 @@ def _check_seeing(seeing):
     raise ValueError(msg)
 
 
+def _check_psf(psf, beta):
+    if psf not in ("moffat", "kolmogorov"):
+        msg = f"The 'psf' parameter must be 'moffat' or 'kolmogorov'. Got {psf!r}."
+        raise ValueError(msg)
+    if not isinstance(beta, numbers.Real) or not beta > 1.5:
+        msg = f"The 'beta' parameter must be a float > 1.5 (finite PSF variance). Got {beta!r}."
+        raise ValueError(msg)
+
+
 def _paste(dest, stamp, shift_x, shift_y):
     """Add ``stamp`` (C, H, W) into ``dest`` (C, H, W) shifted by integer pixels, clipping edges."""
     h, w = dest.shape[-2:]
@@ -271,12 +280,7 @@ def make_star_galaxy_cutouts(
     mag_range = _check_mag_range(mag_range)
     seeing = _check_seeing(seeing)
     neighbor_probability = _check_fraction(neighbor_probability, "neighbor_probability")
-    if psf not in ("moffat", "kolmogorov"):
-        msg = f"The 'psf' parameter must be 'moffat' or 'kolmogorov'. Got {psf!r}."
-        raise ValueError(msg)
-    if not isinstance(beta, numbers.Real) or not beta > 1.5:
-        msg = f"The 'beta' parameter must be a float > 1.5 (finite PSF variance). Got {beta!r}."
-        raise ValueError(msg)
+    _check_psf(psf, beta)
     sky_all = dict(zip(BANDS, _sky_all_bands(sky, bands)))
     # One seed sequence; each chunk gets an object stream and a separate noise stream, so the
     # same random_state gives the same objects with noise on or off and for any band subset.

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from ._cutouts import _check_fraction, _check_mag_range, _check_seeing, _sky_all_bands
+from ._cutouts import (_check_fraction, _check_mag_range, _check_psf, _check_seeing,
+                       _sky_all_bands)
 from ._noise import add_noise, matched_filter_snr, sky_level
 from ._photometry_constants import BANDS, PIXEL_SCALE, band_indices
 from ._population import COUNT_SLOPE, sample_class_magnitudes, sample_objects, truth_columns
@@ -150,9 +151,7 @@ def make_sky_field(
     if not isinstance(isophote, numbers.Real) or not np.isfinite(isophote):
         msg = f"The 'isophote' parameter must be a surface brightness in mag/arcsec^2. Got {isophote!r}."
         raise ValueError(msg)
-    if psf not in ("moffat", "kolmogorov"):
-        msg = f"The 'psf' parameter must be 'moffat' or 'kolmogorov'. Got {psf!r}."
-        raise ValueError(msg)
+    _check_psf(psf, beta)
     sky_all = dict(zip(BANDS, _sky_all_bands(sky, bands)))
     seed = check_random_state(random_state).randint(0, 2**32 - 1, dtype=np.int64)
     obj_seq, noise_seq = np.random.SeedSequence(int(seed)).spawn(2)
