@@ -257,8 +257,8 @@ def make_star_galaxy_cutouts(
     >>> X, y, truth = make_star_galaxy_cutouts(8, image_size=32, random_state=0)
     >>> X.shape, X.dtype
     ((8, 5, 32, 32), dtype('float32'))
-    >>> sorted(set(y) | {"GALAXY", "STAR", "QSO"})
-    ['GALAXY', 'QSO', 'STAR']
+    >>> set(y.tolist()) <= {"GALAXY", "STAR", "QSO"}
+    True
     >>> bool((truth["point_source"] == (y != "GALAXY")).all())
     True
     """

@@ -90,8 +90,9 @@ def make_sky_field(
     n_objects : int, default=None
         Number of objects. None draws it (Poisson) from SDSS-like number counts at high galactic
         latitude over ``mag_range``: per magnitude per deg^2 at r = 20, ~2600 galaxies (slope
-        0.45), ~700 stars (0.20), ~30 quasars (0.40) -- about 270 objects in 256 x 256 and
-        13,500 in a frame for r = 15–23.5.
+        0.45), ~700 stars (0.20), ~30 quasars (0.40) -- about 80 objects in 256 x 256 and
+        3,800 in a 2048 x 1489 frame for r = 15–23.5 (objects centred outside the field are
+        not simulated, so light from just beyond the edges is missing).
     bands : str, default="ugriz"
         Bands of the returned field.
     isophote : float, default=24.5
