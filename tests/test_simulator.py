@@ -64,6 +64,29 @@ def test_bulge_disk_half_light_radius():
     assert frac == pytest.approx(0.5, abs=1e-8)
 
 
+def test_truth_half_light_radius_of_bulge_plus_disk_matches_galsim():
+    """The truth half-light radius of simulated bulge + disk galaxies, measured by GalSim."""
+    from galaxy_learn.datasets._population import sample_objects
+
+    pop = sample_objects(np.array(["GALAXY"] * 3), np.array([17.0, 19.0, 21.0]),
+                         np.random.default_rng(0))
+    for i in range(3):
+        bf = pop["bulge_fraction"][i, 2]  # B/T in r
+        gal = galsim.Add([
+            galsim.DeVaucouleurs(half_light_radius=pop["r_bulge"][i], flux=bf),
+            galsim.Exponential(half_light_radius=pop["r_disk"][i], flux=1 - bf),
+        ])
+        hlr = pop["half_light_radius"][i]
+        # Enclosed light from GalSim's surface brightness, integrated in log r.
+        r = hlr * np.logspace(-5, 2.5, 3000)
+        sb = np.array([gal.xValue(galsim.PositionD(rr, 0.0)) for rr in r])
+        integrand = 2 * np.pi * r**2 * sb
+        enclosed = np.concatenate([[0.0], np.cumsum(0.5 * (integrand[1:] + integrand[:-1])
+                                                    * np.diff(np.log(r)))])
+        assert enclosed[-1] == pytest.approx(1.0, abs=2e-3)
+        assert np.interp(0.5, enclosed, r) == pytest.approx(hlr, rel=2e-3)
+
+
 # --------------------------------------------------------------------------------- vs GalSim
 @pytest.mark.parametrize("n_sersic", [1, 4])
 @pytest.mark.parametrize(
