@@ -233,10 +233,24 @@ def test_neighbours_are_added():
     assert (X1.sum(axis=(1, 2, 3)) > X0.sum(axis=(1, 2, 3))).mean() > 0.9
 
 
+def test_masked_bad_columns():
+    kw = dict(image_size=32, random_state=9)
+    X0, _, t0 = make_star_galaxy_cutouts(40, **kw)
+    X1, _, t1 = make_star_galaxy_cutouts(40, mask_probability=0.5, **kw)
+    nan = np.isnan(X1)
+    assert not np.isnan(X0).any() and (t0["n_masked_pixels"] == 0).all()
+    np.testing.assert_array_equal(nan.sum(axis=(1, 2, 3)), t1["n_masked_pixels"])
+    assert 8 < (t1["n_masked_pixels"] > 0).sum() < 32
+    # One band per masked image; elsewhere identical to the unmasked draw.
+    assert (nan.any(axis=(2, 3)).sum(axis=1) <= 1).all()
+    np.testing.assert_array_equal(X1[~nan], X0[~nan])
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
         ({"n_samples": 0}, "n_samples"),
+        ({"mask_probability": -0.1}, "mask_probability"),
         ({"image_size": 4}, "image_size"),
         ({"bands": "ugx"}, "bands"),
         ({"star_fraction": 0.8, "qso_fraction": 0.3}, "must not exceed 1"),

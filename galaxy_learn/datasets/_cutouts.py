@@ -70,6 +70,25 @@ def _paste(dest, stamp, shift_x, shift_y):
         dest[:, y0:y1, x0:x1] += stamp[:, y0 - shift_y:y1 - shift_y, x0 - shift_x:x1 - shift_x]
 
 
+def _apply_masks(X, probability, rng):
+    """Set a bad column (1-2 px wide, full height or a segment, one band) to NaN in a random
+    ``probability`` of the images, in place; return the number of masked pixels per image."""
+    n, n_bands, h, w = X.shape
+    n_masked = np.zeros(n, dtype=int)
+    for i in np.flatnonzero(rng.uniform(size=n) < probability):
+        band = rng.integers(n_bands)
+        width = int(rng.integers(1, 3))
+        x0 = int(rng.integers(0, w - width + 1))
+        if rng.uniform() < 0.5:
+            y0, y1 = 0, h
+        else:
+            y0 = int(rng.integers(0, h // 2))
+            y1 = int(rng.integers(y0 + max(1, h // 4), h + 1))
+        X[i, band, y0:y1, x0:x0 + width] = np.nan
+        n_masked[i] = (y1 - y0) * width
+    return n_masked
+
+
 def _simulate_chunk(n, rng, noise_rng, *, size, band_idx, star_fraction, qso_fraction, mag_range, seeing,
                     neighbor_probability, sky_mag, noise, psf, beta):
     # Classes and magnitudes (number counts per class).
@@ -164,6 +183,7 @@ def make_star_galaxy_cutouts(
     noise=True,
     psf="moffat",
     beta=DEFAULT_BETA,
+    mask_probability=0.0,
     random_state=None,
 ):
     """Simulate SDSS-like multi-band cutouts of stars, quasars and galaxies.
@@ -204,8 +224,13 @@ def make_star_galaxy_cutouts(
         PSF profile.
     beta : float, default=4.765
         Moffat index.
+    mask_probability : float, default=0.0
+        Probability that a cutout has a masked (NaN) bad column, 1–2 pixels wide, over its full
+        height or a segment, in one band (SDSS bands are separate CCDs) -- to exercise NaN
+        handling downstream. The count is in ``truth["n_masked_pixels"]``.
     random_state : int, RandomState instance or None, default=None
-        Seed; the same seed gives identical output.
+        Seed; the same seed gives identical output (and the same objects whatever ``noise``,
+        ``bands`` or ``mask_probability``).
 
     Returns
     -------
@@ -223,7 +248,8 @@ def make_star_galaxy_cutouts(
         ``seeing_fwhm_r`` and ``psf_fwhm_<band>`` (arcsec); ``snr_r`` (matched-filter S/N of
         the central object in r, from its noiseless model and the noise variance);
         ``x_offset``, ``y_offset`` (pixels); ``has_neighbor``; ``neighbor_class``,
-        ``neighbor_mag_r``, ``neighbor_x_offset``, ``neighbor_y_offset`` (NaN/"" when none).
+        ``neighbor_mag_r``, ``neighbor_x_offset``, ``neighbor_y_offset`` (NaN/"" when none);
+        ``n_masked_pixels``.
 
     Notes
     -----
@@ -281,6 +307,7 @@ def make_star_galaxy_cutouts(
     mag_range = _check_mag_range(mag_range)
     seeing = _check_seeing(seeing)
     neighbor_probability = _check_fraction(neighbor_probability, "neighbor_probability")
+    mask_probability = _check_fraction(mask_probability, "mask_probability")
     _check_psf(psf, beta)
     sky_all = dict(zip(BANDS, _sky_all_bands(sky, bands)))
     # One seed sequence; each chunk gets an object stream and a separate noise stream, so the
@@ -293,13 +320,15 @@ def make_star_galaxy_cutouts(
     y_parts, truth_parts = [], []
     for start in range(0, n_samples, _CHUNK):
         n = min(_CHUNK, n_samples - start)
-        obj_seq, noise_seq = seq.spawn(2)
+        obj_seq, noise_seq, mask_seq = seq.spawn(3)
         images, classes, truth = _simulate_chunk(
             n, np.random.default_rng(obj_seq), np.random.default_rng(noise_seq), size=size, band_idx=band_idx, star_fraction=star_fraction,
             qso_fraction=qso_fraction, mag_range=mag_range, seeing=seeing,
             neighbor_probability=neighbor_probability, sky_mag=sky_all, noise=bool(noise),
             psf=psf, beta=float(beta),
         )
+        truth["n_masked_pixels"] = _apply_masks(images, mask_probability,
+                                                np.random.default_rng(mask_seq))
         X[start:start + n] = images
         y_parts.append(classes)
         truth_parts.append(pd.DataFrame(truth))
