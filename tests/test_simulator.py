@@ -109,6 +109,16 @@ def test_render_matches_galsim(n_sersic, hlr, q, theta, fwhm, dx, dy):
     assert np.abs(img - ref).max() < 2e-3 * ref.max()
 
 
+@pytest.mark.parametrize("size", [33, 45])
+def test_render_odd_stamp_sizes_match_galsim(size):
+    gal = galsim.Exponential(half_light_radius=1.5, flux=10.0).shear(q=0.6, beta=0.4 * galsim.radians)
+    ref = galsim.Convolve(gal, galsim.Moffat(beta=4.765, fwhm=2.0)).drawImage(
+        nx=size, ny=size, scale=1.0, use_true_center=False, offset=(0.3, -0.2)).array
+    img = render_stamps(size, [[10.0]], [[2.0]], dx=[0.3], dy=[-0.2], r_disk=[1.5], q=[0.6],
+                        theta=[0.4])[0, 0]
+    assert np.abs(img - ref).max() < 2e-4 * ref.max()
+
+
 def test_render_kolmogorov_matches_galsim():
     ref = galsim.Kolmogorov(fwhm=3.0, flux=50.0).drawImage(
         nx=48, ny=48, scale=1.0, use_true_center=False, offset=(0.25, -0.1)).array
@@ -177,6 +187,11 @@ def test_reproducible_and_band_subsets():
     np.testing.assert_array_equal(t3["mag_r"], t1["mag_r"])
     X5, _, _ = make_star_galaxy_cutouts(20, image_size=32, random_state=8)
     assert not np.allclose(X1, X5)
+    # Odd sizes, the Kolmogorov PSF and a seeing range work end to end.
+    X6, _, t6 = make_star_galaxy_cutouts(10, image_size=31, psf="kolmogorov", seeing=(1.0, 1.2),
+                                         random_state=7)
+    assert X6.shape == (10, 5, 31, 31) and np.isfinite(X6).all()
+    assert t6["seeing_fwhm_r"].between(1.0, 1.2).all()
 
 
 def test_noise_variance_matches_poisson_expectation():

@@ -214,7 +214,7 @@ def render_stamps(
 def _render_sizes(size, is_galaxy, r_bulge, r_disk, bulge_fraction, q, dx, dy, n_bulge, pad):
     """Per object, the (periodic) render box: ``size``, or 2x / 4x when the galaxy's wings would
     otherwise wrap more than ``_WRAP_TOL`` of its light around the stamp."""
-    sizes = np.full(is_galaxy.shape, size)
+    sizes = np.full(is_galaxy.shape, size + size % 2)  # FFT boxes are even (then cropped)
     if not pad or not is_galaxy.any():
         return sizes
     g = np.flatnonzero(is_galaxy)
@@ -227,7 +227,7 @@ def _render_sizes(size, is_galaxy, r_bulge, r_disk, bulge_fraction, q, dx, dy, n
                 r_bulge[g] > 0, rho / r_bulge[g], np.inf))) + (1 - bf) * (
                 1 - sersic_enclosed_fraction(1.0, np.where(r_disk[g] > 0, rho / r_disk[g], np.inf)))
         grow = outside > _WRAP_TOL
-        sizes[g[grow]] = 2 * factor * size
+        sizes[g[grow]] = 2 * factor * (size + size % 2)
         g, bf = g[grow], bf[grow]
         if not g.size:
             break
