@@ -248,6 +248,24 @@ def test_neighbours_are_added():
     assert (X1.sum(axis=(1, 2, 3)) > X0.sum(axis=(1, 2, 3))).mean() > 0.9
 
 
+def test_cutout_segmentation_truth():
+    kw = dict(image_size=40, neighbor_probability=0.5, random_state=6)
+    X, y, truth, seg = make_star_galaxy_cutouts(30, return_segmentation=True, noise=False,
+                                                bands="gi", **kw)
+    X2, _, _ = make_star_galaxy_cutouts(30, noise=False, bands="gi", **kw)
+    np.testing.assert_array_equal(X, X2)  # the flag only adds an output
+    assert seg.shape == (30, 40, 40) and seg.dtype == np.int8
+    assert set(np.unique(seg)) <= {0, 1, 2}
+    assert (seg[:, 20, 20] == 1).mean() > 0.9  # the centre belongs to the central object
+    has_nb = truth["has_neighbor"].to_numpy()
+    assert not (seg[~has_nb] == 2).any()
+    # Without neighbours the central label is exactly the r-band model above the isophote.
+    Xr, _, _, seg_r = make_star_galaxy_cutouts(10, return_segmentation=True, noise=False,
+                                               bands="r", image_size=40, neighbor_probability=0,
+                                               isophote=23.0, random_state=1)
+    np.testing.assert_array_equal(seg_r == 1, Xr[:, 0] >= sky_level(23.0))
+
+
 def test_masked_bad_columns():
     kw = dict(image_size=32, random_state=9)
     X0, _, t0 = make_star_galaxy_cutouts(40, **kw)
@@ -273,6 +291,7 @@ def test_masked_bad_columns():
         ({"seeing": -1.0}, "seeing"),
         ({"neighbor_probability": 2.0}, "neighbor_probability"),
         ({"psf": "gauss"}, "psf"),
+        ({"return_segmentation": True, "isophote": "deep"}, "isophote"),
         ({"sky": [1.0, 2.0]}, "sky"),
     ],
 )

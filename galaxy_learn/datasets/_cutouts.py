@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from ._noise import add_noise, matched_filter_snr, resolve_sky
+from ._noise import add_noise, matched_filter_snr, resolve_sky, sky_level
 from ._photometry_constants import BANDS, PIXEL_SCALE, band_indices
 from ._population import sample_class_magnitudes, sample_objects, truth_columns
 from ._psf import DEFAULT_BETA, sample_seeing
@@ -89,8 +89,8 @@ def _apply_masks(X, probability, rng):
     return n_masked
 
 
-def _simulate_chunk(n, rng, noise_rng, *, size, band_idx, star_fraction, qso_fraction, mag_range, seeing,
-                    neighbor_probability, sky_mag, noise, psf, beta):
+def _simulate_chunk(n, rng, noise_rng, *, size, band_idx, star_fraction, qso_fraction, mag_range,
+                    seeing, neighbor_probability, sky_mag, noise, psf, beta, isophote=None):
     # Classes and magnitudes (number counts per class).
     p = [star_fraction, qso_fraction, 1.0 - star_fraction - qso_fraction]
     classes = rng.choice(np.array(["STAR", "QSO", "GALAXY"]), size=n, p=p)
@@ -132,6 +132,9 @@ def _simulate_chunk(n, rng, noise_rng, *, size, band_idx, star_fraction, qso_fra
             theta=pop["theta"], psf=psf, beta=beta,
         )[:, 0]
     snr_r = matched_filter_snr(model_r, "r", sky_mag["r"])
+    if isophote is not None:
+        model_r = model_r.copy()  # the central object alone (neighbours are added to images)
+        neighbour_r = np.zeros_like(model_r)
 
     if m:
         ix = np.round(nb_x).astype(int)
@@ -145,6 +148,19 @@ def _simulate_chunk(n, rng, noise_rng, *, size, band_idx, star_fraction, qso_fra
         )
         for j, i in enumerate(nb_idx):
             _paste(images[i], nb_images[j], ix[j], iy[j])
+        if isophote is not None:
+            nb_r = nb_images[:, b.index(r_pos)] if r_pos in b else render_stamps(
+                size, nb_pop["flux"][:, [r_pos]], fwhm_all[nb_idx][:, [r_pos]] * px,
+                dx=nb_x - ix, dy=nb_y - iy, r_bulge=nb_pop["r_bulge"] * px,
+                r_disk=nb_pop["r_disk"] * px, bulge_fraction=nb_pop["bulge_fraction"][:, [r_pos]],
+                q=nb_pop["axis_ratio"], theta=nb_pop["theta"], psf=psf, beta=beta)[:, 0]
+            for j, i in enumerate(nb_idx):
+                _paste(neighbour_r[i][None], nb_r[j][None], ix[j], iy[j])
+    segmentation = None
+    if isophote is not None:
+        level = sky_level(isophote)
+        segmentation = np.where((model_r >= level) & (model_r >= neighbour_r), 1,
+                                np.where(neighbour_r >= level, 2, 0)).astype(np.int8)
 
     if noise:
         images, _, _ = add_noise(images, [BANDS[k] for k in b],
@@ -166,7 +182,7 @@ def _simulate_chunk(n, rng, noise_rng, *, size, band_idx, star_fraction, qso_fra
     nb_cols["neighbor_x_offset"][nb_idx] = nb_x
     nb_cols["neighbor_y_offset"][nb_idx] = nb_y
     truth.update(nb_cols)
-    return images, classes, truth
+    return images, classes, truth, segmentation
 
 
 def make_star_galaxy_cutouts(
@@ -184,6 +200,8 @@ def make_star_galaxy_cutouts(
     psf="moffat",
     beta=DEFAULT_BETA,
     mask_probability=0.0,
+    return_segmentation=False,
+    isophote=24.5,
     random_state=None,
 ):
     """Simulate SDSS-like multi-band cutouts of stars, quasars and galaxies.
@@ -231,6 +249,12 @@ def make_star_galaxy_cutouts(
     random_state : int, RandomState instance or None, default=None
         Seed; the same seed gives identical output (and the same objects whatever ``noise``,
         ``bands`` or ``mask_probability``).
+    return_segmentation : bool, default=False
+        Also return a truth segmentation of each cutout (see Returns).
+    isophote : float, default=24.5
+        With ``return_segmentation``: r-band surface brightness (AB mag/arcsec^2) of an object's
+        own noiseless PSF-convolved model above which its pixels are labelled (24.5 is ~1.1
+        times the r-band sky noise per pixel).
 
     Returns
     -------
@@ -250,6 +274,10 @@ def make_star_galaxy_cutouts(
         ``x_offset``, ``y_offset`` (pixels); ``has_neighbor``; ``neighbor_class``,
         ``neighbor_mag_r``, ``neighbor_x_offset``, ``neighbor_y_offset`` (NaN/"" when none);
         ``n_masked_pixels``.
+    segmentation : ndarray of shape (n_samples, image_size, image_size), int8
+        Only with ``return_segmentation=True``: 0 background, 1 the central object, 2 its
+        neighbour, where that object's model is above ``isophote``; where both are, the
+        brighter model pixel wins.
 
     Notes
     -----
@@ -308,6 +336,10 @@ def make_star_galaxy_cutouts(
     seeing = _check_seeing(seeing)
     neighbor_probability = _check_fraction(neighbor_probability, "neighbor_probability")
     mask_probability = _check_fraction(mask_probability, "mask_probability")
+    if return_segmentation and (not isinstance(isophote, numbers.Real)
+                                or not np.isfinite(isophote)):
+        msg = f"The 'isophote' parameter must be a surface brightness in mag/arcsec^2. Got {isophote!r}."
+        raise ValueError(msg)
     _check_psf(psf, beta)
     sky_all = dict(zip(BANDS, _sky_all_bands(sky, bands)))
     # One seed sequence; each chunk gets an object stream and a separate noise stream, so the
@@ -317,23 +349,29 @@ def make_star_galaxy_cutouts(
 
     size = int(image_size)
     X = np.empty((n_samples, len(band_idx), size, size), dtype=np.float32)
+    seg = np.zeros((n_samples, size, size), dtype=np.int8) if return_segmentation else None
     y_parts, truth_parts = [], []
     for start in range(0, n_samples, _CHUNK):
         n = min(_CHUNK, n_samples - start)
         obj_seq, noise_seq, mask_seq = seq.spawn(3)
-        images, classes, truth = _simulate_chunk(
-            n, np.random.default_rng(obj_seq), np.random.default_rng(noise_seq), size=size, band_idx=band_idx, star_fraction=star_fraction,
-            qso_fraction=qso_fraction, mag_range=mag_range, seeing=seeing,
-            neighbor_probability=neighbor_probability, sky_mag=sky_all, noise=bool(noise),
-            psf=psf, beta=float(beta),
+        images, classes, truth, chunk_seg = _simulate_chunk(
+            n, np.random.default_rng(obj_seq), np.random.default_rng(noise_seq), size=size,
+            band_idx=band_idx, star_fraction=star_fraction, qso_fraction=qso_fraction,
+            mag_range=mag_range, seeing=seeing, neighbor_probability=neighbor_probability,
+            sky_mag=sky_all, noise=bool(noise), psf=psf, beta=float(beta),
+            isophote=float(isophote) if return_segmentation else None,
         )
         truth["n_masked_pixels"] = _apply_masks(images, mask_probability,
                                                 np.random.default_rng(mask_seq))
         X[start:start + n] = images
+        if seg is not None:
+            seg[start:start + n] = chunk_seg
         y_parts.append(classes)
         truth_parts.append(pd.DataFrame(truth))
     y = np.concatenate(y_parts).astype(str)
     truth = pd.concat(truth_parts, ignore_index=True)
+    if return_segmentation:
+        return X, y, truth, seg
     return X, y, truth
 
 
