@@ -12,8 +12,9 @@ Nyquist frequency and inverted with one real FFT on a grid ``oversample`` times 
 pixels; keeping every ``oversample``-th sample is the exact pixel-centre sampling (it folds the
 frequencies above Nyquist back, i.e. it aliases them as real pixels do). With ``oversample=2``
 the neglected power beyond twice Nyquist is < 1e-4 of the total for any FWHM >= 1.5 px (0.6").
-Images are periodic over the stamp (the light that would fall off one edge wraps to the other);
-stamps are therefore chosen several half-light radii / FWHM wide (see :mod:`._fields`).
+Images are periodic over the render box (light that would fall off one edge wraps to the
+other): galaxies with more than 0.5% of their light beyond the stamp are rendered in a 2x or 4x
+box and cropped (``pad=True``), and fields size each object's stamp to its light profile.
 
 Everything is vectorised over a batch of objects (float32 / complex64, ``scipy.fft`` with
 ``workers``).
