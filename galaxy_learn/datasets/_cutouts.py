@@ -52,6 +52,15 @@ def _check_seeing(seeing):
     raise ValueError(msg)
 
 
+def _sky_all_bands(sky, bands):
+    """Sky (mag/arcsec^2) for all of ugriz: the requested bands from ``sky``, others SDSS."""
+    values = resolve_sky(None, BANDS)
+    resolved = resolve_sky(sky, bands)
+    for b, v in zip(bands, resolved):
+        values[BANDS.index(b)] = v
+    return values
+
+
 def _check_psf(psf, beta):
     if psf not in ("moffat", "kolmogorov"):
         msg = f"The 'psf' parameter must be 'moffat' or 'kolmogorov'. Got {psf!r}."
@@ -373,12 +382,3 @@ def make_star_galaxy_cutouts(
     if return_segmentation:
         return X, y, truth, seg
     return X, y, truth
-
-
-def _sky_all_bands(sky, bands):
-    """Sky (mag/arcsec^2) for all of ugriz: the requested bands from ``sky``, others SDSS."""
-    values = resolve_sky(None, BANDS)
-    resolved = resolve_sky(sky, bands)
-    for b, v in zip(bands, resolved):
-        values[BANDS.index(b)] = v
-    return values
