@@ -17,3 +17,7 @@ Image conventions: arrays of shape ``(n_samples, bands, height, width)`` (or fla
 from ._version import __version__
 
 __all__ = ["__version__"]
+from .classification import ManifoldThresholdClassifier  # noqa: E402
+from .classification import ThresholdClassifier  # noqa: E402
+from .manifold import LandmarkIsomap  # noqa: E402
+__all__ += ["ManifoldThresholdClassifier", "ThresholdClassifier", "LandmarkIsomap"]  # noqa: E305
