@@ -365,8 +365,8 @@ class ManifoldThresholdClassifier(ClassifierMixin, BaseEstimator):
     on ``X`` itself (weights initialised from the prior) and cuts its log posterior odds.
 
     The default manifold is :class:`~galaxy_learn.manifold.LandmarkIsomap` with one component,
-    which equals :class:`~sklearn.manifold.Isomap` up to 2,000 objects and scales linearly beyond
-    (1,000,000 two-dimensional latents in well under a minute). Any transformer with ``fit`` and
+    which equals :class:`~sklearn.manifold.Isomap` up to 1,000 objects and scales linearly beyond
+    (1,000,000 two-dimensional latents in under a minute on two cores). Any transformer with ``fit`` and
     ``transform`` works: ``Isomap``, ``PCA``, ``KernelPCA``, ``umap.UMAP``. Methods without an
     out-of-sample ``transform`` (``SpectralEmbedding``, ``TSNE``) cannot label new objects and are
     rejected.
