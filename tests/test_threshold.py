@@ -189,3 +189,12 @@ def test_manifold_classifier_other_manifolds_and_errors(rng):
         ManifoldThresholdClassifier(SpectralEmbedding()).fit(X)
     with pytest.raises(ValueError, match="component=2 but the manifold has n_components=2"):
         ManifoldThresholdClassifier(PCA(n_components=2), component=2).fit(X)
+
+
+def test_manifold_fit_subsample_close_to_full(rng):
+    X, y = _latent(rng, 1500)
+    full = ManifoldThresholdClassifier(class_prior=0.4, fit_subsample=None, random_state=0)
+    part = ManifoldThresholdClassifier(class_prior=0.4, fit_subsample=500, random_state=0)
+    agree = np.mean(full.fit(X, y).predict(X) == part.fit(X, y).predict(X))
+    assert agree > 0.97
+    assert abs(np.mean(part.predict(X)) - 0.4) < 0.04
