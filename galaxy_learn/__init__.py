@@ -20,3 +20,7 @@ __all__ = ["__version__"]
 from .encoders import VAEEncoder  # noqa: E402
 
 __all__ += ["VAEEncoder"]
+from .classification import ManifoldThresholdClassifier  # noqa: E402
+from .classification import ThresholdClassifier  # noqa: E402
+from .manifold import LandmarkIsomap  # noqa: E402
+__all__ += ["ManifoldThresholdClassifier", "ThresholdClassifier", "LandmarkIsomap"]  # noqa: E305
