@@ -6,3 +6,6 @@ Each net is a :class:`skorch.NeuralNet` subclass overriding training hooks (``ge
 from ._callbacks import DivergenceGuard, TrainingDivergedError
 
 __all__ = ["DivergenceGuard", "TrainingDivergedError"]
+from ._autoencoder import AutoencoderNet  # noqa: E402
+
+__all__ += ["AutoencoderNet"]
