@@ -17,3 +17,6 @@ Image conventions: arrays of shape ``(n_samples, bands, height, width)`` (or fla
 from ._version import __version__
 
 __all__ = ["__version__"]
+from .segmentation import HypercolumnExtractor, HypercolumnSegmenter  # noqa: E402
+
+__all__ += ["HypercolumnExtractor", "HypercolumnSegmenter"]

@@ -5,11 +5,10 @@ __all__ = ["HypercolumnExtractor", "to_pixel_features"]
 from ._fields import apply_tiled, iter_tiles  # noqa: E402
 from ._segmenter import (  # noqa: E402
     HypercolumnSegmenter,
-    asinh_scale,
     deblend_watershed,
     object_positions,
     robust_sigma,
 )
 
-__all__ += ["HypercolumnSegmenter", "apply_tiled", "asinh_scale", "deblend_watershed",
+__all__ += ["HypercolumnSegmenter", "apply_tiled", "deblend_watershed",
             "iter_tiles", "object_positions", "robust_sigma"]

@@ -19,12 +19,12 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._base import NetEstimatorMixin
 from ..nn import ResidualConvAutoencoder, autoencoder_layer_names
 from ..utils import batched_apply, check_images, torch_seeded, validate_image_data
-from ..utils._compat import Interval, StrOptions, check_is_fitted
+from ..utils._compat import Interval, StrOptions, _fit_context, check_is_fitted
 
 __all__ = ["HypercolumnExtractor", "to_pixel_features"]
 
@@ -410,4 +410,6 @@ class HypercolumnExtractor(TransformerMixin, NetEstimatorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.transformer_tags.preserves_dtype = ["float32"]  # networks compute in float32
+        tags.non_deterministic = False
         return tags

@@ -15,17 +15,16 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from scipy import ndimage
-from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.cluster import KMeans, MiniBatchKMeans
 
 from ..utils import check_images, seed_from_random_state, validate_image_data
-from ..utils._compat import Interval, StrOptions, check_is_fitted
+from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
 from ._fields import apply_tiled, iter_tiles
 from ._hypercolumns import HypercolumnExtractor
 
 __all__ = [
     "HypercolumnSegmenter",
-    "asinh_scale",
     "deblend_watershed",
     "object_positions",
     "robust_sigma",
@@ -44,37 +43,6 @@ def robust_sigma(values, *, max_samples=200_000):
         v = v[:: int(np.ceil(v.size / max_samples))]
     med = np.median(v)
     return float(_MAD_TO_SIGMA * np.median(np.abs(v - med)))
-
-
-def asinh_scale(images, *, softening=1.0):
-    """Per image and band: subtract the median, divide by the robust sky sigma, ``arcsinh``.
-
-    Used when ``galaxy_learn.preprocessing.ImageScaler`` is not available: linear within the
-    noise (in units of sky sigma), logarithmic for bright sources.
-
-    Parameters
-    ----------
-    images : ndarray of shape (n, C, H, W)
-    softening : float, default=1.0
-        The arcsinh is linear below ``softening`` sky sigmas.
-
-    Returns
-    -------
-    ndarray of float32, same shape (a new array).
-    """
-    out = np.empty(images.shape, dtype=np.float32)
-    for i in range(images.shape[0]):
-        for b in range(images.shape[1]):
-            band = images[i, b]
-            v = band.ravel()
-            if v.size > 200_000:
-                v = v[:: int(np.ceil(v.size / 200_000))]
-            med = float(np.median(v))
-            sigma = _MAD_TO_SIGMA * float(np.median(np.abs(v - med)))
-            if not sigma > 0:
-                sigma = float(np.std(v)) or 1.0
-            out[i, b] = np.arcsinh((band - med) / (softening * sigma))
-    return out
 
 
 def _reconstruct_by_dilation(marker, mask, max_iter=10_000):
@@ -214,7 +182,7 @@ def object_positions(labels, detection, *, sigma=1.0, window=2):
 class HypercolumnSegmenter(BaseEstimator):
     """Unsupervised object / background segmentation by k-means on autoencoder hypercolumns.
 
-    ``fit`` scales the images (arcsinh of the sky noise), trains a
+    ``fit`` scales the images (``ImageScaler(method="asinh")``: arcsinh of the sky noise), trains a
     :class:`HypercolumnExtractor` (autoencoder with residual connections) on them, samples pixel
     hypercolumns and clusters them with k-means (MiniBatchKMeans beyond ``max_fit_pixels / 2``
     pixels). ``predict`` assigns every pixel to a cluster and returns object masks; ``label`` returns
@@ -251,8 +219,13 @@ class HypercolumnSegmenter(BaseEstimator):
         above its saddle to become an object of its own.
     deblend_contrast : float, default=0.005
         ... and at least this fraction of the blend's peak.
-    softening : float, default=1.0
-        Arcsinh softening of the input scaling, in sky sigmas.
+    scaler : transformer, default=None
+        Intensity scaling applied before the network (cloned). None uses
+        ``ImageScaler(method="asinh")``: arcsinh of the sky noise, so sky pixels have unit spread
+        and bright cores are compressed.
+    scale_per_image : bool, default=True
+        Fit the scaler on each image (each field's own sky noise; images of any size). False fits
+        it once on the training images (then ``predict`` needs images of the training size).
     detection_bands : tuple of int, default=None
         Bands averaged into the detection image (None: all).
     tile_size : int, default=512
@@ -304,14 +277,15 @@ class HypercolumnSegmenter(BaseEstimator):
 
     _parameter_constraints = {
         "extractor": [HypercolumnExtractor, None],
-        "n_clusters": [Interval(Integral, 2, None, closed="left")],
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "threshold": [StrOptions({"auto"}), Interval(Real, None, None, closed="neither")],
         "min_area": [Interval(Integral, 1, None, closed="left")],
         "fill_holes": ["boolean"],
         "deblend": ["boolean"],
         "deblend_nsigma": [Interval(Real, 0, None, closed="left")],
         "deblend_contrast": [Interval(Real, 0, 1, closed="both")],
-        "softening": [Interval(Real, 0, None, closed="neither")],
+        "scaler": [HasMethods(["fit", "transform"]), None],
+        "scale_per_image": ["boolean"],
         "detection_bands": [tuple, list, None],
         "tile_size": [Interval(Integral, 8, None, closed="left")],
         "tile_overlap": [Interval(Integral, 0, None, closed="left")],
@@ -332,7 +306,8 @@ class HypercolumnSegmenter(BaseEstimator):
         deblend=True,
         deblend_nsigma=3.0,
         deblend_contrast=0.005,
-        softening=1.0,
+        scaler=None,
+        scale_per_image=True,
         detection_bands=None,
         tile_size=512,
         tile_overlap=32,
@@ -349,7 +324,8 @@ class HypercolumnSegmenter(BaseEstimator):
         self.deblend = deblend
         self.deblend_nsigma = deblend_nsigma
         self.deblend_contrast = deblend_contrast
-        self.softening = softening
+        self.scaler = scaler
+        self.scale_per_image = scale_per_image
         self.detection_bands = detection_bands
         self.tile_size = tile_size
         self.tile_overlap = tile_overlap
@@ -393,8 +369,20 @@ class HypercolumnSegmenter(BaseEstimator):
             raise ValueError(msg)
         return bands
 
-    def _scale(self, X):
-        return asinh_scale(X, softening=self.softening)
+    def _make_scaler(self):
+        from ..preprocessing import ImageScaler
+
+        return ImageScaler(method="asinh") if self.scaler is None else clone(self.scaler)
+
+    def _scale(self, X, *, fit=False):
+        if self.scale_per_image:
+            out = np.empty(X.shape, dtype=np.float32)
+            for i in range(X.shape[0]):
+                out[i] = self._make_scaler().fit_transform(X[i:i + 1])[0]
+            return out
+        if fit:
+            self.scaler_ = self._make_scaler().fit(X)
+        return np.asarray(self.scaler_.transform(X), dtype=np.float32)
 
     def _align(self):
         return 2 ** (len(self.extractor_.net_.module_.channels) - 1)
@@ -441,7 +429,7 @@ class HypercolumnSegmenter(BaseEstimator):
         seed = seed_from_random_state(self.random_state)
         rng = np.random.default_rng(seed)
         self.detection_bands_ = self._detection_bands(X.shape[1])
-        S = self._scale(X)
+        S = self._scale(X, fit=True)
         extractor = HypercolumnExtractor() if self.extractor is None else clone(self.extractor)
         if extractor.random_state is None:
             extractor.set_params(random_state=seed)
