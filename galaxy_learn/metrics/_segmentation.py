@@ -54,7 +54,7 @@ def pixel_iou(y_true, y_pred):
     """
     t, p = _binary_pair(y_true, y_pred)
     union = np.count_nonzero(t | p)
-    return 1.0 if union == 0 else np.count_nonzero(t & p) / union
+    return 1.0 if union == 0 else float(np.count_nonzero(t & p) / union)
 
 
 def dice_score(y_true, y_pred):
@@ -69,7 +69,7 @@ def dice_score(y_true, y_pred):
     """
     t, p = _binary_pair(y_true, y_pred)
     total = np.count_nonzero(t) + np.count_nonzero(p)
-    return 1.0 if total == 0 else 2.0 * np.count_nonzero(t & p) / total
+    return 1.0 if total == 0 else float(2.0 * np.count_nonzero(t & p) / total)
 
 
 def object_centroids(labels, image=None):

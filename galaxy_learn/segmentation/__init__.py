@@ -12,3 +12,6 @@ from ._segmenter import (  # noqa: E402
 
 __all__ += ["HypercolumnSegmenter", "apply_tiled", "deblend_watershed",
             "iter_tiles", "object_positions", "robust_sigma"]
+from ._pixel_classification import extract_cutouts, pixel_class_map  # noqa: E402
+
+__all__ += ["extract_cutouts", "pixel_class_map"]

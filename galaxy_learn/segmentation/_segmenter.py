@@ -228,6 +228,8 @@ class HypercolumnSegmenter(BaseEstimator):
         it once on the training images (then ``predict`` needs images of the training size).
     detection_bands : tuple of int, default=None
         Bands averaged into the detection image (None: all).
+    smoothing : float, default=1.0
+        Gaussian sigma (pixels) of the detection image used to rank clusters (0: none).
     tile_size : int, default=512
         Images larger than this are processed tile by tile (bounded memory).
     tile_overlap : int, default=32
@@ -287,6 +289,7 @@ class HypercolumnSegmenter(BaseEstimator):
         "scaler": [HasMethods(["fit", "transform"]), None],
         "scale_per_image": ["boolean"],
         "detection_bands": [tuple, list, None],
+        "smoothing": [Interval(Real, 0, None, closed="left")],
         "tile_size": [Interval(Integral, 8, None, closed="left")],
         "tile_overlap": [Interval(Integral, 0, None, closed="left")],
         "max_fit_pixels": [Interval(Integral, 2, None, closed="left")],
@@ -309,6 +312,7 @@ class HypercolumnSegmenter(BaseEstimator):
         scaler=None,
         scale_per_image=True,
         detection_bands=None,
+        smoothing=1.0,
         tile_size=512,
         tile_overlap=32,
         max_fit_pixels=200_000,
@@ -327,6 +331,7 @@ class HypercolumnSegmenter(BaseEstimator):
         self.scaler = scaler
         self.scale_per_image = scale_per_image
         self.detection_bands = detection_bands
+        self.smoothing = smoothing
         self.tile_size = tile_size
         self.tile_overlap = tile_overlap
         self.max_fit_pixels = max_fit_pixels
@@ -384,6 +389,14 @@ class HypercolumnSegmenter(BaseEstimator):
             self.scaler_ = self._make_scaler().fit(X)
         return np.asarray(self.scaler_.transform(X), dtype=np.float32)
 
+    def _significance(self, s):
+        """Detection significance of one scaled image: band-averaged, Gaussian-smoothed (a
+        matched filter for faint sources), in units of its own robust sky sigma."""
+        det = s[self.detection_bands_].mean(axis=0)
+        if self.smoothing:
+            det = ndimage.gaussian_filter(det, self.smoothing)
+        return det / (robust_sigma(det) or 1.0)
+
     def _align(self):
         return 2 ** (len(self.extractor_.net_.module_.channels) - 1)
 
@@ -391,15 +404,15 @@ class HypercolumnSegmenter(BaseEstimator):
     def _sample_pixels(self, S, rng):
         """Hypercolumns and detection values of at most ``max_fit_pixels`` pixels of ``S``."""
         n, _, H, W = S.shape
-        bands = self.detection_bands_
         per_pixel = self.max_fit_pixels / float(n * H * W)
         feats, dets = [], []
         for i in range(n):
+            significance = self._significance(S[i])
             for outer, _, inner_local in iter_tiles((H, W), self.tile_size, self.tile_overlap,
                                                     align=self._align()):
                 tile = S[i][(slice(None),) + outer]
                 hc = self.extractor_.hypercolumns(tile[None])[0][inner_local]
-                det = tile[bands].mean(axis=0)[inner_local]
+                det = significance[outer][inner_local]
                 hc = hc.reshape(-1, hc.shape[-1])
                 det = det.ravel()
                 k = int(np.ceil(per_pixel * len(det)))
@@ -444,10 +457,9 @@ class HypercolumnSegmenter(BaseEstimator):
         km.fit(Z)
         self.kmeans_ = km
         labels = km.labels_
-        sky = robust_sigma(det) or 1.0
         flux = np.array([det[labels == k].mean() if np.any(labels == k) else -np.inf
                          for k in range(n_clusters)])
-        self.cluster_flux_ = flux / sky
+        self.cluster_flux_ = flux
         self.object_clusters_ = self._object_rule(self.cluster_flux_)
         return self
 
