@@ -12,6 +12,8 @@ so a 2048x1489 5-band field is segmented with bounded memory.
 """
 from numbers import Integral, Real
 
+import heapq
+
 import numpy as np
 import pandas as pd
 from scipy import ndimage
@@ -59,10 +61,32 @@ def _reconstruct_by_dilation(marker, mask, max_iter=10_000):
 def _prominent_peaks(smooth, comp, h):
     """Pixels of the peaks of ``smooth`` (inside ``comp``) rising at least ``h`` above their
     saddle: the h-maxima transform, ``smooth - R(smooth - h) >= h``."""
-    floor = float(smooth[comp].min())
-    f = np.where(comp, smooth, floor)
+    f = np.asarray(smooth, dtype=np.float64)
+    f = np.where(comp, f, f[comp].min())
     rec = _reconstruct_by_dilation(f - h, f)
-    return comp & (f - rec >= h * (1 - 1e-6))
+    return comp & (f - rec >= h * (1 - 1e-9))
+
+
+def _flood(image, region, markers):
+    """Marker-based watershed (Meyer's priority flooding) of ``region``, brightest pixels first:
+    each unlabelled pixel joins the label of the neighbour from which the flood reached it."""
+    out = np.where(region, markers, 0).astype(np.int32)
+    H, W = image.shape
+    heap = [(-float(image[y, x]), y, x) for y, x in zip(*np.nonzero(out))]
+    heapq.heapify(heap)
+    queued = out > 0
+    queued |= ~region
+    offsets = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+    while heap:
+        _, y, x = heapq.heappop(heap)
+        lab = out[y, x]
+        for dy, dx in offsets:
+            v, u = y + dy, x + dx
+            if 0 <= v < H and 0 <= u < W and not queued[v, u]:
+                queued[v, u] = True
+                out[v, u] = lab
+                heapq.heappush(heap, (-float(image[v, u]), v, u))
+    return out
 
 
 def deblend_watershed(labels, detection, *, sigma=1.0, nsigma=3.0, contrast=0.005,
@@ -72,7 +96,7 @@ def deblend_watershed(labels, detection, *, sigma=1.0, nsigma=3.0, contrast=0.00
     Within every labelled component, the peaks of the Gaussian-smoothed ``detection`` image that
     rise above their saddle point by at least ``max(nsigma * noise, contrast * peak)`` (the
     h-maxima transform; ``peak`` is the component's maximum) seed a watershed on the inverted
-    smoothed image restricted to the component (:func:`scipy.ndimage.watershed_ift`). This is
+    smoothed image restricted to the component (priority flooding from the peaks). This is
     SExtractor's deblending criterion expressed with peak heights rather than integrated fluxes.
     Pieces smaller than ``min_area`` pixels are merged back into their neighbour.
 
@@ -119,11 +143,7 @@ def deblend_watershed(labels, detection, *, sigma=1.0, nsigma=3.0, contrast=0.00
             out[box][comp] = next_label
             next_label += 1
             continue
-        lo, hi = float(sm[comp].min()), float(sm[comp].max())
-        scaled = (hi - np.clip(sm, lo, hi)) / max(hi - lo, 1e-12)
-        cost = np.where(comp, np.round(scaled * 60000), 65535).astype(np.uint16)
-        ws = ndimage.watershed_ift(cost, markers.astype(np.int32))
-        ws[~comp] = 0
+        ws = _flood(sm, comp, markers)
         # merge pieces smaller than min_area into the largest touching piece
         areas = np.bincount(ws.ravel(), minlength=n_markers + 1)
         for k in np.flatnonzero(areas[1:] < min_area) + 1:
