@@ -298,3 +298,17 @@ def test_extract_cutouts_pads_at_edges():
     cut = extract_cutouts(img, [[0, 0], [5.4, 3.6]], size=3, fill_value=-1)
     np.testing.assert_array_equal(cut[0, 0], [[-1, -1, -1], [-1, 0, 1], [-1, 6, 7]])
     np.testing.assert_array_equal(cut[1, 0], [[22, 23, -1], [28, 29, -1], [-1, -1, -1]])
+
+
+def test_nan_masked_pixels_need_a_filling_scaler(fitted_segmenter):
+    from galaxy_learn.preprocessing import ImageScaler
+
+    field, pos, _ = _blob_field(seed=3)
+    field[:, 40:44, :] = np.nan  # a bad row band across the field
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        fitted_segmenter.predict(field[None])
+    seg = pickle.loads(pickle.dumps(fitted_segmenter))
+    seg.set_params(scaler=ImageScaler(method="asinh", nan_policy="fill"))
+    labels = seg.label(field[None])[0]
+    assert not labels[40:44].any()
+    assert (labels[pos[:, 1].round().astype(int), pos[:, 0].round().astype(int)] > 0).sum() >= 6

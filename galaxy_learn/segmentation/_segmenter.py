@@ -20,6 +20,7 @@ from scipy import ndimage
 from sklearn.base import BaseEstimator, clone
 from sklearn.cluster import KMeans, MiniBatchKMeans
 
+from ..preprocessing._scaler import _robust_sigma
 from ..utils import check_images, seed_from_random_state, validate_image_data
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
 from ._fields import apply_tiled, iter_tiles
@@ -32,19 +33,16 @@ __all__ = [
     "robust_sigma",
 ]
 
-_MAD_TO_SIGMA = 1.4826
-
-
 def robust_sigma(values, *, max_samples=200_000):
     """Gaussian-equivalent standard deviation ``1.4826 * MAD`` of ``values`` (sky noise).
 
-    A regular sub-grid of at most ``max_samples`` values is used for speed on large fields.
+    A regular sub-grid of at most ``max_samples`` values is used for speed on large fields; falls
+    back to the standard deviation, then 1, when the MAD is 0 (as ``ImageScaler`` does).
     """
-    v = np.asarray(values).ravel()
+    v = np.asarray(values, dtype=np.float64).ravel()
     if v.size > max_samples:
         v = v[:: int(np.ceil(v.size / max_samples))]
-    med = np.median(v)
-    return float(_MAD_TO_SIGMA * np.median(np.abs(v - med)))
+    return _robust_sigma(v)
 
 
 def _reconstruct_by_dilation(marker, mask, max_iter=10_000):
@@ -243,6 +241,9 @@ class HypercolumnSegmenter(BaseEstimator):
         Intensity scaling applied before the network (cloned). None uses
         ``ImageScaler(method="asinh")``: arcsinh of the sky noise, so sky pixels have unit spread
         and bright cores are compressed.
+        To segment fields with NaN-masked pixels pass
+        ``ImageScaler(method="asinh", nan_policy="fill")``: masked pixels are then filled for the
+        network and never belong to an object.
     scale_per_image : bool, default=True
         Fit the scaler on each image (each field's own sky noise; images of any size). False fits
         it once on the training images (then ``predict`` needs images of the training size).
@@ -361,15 +362,16 @@ class HypercolumnSegmenter(BaseEstimator):
 
     # ------------------------------------------------------------------ input handling
     def _validate_X(self, X, *, reset):
+        # NaN-masked pixels are let through only to a scaler that fills them
+        nan_ok = getattr(self.scaler, "nan_policy", "raise") == "fill"
+        kw = dict(image_shape=self.image_shape, allow_tabular=True, allow_nonfinite=nan_ok)
         if reset:
-            X = validate_image_data(self, X, reset=True, image_shape=self.image_shape,
-                                    allow_tabular=True)
+            X = validate_image_data(self, X, reset=True, **kw)
         else:
-            X_checked = check_images(X, image_shape=self.image_shape, allow_tabular=True)
+            X_checked = check_images(X, **kw)
             fitted = self.input_shape_
             if X_checked.ndim == 2 or len(fitted) == 1:
-                X = validate_image_data(self, X, reset=False, image_shape=self.image_shape,
-                                        allow_tabular=True)
+                X = validate_image_data(self, X, reset=False, **kw)
             else:
                 if X_checked.shape[1] != fitted[0]:
                     msg = (
@@ -415,7 +417,7 @@ class HypercolumnSegmenter(BaseEstimator):
         det = s[self.detection_bands_].mean(axis=0)
         if self.smoothing:
             det = ndimage.gaussian_filter(det, self.smoothing)
-        return det / (robust_sigma(det) or 1.0)
+        return det / robust_sigma(det)
 
     def _align(self):
         return 2 ** (len(self.extractor_.net_.module_.channels) - 1)
@@ -507,8 +509,10 @@ class HypercolumnSegmenter(BaseEstimator):
         return apply_tiled(fn, s, tile_size=self.tile_size, overlap=self.tile_overlap,
                            align=self._align())
 
-    def _mask(self, s):
+    def _mask(self, s, bad=None):
         mask = self.object_clusters_[self._cluster_map(s)]
+        if bad is not None:
+            mask &= ~bad
         if self.fill_holes:
             mask = ndimage.binary_fill_holes(mask)
         if self.min_area > 1:
@@ -519,6 +523,29 @@ class HypercolumnSegmenter(BaseEstimator):
                 small[0] = False
                 mask[small[lab]] = False
         return mask
+
+    def _prepare(self, X):
+        """Validated images, scaled images, raw images with masked pixels zeroed, bad-pixel map."""
+        check_is_fitted(self, "kmeans_")
+        X = self._validate_X(X, reset=False)
+        S = self._scale(X)
+        finite = np.isfinite(X)
+        bad = ~finite.all(axis=1)
+        if bad.any():
+            X = np.where(finite, X, 0).astype(np.float32)
+        return X, S, bad
+
+    def _labels(self, X, S, bad):
+        out = np.zeros((X.shape[0],) + X.shape[2:], dtype=np.int32)
+        for i, s in enumerate(S):
+            mask = self._mask(s, bad[i])
+            lab, _ = ndimage.label(mask, structure=np.ones((3, 3)))
+            if self.deblend:
+                det = X[i][self.detection_bands_].mean(axis=0)
+                lab = deblend_watershed(lab, det, nsigma=self.deblend_nsigma,
+                                        contrast=self.deblend_contrast, min_area=self.min_area)
+            out[i] = lab
+        return out
 
     def predict(self, X):
         """Object masks: True where a pixel belongs to an object.
@@ -532,10 +559,8 @@ class HypercolumnSegmenter(BaseEstimator):
         -------
         ndarray of bool, shape (n_samples, height, width)
         """
-        check_is_fitted(self, "kmeans_")
-        X = self._validate_X(X, reset=False)
-        S = self._scale(X)
-        return np.stack([self._mask(s) for s in S])
+        X, S, bad = self._prepare(X)
+        return np.stack([self._mask(s, b) for s, b in zip(S, bad)])
 
     def label(self, X):
         """Labelled objects: 0 background, 1..n_objects per image (deblended if ``deblend``).
@@ -548,19 +573,7 @@ class HypercolumnSegmenter(BaseEstimator):
         -------
         ndarray of int32, shape (n_samples, height, width)
         """
-        check_is_fitted(self, "kmeans_")
-        X = self._validate_X(X, reset=False)
-        S = self._scale(X)
-        out = np.zeros((X.shape[0],) + X.shape[2:], dtype=np.int32)
-        for i, s in enumerate(S):
-            mask = self._mask(s)
-            lab, _ = ndimage.label(mask, structure=np.ones((3, 3)))
-            if self.deblend:
-                det = X[i][self.detection_bands_].mean(axis=0)
-                lab = deblend_watershed(lab, det, nsigma=self.deblend_nsigma,
-                                        contrast=self.deblend_contrast, min_area=self.min_area)
-            out[i] = lab
-        return out
+        return self._labels(*self._prepare(X))
 
     def detect(self, X):
         """Catalogue of detected objects: one row per object of :meth:`label`.
@@ -578,8 +591,8 @@ class HypercolumnSegmenter(BaseEstimator):
         labels : ndarray of int32, shape (n_samples, height, width)
             As :meth:`label` returns.
         """
-        labels = self.label(X)
-        X = self._validate_X(X, reset=False)
+        X, S, bad = self._prepare(X)
+        labels = self._labels(X, S, bad)
         frames = []
         for i, lab in enumerate(labels):
             det = X[i][self.detection_bands_].mean(axis=0)
