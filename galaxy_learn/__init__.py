@@ -24,3 +24,6 @@ from .classification import ManifoldThresholdClassifier  # noqa: E402
 from .classification import ThresholdClassifier  # noqa: E402
 from .manifold import LandmarkIsomap  # noqa: E402
 __all__ += ["ManifoldThresholdClassifier", "ThresholdClassifier", "LandmarkIsomap"]  # noqa: E305
+from .segmentation import HypercolumnExtractor, HypercolumnSegmenter  # noqa: E402
+
+__all__ += ["HypercolumnExtractor", "HypercolumnSegmenter"]

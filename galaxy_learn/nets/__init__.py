@@ -9,3 +9,6 @@ __all__ = ["DivergenceGuard", "TrainingDivergedError"]
 from ._vae import VAENet  # noqa: E402
 
 __all__ += ["VAENet"]
+from ._autoencoder import AutoencoderNet  # noqa: E402
+
+__all__ += ["AutoencoderNet"]
