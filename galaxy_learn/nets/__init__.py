@@ -4,5 +4,7 @@ Each net is a :class:`skorch.NeuralNet` subclass overriding training hooks (``ge
 ``train_step``, ...). Estimators build and own one as ``net_`` inside ``fit``.
 """
 from ._callbacks import DivergenceGuard, TrainingDivergedError
+from ._denoiser import ContrastiveDenoiserNet
 
 __all__ = ["DivergenceGuard", "TrainingDivergedError"]
+__all__ += ["ContrastiveDenoiserNet"]
