@@ -94,6 +94,9 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         Weight of the background darkening term (mean squared value of the background, sky = 0).
     contrastive_weight : float, default=0.1
         Weight of the NT-Xent loss.
+    l1_weight : float, default=1.0
+        Weight of the mean absolute error over the foreground (helps SSIM pin absolute levels;
+        set 0 for the seed's SSIM-only foreground loss).
     noise_sigma : float, default=0.1
         Gaussian noise added to the training views (scaled units); each image draws its level
         uniformly in [0.25, 1] of it.
@@ -178,6 +181,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         "tv_weight": [Interval(Real, 0, None, closed="left")],
         "dark_weight": [Interval(Real, 0, None, closed="left")],
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
+        "l1_weight": [Interval(Real, 0, None, closed="left")],
         "noise_sigma": [Interval(Real, 0, None, closed="left")],
         "noise_gain": [Interval(Real, 0, None, closed="neither"), None],
         "max_rotation": [Interval(Real, 0, 180, closed="both")],
@@ -206,6 +210,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         tv_weight=0.1,
         dark_weight=10.0,
         contrastive_weight=0.1,
+        l1_weight=1.0,
         noise_sigma=0.1,
         noise_gain=100.0,
         max_rotation=15.0,
@@ -230,6 +235,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         self.tv_weight = tv_weight
         self.dark_weight = dark_weight
         self.contrastive_weight = contrastive_weight
+        self.l1_weight = l1_weight
         self.noise_sigma = noise_sigma
         self.noise_gain = noise_gain
         self.max_rotation = max_rotation
@@ -288,7 +294,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         self.band_scale_ = _band_scale(X, seed)
         with torch.no_grad():
             Xs = self._scale(torch.as_tensor(X))[0].numpy()
-        terms = ["ssim_loss", "tv_loss", "dark_loss", "contrastive_loss"]
+        terms = ["ssim_loss", "l1_loss", "tv_loss", "dark_loss", "contrastive_loss"]
         extra = [(t, PassthroughScoring(name=t, on_train=True)) for t in terms]
         with torch_seeded(seed, device):
             self.net_ = ContrastiveDenoiserNet(
@@ -304,6 +310,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
                 criterion__dark_weight=self.dark_weight,
                 criterion__contrastive_weight=self.contrastive_weight,
                 criterion__temperature=self.temperature,
+                criterion__l1_weight=self.l1_weight,
                 noise_gain=self.noise_gain,
                 noise_sigma=self.noise_sigma,
                 max_rotation=self.max_rotation,

@@ -2,6 +2,7 @@
 from ._contrastive import nt_xent_loss
 from ._denoising import (
     DenoisingContrastiveLoss,
+    foreground_l1_loss,
     foreground_mask,
     background_darkening_loss,
     background_tv_loss,
@@ -16,5 +17,6 @@ __all__ = [
     "foreground_ssim",
     "foreground_ssim_loss",
     "foreground_mask",
+    "foreground_l1_loss",
     "DenoisingContrastiveLoss",
 ]

@@ -74,13 +74,13 @@ class UNet(nn.Module):
         Size of the representation ``h`` (a linear map of the pooled bottleneck).
     projection_dim : int, default=32
         Size of the projection ``z`` fed to the contrastive loss.
-    residual : bool, default=True
+    residual : bool, default=False
         Whether the decoder predicts a correction added to the input (``x + f(x)``, as in DnCNN),
         which makes the identity the starting point; otherwise it predicts the image directly.
     """
 
     def __init__(self, in_channels, base_channels=16, depth=3, embedding_dim=64, projection_dim=32,
-                 residual=True):
+                 residual=False):
         super().__init__()
         self.in_channels = in_channels
         self.depth = depth
