@@ -17,6 +17,7 @@ import galaxy_learn
 
 # Small, fast settings per estimator class (never changes what is checked, only how long it takes).
 CHECK_PARAMS = {}
+CHECK_PARAMS["CenterCrop"] = {"size": 1}  # tabular rows are 1x1-pixel bands
 CHECK_PARAMS["ContrastiveDenoiser"] = dict(
     base_channels=2, depth=1, embedding_dim=2, projection_dim=2, max_epochs=1, batch_size=32,
     device="cpu", random_state=0,
