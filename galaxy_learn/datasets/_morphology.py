@@ -217,7 +217,7 @@ def make_galaxy_images(
     bands="gri",
     morphologies=MORPHOLOGIES,
     weights=None,
-    flux_range=(300.0, 3000.0),
+    flux_range=(1e3, 1e4),
     psf_fwhm=1.5,
     noise=1.0,
     gain=1.0,
@@ -240,7 +240,7 @@ def make_galaxy_images(
         'irregular'``.
     weights : sequence of float, default=None
         Class probabilities (uniform when None).
-    flux_range : (float, float), default=(300.0, 3000.0)
+    flux_range : (float, float), default=(1e3, 1e4)
         Total flux in the reddest-template-normalised r band, drawn log-uniformly.
     psf_fwhm : float, default=1.5
         FWHM (pixels) of the Gaussian PSF.

@@ -20,18 +20,17 @@ from ..utils._compat import Interval, StrOptions, check_is_fitted
 
 __all__ = ["ContrastiveDenoiser"]
 
-_SKY_SAMPLE = 512  # images used to estimate the per-band scale in fit
-
 
 def _as_images(X):
-    """4-D view of validated input: tabular rows become single-band one-row images."""
+    """4-D view of validated input: tabular rows are 1x1-pixel images whose bands are the
+    features (the convention of :class:`~galaxy_learn.preprocessing.ImageScaler`)."""
     if X.ndim == 2:
-        return X[:, None, None, :]
+        return X[:, :, None, None]
     return X
 
 
 def _border_median(x):
-    """Per-image, per-band sky level: median of the pixels of a border of width ~H/8 (torch)."""
+    """Per-image, per-band sky level: median of a border of width ``min(H, W) // 8`` (torch)."""
     h, w = x.shape[-2:]
     b = max(1, min(h, w) // 8)
     if 2 * b >= h or 2 * b >= w:
@@ -43,17 +42,18 @@ def _border_median(x):
     return border.median(dim=2).values[..., None, None]
 
 
-def _band_scale(X, seed):
-    """Per-band amplitude: 99.5th percentile of the sky-subtracted pixels of a sample of images."""
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(X), size=min(len(X), _SKY_SAMPLE), replace=False))
-    x = torch.as_tensor(np.asarray(X[idx]), dtype=torch.float32)
-    x = x - _border_median(x)
-    flat = x.transpose(0, 1).reshape(x.shape[1], -1).numpy()
-    scale = np.percentile(flat, 99.5, axis=1) - np.median(flat, axis=1)
-    fallback = flat.std(axis=1)
-    scale = np.where(scale > 0, scale, fallback)
-    return np.where(scale > 0, scale, 1.0).astype(np.float32)
+class _ScaledView:
+    """Lazy, sliceable view of ``scaler.transform(X)``: one batch scaled at a time."""
+
+    def __init__(self, X, scaler):
+        self.X = X
+        self.scaler = scaler
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, sl):
+        return self.scaler.transform(self.X[sl])
 
 
 class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimatorMixin,
@@ -68,10 +68,12 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
     (NT-Xent). ``transform`` returns the pooled bottleneck (the representation before the
     projection head, as in SimCLR); ``denoise`` returns cleaned images in the input's units.
 
-    Scaling (internal, inverted by ``denoise``): each image's per-band sky level (median of a
-    border of width ``min(H, W) // 8``) is subtracted, then each band is divided by a per-band
-    amplitude learnt in ``fit`` (99.5th percentile of the sky-subtracted training pixels). Noise
-    levels and the mask floor below are in these scaled units (1 ~ a bright galaxy pixel).
+    Scaling (inverted by ``denoise``): a :class:`~galaxy_learn.preprocessing.ImageScaler`
+    (``method="minmax"``: per band, the 0.5-99.5 percentile range of the training pixels maps to
+    [0, 1]) fitted in ``fit`` as ``scaler_``; then each image's per-band sky level (median of a
+    border of width ``min(H, W) // 8``) is subtracted, the level the darkening term pulls the
+    background to, and added back after denoising. Noise levels and the mask floor below are in
+    these scaled units (1 ~ a bright galaxy pixel).
 
     Parameters
     ----------
@@ -113,7 +115,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         Minimum foreground level (scaled units), needed for noiseless training images.
     image_shape : tuple of int, default=None
         ``(bands, height, width)`` to unflatten 2-D input. 2-D input without it is treated as
-        single-band one-row images ``(n, 1, 1, n_features)``.
+        1x1-pixel images whose bands are the features (as ``ImageScaler``).
     batch_size : int, default=64
         Training and inference batch size.
     max_epochs : int, default=20
@@ -133,8 +135,8 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
     ----------
     net_ : ContrastiveDenoiserNet
         The fitted skorch net (its ``module_`` is a :class:`galaxy_learn.nn.UNet`).
-    band_scale_ : ndarray of shape (n_bands,)
-        Per-band amplitude used to scale the images.
+    scaler_ : ImageScaler
+        The fitted per-band scaler (``method="minmax"``).
     input_shape_ : tuple of int
         Shape of one sample seen in ``fit``.
     n_features_in_ : int
@@ -260,11 +262,6 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
                                 allow_tabular=True)
         return _as_images(X)
 
-    def _scale(self, x):
-        """Torch: subtract each image's per-band sky, divide by the per-band scale."""
-        sky = _border_median(x)
-        scale = torch.as_tensor(self.band_scale_, device=x.device).view(1, -1, 1, 1)
-        return (x - sky) / scale, sky, scale
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -288,12 +285,14 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         from ..nets import ContrastiveDenoiserNet
         from ..nn import UNet
 
+        from ..preprocessing import ImageScaler
+
         X = self._validate(X, reset=True)
         seed = self._fit_seed()
         device = self._resolve_device()
-        self.band_scale_ = _band_scale(X, seed)
-        with torch.no_grad():
-            Xs = self._scale(torch.as_tensor(X))[0].numpy()
+        self.scaler_ = ImageScaler(method="minmax").fit(X)
+        Xs = torch.as_tensor(self.scaler_.transform(X))
+        Xs = (Xs - _border_median(Xs)).numpy()
         terms = ["ssim_loss", "l1_loss", "tv_loss", "dark_loss", "contrastive_loss"]
         extra = [(t, PassthroughScoring(name=t, on_train=True)) for t in terms]
         with torch_seeded(seed, device):
@@ -339,8 +338,8 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         module = self.net_.module_
         module.eval()
         device = self.net_.device
-        return X, batched_apply(lambda xb: fn(module, xb), X, batch_size=self.batch_size,
-                                device=device)
+        return batched_apply(lambda zb: fn(module, zb), _ScaledView(X, self.scaler_),
+                             batch_size=self.batch_size, device=device)
 
     def transform(self, X):
         """Embed images: the pooled U-Net bottleneck (eval mode, deterministic).
@@ -355,10 +354,10 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         X_new : ndarray of shape (n_samples, embedding_dim)
         """
 
-        def embed(module, xb):
-            return module.embedding(self._scale(xb)[0])
+        def embed(module, zb):
+            return module.embedding(zb - _border_median(zb))
 
-        return self._apply(X, embed)[1]
+        return self._apply(X, embed)
 
     def denoise(self, X):
         """Denoise images, returned in the input's units and layout.
@@ -374,12 +373,12 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         X_clean : ndarray of float32, same shape as the validated input
         """
 
-        def clean(module, xb):
-            xs, sky, scale = self._scale(xb)
-            return module(xs)[0] * scale + sky
+        def clean(module, zb):
+            sky = _border_median(zb)
+            return module(zb - sky)[0] + sky
 
         ndim = np.ndim(X) if not hasattr(X, "shape") else len(X.shape)
-        X4, out = self._apply(X, clean)
+        out = self.scaler_.inverse_transform(self._apply(X, clean))
         if ndim == 2:
             return out.reshape(out.shape[0], -1)
         if ndim == 3:
