@@ -1,6 +1,8 @@
 """Pure torch modules (networks). Never imports scikit-learn or skorch."""
 from ._residual_ae import ResidualConvAutoencoder, autoencoder_layer_names
 from ._vae import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, VAEModule, conv_sizes
+from ._augment import add_poisson_gaussian_noise, random_geometric
+from ._unet import UNet
 
 __all__ = [
     "ConvDecoder",
@@ -11,4 +13,7 @@ __all__ = [
     "conv_sizes",
     "ResidualConvAutoencoder",
     "autoencoder_layer_names",
+    "UNet",
+    "add_poisson_gaussian_noise",
+    "random_geometric",
 ]
