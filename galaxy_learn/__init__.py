@@ -17,3 +17,5 @@ Image conventions: arrays of shape ``(n_samples, bands, height, width)`` (or fla
 from ._version import __version__
 
 __all__ = ["__version__"]
+from .classification import CNNClassifier  # noqa: E402
+__all__ += ["CNNClassifier"]

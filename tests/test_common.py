@@ -17,9 +17,20 @@ import galaxy_learn
 
 # Small, fast settings per estimator class (never changes what is checked, only how long it takes).
 CHECK_PARAMS = {}
+CHECK_PARAMS["CNNClassifier"] = dict(
+    channels=(4,), dense_units=(16,), dropout=0.0, max_epochs=15, batch_size=32, lr=2e-2,
+    random_state=0, device="cpu",
+)
 
 # {class name: {check name: reason a reviewer would accept}}
 EXPECTED_FAILED_CHECKS = {}
+EXPECTED_FAILED_CHECKS["CNNClassifier"] = {
+    "check_methods_subset_invariance": (
+        "float32 torch inference: BLAS/oneDNN pick different kernels for different batch sizes, "
+        "so a sample's logits differ at the 1e-7 level (float32 resolution) between a full batch "
+        "and a subset; the check's tolerance is 1e-7. Predictions and probabilities agree."
+    ),
+}
 
 
 def _public_estimators():
@@ -39,6 +50,7 @@ def _public_estimators():
                 and issubclass(obj, BaseEstimator)
                 and not inspect.isabstract(obj)
                 and not name.startswith("_")
+                and not obj.__module__.startswith("galaxy_learn.nets")  # skorch nets: not estimators
             ):
                 found[name] = obj
     return [found[k] for k in sorted(found)]

@@ -6,3 +6,5 @@ Each net is a :class:`skorch.NeuralNet` subclass overriding training hooks (``ge
 from ._callbacks import DivergenceGuard, TrainingDivergedError
 
 __all__ = ["DivergenceGuard", "TrainingDivergedError"]
+from ._classifier import AugmentedNeuralNetClassifier, random_dihedral  # noqa: E402
+__all__ += ["AugmentedNeuralNetClassifier", "random_dihedral"]

@@ -113,8 +113,8 @@ def check_images(
         try:
             X = X.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            msg = f"{name} must hold numbers; got dtype {X.dtype}."
-            raise ValueError(msg) from exc
+            msg = f"{name} must hold numbers; got dtype {X.dtype} ({exc})."
+            raise type(exc)(msg) from exc  # sklearn convention: TypeError for non-numbers
     if X.ndim == 2:
         if image_shape is not None:
             n_expected = int(np.prod(image_shape))
@@ -135,7 +135,7 @@ def check_images(
         X = X[:, None, :, :]
     elif X.ndim != 4:
         msg = (
-            f"{name} must be 4-D (n_samples, bands, height, width), 3-D single-band images or "
+            ("Reshape your data: " if X.ndim < 2 else "") + f"{name} must be 4-D (n_samples, bands, height, width), 3-D single-band images or "
             f"2-D rows; got an array with {X.ndim} dimension(s) and shape {X.shape}."
         )
         raise ValueError(msg)
@@ -144,6 +144,8 @@ def check_images(
         raise ValueError(msg)
     if any(s == 0 for s in X.shape[1:]):
         msg = f"{name} has an empty dimension: shape {X.shape}."
+        if X.ndim == 2:  # scikit-learn's wording for tabular input
+            msg = f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
         raise ValueError(msg)
     X = X.astype(dtype, copy=False)
     if not allow_nonfinite:
