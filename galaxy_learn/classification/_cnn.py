@@ -10,10 +10,10 @@ fraction. It is the supervised reference the unsupervised pipelines are measured
 import numbers
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils import assert_all_finite, column_or_1d
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
@@ -24,7 +24,6 @@ from ..utils._compat import (
     HasMethods,
     Interval,
     StrOptions,
-    _check_y,
     _fit_context,
     check_is_fitted,
 )
@@ -43,15 +42,6 @@ def _check_int_tuple(value, name, *, allow_empty):
         msg = f"The '{name}' parameter must be a tuple of positive ints. Got {value!r}."
         raise ValueError(msg)
     return tuple(int(v) for v in out)
-
-
-def _reject_sparse(X):
-    if sp.issparse(X):
-        msg = (
-            "CNNClassifier does not support sparse input: images are dense arrays. Convert with "
-            "X.toarray() first."
-        )
-        raise TypeError(msg)
 
 
 class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
@@ -230,7 +220,6 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
 
     # -- data checks ---------------------------------------------------------------------------
     def _check_X(self, X, *, reset):
-        _reject_sparse(X)
         X = validate_image_data(
             self, X, reset=reset, image_shape=self.image_shape, allow_tabular=True
         )
@@ -244,7 +233,9 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
             raise ValueError(msg)
-        y = _check_y(y, estimator=self)
+        y = column_or_1d(y, warn=True)
+        if y.dtype.kind in "fc":
+            assert_all_finite(y, input_name="y")
         check_classification_targets(y)
         if len(y) != n_samples:
             msg = f"X and y have inconsistent numbers of samples: {n_samples} and {len(y)}."
