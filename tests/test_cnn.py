@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import FunctionTransformer
 
 from galaxy_learn.classification import CNNClassifier
 from galaxy_learn.nets import random_dihedral
@@ -149,3 +150,31 @@ def test_errors():
         CNNClassifier(**{**FAST, "lr": -1.0}).fit(X, y)
     with pytest.raises(ValueError, match="diverged"):
         CNNClassifier(**{**FAST, "lr": 1e30, "max_epochs": 3}).fit(X * 1e30, y)
+
+
+def test_scaling_string_transformer_crop_and_nan_fill():
+    preprocessing = pytest.importorskip("galaxy_learn.preprocessing")
+    X, y = _blobs(n=24)
+    X = X * 1e3  # raw-flux-like scale
+    by_name = CNNClassifier(**{**FAST, "max_epochs": 2}, scaling="zscore").fit(X, y)
+    by_obj = CNNClassifier(
+        **{**FAST, "max_epochs": 2}, scaling=preprocessing.ImageScaler(method="zscore")
+    ).fit(X, y)
+    np.testing.assert_array_equal(by_name.decision_function(X), by_obj.decision_function(X))
+    assert isinstance(by_name.scaler_, preprocessing.ImageScaler)
+    # a cropping scaler changes the network's input, not the estimator's input contract
+    X_nan = X.copy()
+    X_nan[:, :, 0, 0] = np.nan  # masked corner pixels
+    crop = CNNClassifier(
+        **{**FAST, "max_epochs": 2},
+        scaling=preprocessing.ImageScaler(method="asinh", crop=8, nan_policy="fill"),
+    ).fit(X_nan, y)
+    assert crop.input_shape_ == (2, 16, 16)
+    assert crop.net_.module_.input_shape == (2, 8, 8)
+    assert np.isfinite(crop.predict_proba(X_nan)).all()
+    with pytest.raises(ValueError, match="NaN"):
+        CNNClassifier(**FAST).fit(X_nan, y)  # default scaler does not fill: clear error
+    with pytest.raises(ValueError, match="NaN"):
+        CNNClassifier(**FAST, scaling=None).fit(X_nan, y)
+    with pytest.raises(ValueError, match="after scaling"):  # a transformer that lets NaN through
+        CNNClassifier(**FAST, scaling=FunctionTransformer()).fit(X_nan, y)

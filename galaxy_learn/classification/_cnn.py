@@ -44,6 +44,15 @@ def _check_int_tuple(value, name, *, allow_empty):
     return tuple(int(v) for v in out)
 
 
+def _make_scaler(scaling):
+    """An unfitted scaler from the ``scaling`` parameter (method name or transformer)."""
+    if isinstance(scaling, str):
+        from ..preprocessing import ImageScaler
+
+        return ImageScaler(method=scaling)
+    return clone(scaling)
+
+
 class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
     """Convolutional neural network classifier for multi-band image cutouts.
 
@@ -68,11 +77,15 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         Dropout probability before each dense layer.
     activation : {"leaky_relu", "prelu", "relu", "elu"}, default="leaky_relu"
         Nonlinearity.
-    scaling : transformer or None, default=None
-        Image scaler (e.g. :class:`galaxy_learn.preprocessing.ImageScaler`) cloned and fitted on the
-        training images, applied before the network in ``fit`` and in every prediction. ``None``
-        feeds the images unchanged (the first batch normalisation layer still adapts to their
-        scale, but large dynamic ranges such as raw fluxes train better with a stretch).
+    scaling : {"asinh", "zscore", "minmax", "peak", "peak_asinh"}, transformer or None, \
+            default="asinh"
+        Image scaling fitted on the training images and applied before the network in ``fit``
+        and in every prediction. A string is the ``method`` of
+        :class:`galaxy_learn.preprocessing.ImageScaler` (``"asinh"``: per-band arcsinh stretch
+        softened at the sky noise, robust to the heavy flux tails of survey cutouts); a
+        transformer (e.g. ``ImageScaler(method="asinh", crop=32, nan_policy="fill")`` for
+        NaN-masked cutouts) is cloned and fitted; ``None`` feeds the pixels unchanged. Tabular
+        input is never scaled here.
     augment : bool, default=True
         Augment training batches with random flips and 90-degree rotations (images only).
     class_weight : dict, "balanced" or None, default=None
@@ -113,7 +126,7 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
     input_shape_ : tuple of int
         ``(bands, height, width)`` of the training images, or ``(n_features,)`` for tabular input.
     scaler_ : transformer or None
-        Fitted clone of ``scaling`` (None when not used).
+        Fitted image scaler (None when not used or for tabular input).
     class_weight_ : ndarray of shape (n_classes,)
         Class weights used in the loss (ones when ``class_weight=None``).
     net_ : skorch.NeuralNetClassifier
@@ -157,7 +170,11 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         "dense_units": ["array-like"],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "activation": [StrOptions({"leaky_relu", "prelu", "relu", "elu"})],
-        "scaling": [None, HasMethods(["fit", "transform"])],
+        "scaling": [
+            None,
+            StrOptions({"asinh", "zscore", "minmax", "peak", "peak_asinh"}),
+            HasMethods(["fit", "transform"]),
+        ],
         "augment": ["boolean"],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "early_stopping": ["boolean"],
@@ -182,7 +199,7 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         dense_units=(256, 256),
         dropout=0.5,
         activation="leaky_relu",
-        scaling=None,
+        scaling="asinh",
         augment=True,
         class_weight=None,
         early_stopping=False,
@@ -220,11 +237,28 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
 
     # -- data checks ---------------------------------------------------------------------------
     def _check_X(self, X, *, reset):
+        """Validate ``X`` against fit, then scale images (fitting the scaler when ``reset``)."""
         X = validate_image_data(
-            self, X, reset=reset, image_shape=self.image_shape, allow_tabular=True
+            self,
+            X,
+            reset=reset,
+            image_shape=self.image_shape,
+            allow_tabular=True,
+            allow_nonfinite=self.scaling is not None,  # the scaler raises or fills
         )
-        if X.ndim == 4 and getattr(self, "scaler_", None) is not None and not reset:
+        if reset:
+            self.scaler_ = None
+            if self.scaling is not None and X.ndim == 4:
+                self.scaler_ = _make_scaler(self.scaling).fit(X)
+        if X.ndim == 4 and self.scaler_ is not None:
             X = np.asarray(self.scaler_.transform(X), dtype=np.float32)
+        n_bad = int(np.size(X) - np.isfinite(X).sum())
+        if n_bad:
+            msg = (
+                f"Input X contains NaN or infinity: {n_bad} non-finite value(s) after scaling. "
+                "Fill masked pixels, e.g. with scaling=ImageScaler(nan_policy='fill')."
+            )
+            raise ValueError(msg)
         return X
 
     def _check_y(self, y, n_samples):
@@ -258,7 +292,7 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         return np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
 
     # -- fit -----------------------------------------------------------------------------------
-    def _build_net(self, n_classes, weights, seed, device):
+    def _build_net(self, net_input_shape, n_classes, weights, seed, device):
         from skorch.callbacks import EarlyStopping
         from skorch.dataset import ValidSplit
 
@@ -279,7 +313,7 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
             )
         return AugmentedNeuralNetClassifier(
             ConvNet,
-            module__input_shape=self.input_shape_,
+            module__input_shape=net_input_shape,
             module__n_outputs=n_classes,
             module__channels=() if tabular else _check_int_tuple(
                 self.channels, "channels", allow_empty=True
@@ -332,14 +366,12 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
             )
             raise ValueError(msg)
         self.class_weight_ = self._class_weights(y_enc)
-        self.scaler_ = None
-        if self.scaling is not None and X.ndim == 4:
-            self.scaler_ = clone(self.scaling).fit(X)
-            X = np.asarray(self.scaler_.transform(X), dtype=np.float32)
         device = self._resolve_device()
         seed = self._fit_seed()
         with torch_seeded(seed, device):
-            self.net_ = self._build_net(len(self.classes_), self.class_weight_, seed, device)
+            self.net_ = self._build_net(
+                X.shape[1:], len(self.classes_), self.class_weight_, seed, device
+            )
             self.net_.fit(X, y_enc.astype(np.int64))
         self.net_.module_.eval()
         self.n_epochs_ = len(self.net_.history)
