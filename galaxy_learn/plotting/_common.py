@@ -15,17 +15,20 @@ def _get_fig_ax(ax=None, **subplots_kw):
 
 
 def _auto_stretch(intensity, Q):
-    """Lupton ``stretch`` putting the 99.5th percentile of ``(i+r+g)/3`` near the top of the scale.
+    """Lupton ``stretch`` from the data: sky noise dim, bright cores near full scale.
 
-    ``asinh(Q * I / stretch) / Q`` reaches 1 (white) for ``I = stretch * sinh(Q) / Q``; we pick the
-    stretch so that this happens at the 99.5th percentile of the positive pixels: bright cores
-    saturate gently while faint wings stay visible.
+    ``asinh(Q * I / stretch) / Q`` reaches 1 (white) for ``I = stretch * sinh(Q) / Q``. The
+    stretch is the larger of five times the sky noise of ``I`` (robust MAD estimate: a 1-sigma sky
+    fluctuation is shown at about 15% brightness) and the value that puts the 99.5th percentile
+    of ``I`` at full brightness (for nearly noiseless images).
     """
     finite = intensity[np.isfinite(intensity)]
-    top = np.percentile(finite, 99.5) if finite.size else 1.0
-    if not np.isfinite(top) or top <= 0:
-        top = 1.0
-    return float(top * Q / np.sinh(Q))
+    if not finite.size:
+        return 1.0
+    sigma = 1.4826 * np.median(np.abs(finite - np.median(finite)))
+    top = np.percentile(finite, 99.5) * Q / np.sinh(Q)
+    stretch = max(5.0 * sigma, top)
+    return float(stretch) if np.isfinite(stretch) and stretch > 0 else 1.0
 
 
 def make_rgb(images, *, rgb_bands=(3, 2, 1), Q=8.0, stretch=None, minimum=0.0):
@@ -43,8 +46,9 @@ def make_rgb(images, *, rgb_bands=(3, 2, 1), Q=8.0, stretch=None, minimum=0.0):
     Q : float, default=8.0
         Asinh softening parameter of the Lupton stretch.
     stretch : float, default=None
-        Linear stretch of the Lupton mapping. None estimates it per image so that the 99.5th
-        percentile of the mean of the three bands is shown near full brightness.
+        Linear stretch of the Lupton mapping. None estimates it per image: five times the sky
+        noise of the mean of the three bands (robust MAD), or more for nearly noiseless images
+        so that the 99.5th percentile is shown near full brightness.
     minimum : float, default=0.0
         Flux shown black.
 
@@ -80,7 +84,8 @@ def make_rgb(images, *, rgb_bands=(3, 2, 1), Q=8.0, stretch=None, minimum=0.0):
         r, g, b = (np.nan_to_num(img[i], nan=minimum, posinf=minimum, neginf=minimum)
                    for i in rgb_bands)
         s = stretch if stretch is not None else _auto_stretch((r + g + b) / 3 - minimum, Q)
-        out[k] = make_lupton_rgb(r, g, b, minimum=minimum, stretch=s, Q=Q)
+        with np.errstate(invalid="ignore", divide="ignore"):  # zero-flux pixels: 0/0 -> black
+            out[k] = make_lupton_rgb(r, g, b, minimum=minimum, stretch=s, Q=Q)
     return out[0] if single else out
 
 
