@@ -23,6 +23,8 @@ EXTRAS = {
     "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "pydata-sphinx-theme"],
     "dask": ["dask[distributed]>=2024.1"],
 }
+EXTRAS["images"] = ["Pillow>=9.1"]  # load_galaxy_zoo (JPG / PNG cutouts)
+EXTRAS["test"].append("Pillow>=9.1")
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 
 setup(
