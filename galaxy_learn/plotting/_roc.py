@@ -35,6 +35,8 @@ class RocCurvesDisplay:
         False and true positive rates per curve name.
     roc_auc : dict of {str: float}, default=None
         Area under each curve; computed from ``fpr, tpr`` when None.
+    digits : int, default=3
+        Decimals of the AUC in the legend (3 tells 0.990 from 0.995).
 
     Attributes
     ----------
@@ -56,9 +58,10 @@ class RocCurvesDisplay:
     1.0
     """
 
-    def __init__(self, curves, *, roc_auc=None):
+    def __init__(self, curves, *, roc_auc=None, digits=3):
         self.curves = curves
         self.roc_auc = roc_auc
+        self.digits = digits
 
     def plot(self, ax=None, *, title=None, sort=True, chance_level=True, **kwargs):
         """Draw every curve; ``kwargs`` go to each :meth:`RocCurveDisplay.plot`.
@@ -79,6 +82,7 @@ class RocCurvesDisplay:
             fpr, tpr = self.curves[name]
             disp = RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=roc_auc[name], name=name)
             disp.plot(ax=ax, **kwargs)
+            disp.line_.set_label(f"{name} (AUC = {roc_auc[name]:.{self.digits}f})")
             self.curves_[name] = disp
         if chance_level:
             ax.plot([0, 1], [0, 1], ls=":", color="0.5", lw=1, label="chance (AUC = 0.5)")
