@@ -20,6 +20,7 @@ from .classification import ThresholdClassifier
 from .manifold import LandmarkIsomap
 from .segmentation import HypercolumnExtractor, HypercolumnSegmenter
 from .denoising import ContrastiveDenoiser
+from .classification import CNNClassifier
 
 __all__ = [
     "__version__",
@@ -30,4 +31,5 @@ __all__ = [
     "HypercolumnExtractor",
     "HypercolumnSegmenter",
     "ContrastiveDenoiser",
+    "CNNClassifier",
 ]

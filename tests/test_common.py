@@ -19,6 +19,10 @@ from galaxy_learn.segmentation import HypercolumnExtractor
 # Small, fast settings per estimator class (never changes what is checked, only how long it takes).
 CHECK_PARAMS = {}
 CHECK_PARAMS["VAEEncoder"] = dict(max_epochs=2, batch_size=16, hidden_units=8, channels=(4,))
+CHECK_PARAMS["CNNClassifier"] = dict(
+    channels=(4,), dense_units=(16,), dropout=0.0, max_epochs=15, batch_size=32, lr=2e-2,
+    random_state=0, device="cpu",
+)
 CHECK_PARAMS["CenterCrop"] = {"size": 1}  # tabular rows are 1x1-pixel bands
 CHECK_PARAMS["HypercolumnExtractor"] = {
     "channels": (2, 4), "layers": ("input", "enc0", "enc1"), "max_epochs": 1, "device": "cpu",
@@ -35,6 +39,13 @@ CHECK_PARAMS["ContrastiveDenoiser"] = dict(
 
 # {class name: {check name: reason a reviewer would accept}}
 EXPECTED_FAILED_CHECKS = {}
+EXPECTED_FAILED_CHECKS["CNNClassifier"] = {
+    "check_methods_subset_invariance": (
+        "float32 torch inference: BLAS/oneDNN pick different kernels for different batch sizes, "
+        "so a sample's logits differ at the 1e-7 level (float32 resolution) between a full batch "
+        "and a subset; the check's tolerance is 1e-7. Predictions and probabilities agree."
+    ),
+}
 
 
 def _public_estimators():

@@ -6,6 +6,7 @@ from ._callbacks import DivergenceGuard, TrainingDivergedError
 from ._vae import VAENet
 from ._autoencoder import AutoencoderNet
 from ._denoiser import ContrastiveDenoiserNet
+from ._classifier import AugmentedNeuralNetClassifier, random_dihedral
 
 __all__ = [
     "DivergenceGuard",
@@ -13,4 +14,6 @@ __all__ = [
     "VAENet",
     "AutoencoderNet",
     "ContrastiveDenoiserNet",
+    "AugmentedNeuralNetClassifier",
+    "random_dihedral",
 ]

@@ -3,6 +3,7 @@ from ._residual_ae import ResidualConvAutoencoder, autoencoder_layer_names
 from ._vae import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, VAEModule, conv_sizes
 from ._augment import add_poisson_gaussian_noise, random_geometric
 from ._unet import UNet
+from ._cnn import ConvNet
 
 __all__ = [
     "ConvDecoder",
@@ -16,4 +17,5 @@ __all__ = [
     "UNet",
     "add_poisson_gaussian_noise",
     "random_geometric",
+    "ConvNet",
 ]
