@@ -6,3 +6,6 @@ Each net is a :class:`skorch.NeuralNet` subclass overriding training hooks (``ge
 from ._callbacks import DivergenceGuard, TrainingDivergedError
 
 __all__ = ["DivergenceGuard", "TrainingDivergedError"]
+from ._accelerate import build_net  # noqa: E402
+
+__all__ += ["build_net"]
