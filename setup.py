@@ -22,7 +22,10 @@ EXTRAS = {
     "cluster": ["hdbscan>=0.8.33", "umap-learn>=0.5"],
     "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "pydata-sphinx-theme"],
     "dask": ["dask[distributed]>=2024.1"],
+    "accelerate": ["accelerate>=0.26"],
 }
+# The product's tests: Dask scale-out and the single-process Accelerate path run in CI.
+EXTRAS["test"] += ["dask[distributed]>=2024.1", "accelerate>=0.26"]
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 
 setup(
