@@ -20,7 +20,8 @@ EXTRAS = {
     ],
     "ssim": ["pytorch-msssim>=1.0"],
     "cluster": ["hdbscan>=0.8.33", "umap-learn>=0.5"],
-    "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "pydata-sphinx-theme"],
+    "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "pydata-sphinx-theme",
+             "myst-parser>=2"],
     "dask": ["dask[distributed]>=2024.1"],
     "accelerate": ["accelerate>=0.26"],
 }
