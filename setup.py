@@ -25,6 +25,8 @@ EXTRAS = {
     "dask": ["dask[distributed]>=2024.1"],
     "accelerate": ["accelerate>=0.26"],
 }
+EXTRAS["images"] = ["Pillow>=9.1"]  # load_galaxy_zoo (JPG / PNG cutouts)
+EXTRAS["test"].append("Pillow>=9.1")
 # The product's tests: Dask scale-out and the single-process Accelerate path run in CI.
 EXTRAS["test"] += ["dask[distributed]>=2024.1", "accelerate>=0.26"]
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
