@@ -41,122 +41,70 @@ def _expand(inputs):
     return files
 
 
-def _as_stack(images, path):
-    images = np.asarray(images)
-    if images.ndim == 2:
-        images = images[None, None]
-    elif images.ndim == 3:
-        images = images[None]
-    if images.ndim != 4:
-        msg = (
-            f"{str(path)!r} holds an array of shape {images.shape}; expected one cutout "
-            "(bands, height, width) or a stack (n, bands, height, width)."
-        )
-        raise ValueError(msg)
-    return images
-
-
-def _read_npy(path, allow_pickle):
-    try:
-        arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as exc:
-        if "allow_pickle" not in str(exc) and "Python objects" not in str(exc):
-            msg = f"Could not read {str(path)!r}: {exc}"
-            raise ValueError(msg) from exc
-        if not allow_pickle:
-            msg = (
-                f"{str(path)!r} holds Python objects (e.g. the SDSS structured format with "
-                "'objID', 'image', 'class'); reading it unpickles data, which can run code from "
-                "the file. Pass --allow-pickle (allow_pickle=True) only for files you trust."
-            )
-            raise ValueError(msg) from exc
-        arr = np.load(path, allow_pickle=True)
-    meta = {}
-    if arr.dtype.names is not None:
-        if "image" not in arr.dtype.names:
-            msg = f"{str(path)!r} is a structured array without an 'image' field: {arr.dtype.names}."
-            raise ValueError(msg)
-        recs = np.atleast_1d(arr)
-        images = np.stack([np.asarray(r, dtype=np.float32) for r in recs["image"]])
-        for field in arr.dtype.names:
-            if field != "image":
-                meta[field] = [r.item() if hasattr(r, "item") else r for r in recs[field]]
-        return _as_stack(images, path), meta
-    return _as_stack(arr, path), meta
-
-
-def _read_fits(path):
-    from astropy.io import fits
-
-    try:
-        with fits.open(path, memmap=False) as hdul:
-            hdus = [h for h in hdul if getattr(h, "data", None) is not None and h.data.ndim >= 2]
-            if not hdus:
-                msg = f"{str(path)!r} has no image extension."
-                raise ValueError(msg)
-            if len(hdus) == 1:
-                data = np.asarray(hdus[0].data, dtype=np.float32)
-            else:  # one extension per band
-                shapes = {h.data.shape for h in hdus}
-                if len(shapes) != 1:
-                    msg = f"{str(path)!r} has image extensions of different shapes: {shapes}."
-                    raise ValueError(msg)
-                data = np.stack([np.asarray(h.data, dtype=np.float32) for h in hdus])
-    except OSError as exc:
-        msg = f"Could not read FITS file {str(path)!r}: {exc}"
-        raise ValueError(msg) from exc
-    return _as_stack(data, path), {}
-
-
-def read_cutouts(inputs, *, allow_pickle=False):
+def read_cutouts(inputs, *, allow_pickle=False, bands="ugriz", lazy=False):
     """Read cutouts from files and folders into one float32 stack, with a per-cutout index.
+
+    ``.npy`` files go through :func:`galaxy_learn.datasets.load_sdss_npy` (the SDSS structured
+    format, or plain numeric stacks), FITS files through
+    :func:`galaxy_learn.datasets.load_fits_cutouts` (a cube, one extension per band, or one file
+    per band).
 
     Parameters
     ----------
     inputs : list of path-like
-        ``.npy`` files (a numeric stack, one cutout, or the SDSS structured format), FITS files
-        (one image HDU with a cutout or a stack, or one extension per band), or folders of them.
+        Files or folders (searched recursively for ``.npy`` and FITS files).
     allow_pickle : bool, default=False
         Whether ``.npy`` files holding object arrays may be read (unpickling runs code).
+    bands : str, default="ugriz"
+        Band names of the FITS inputs, in output order.
+    lazy : bool, default=False
+        Return the ``.npy`` images as a read-only memmap cache (bounded memory).
 
     Returns
     -------
     X : ndarray of shape (n_samples, bands, height, width), float32
     index : pandas.DataFrame
-        ``file`` and ``index`` (position in its file) per cutout, plus any catalogue fields of
-        the structured format (``objID``, ``class``, ``z``).
+        One row per cutout: ``file`` plus what the loader reports (``objID``, ``class``, ``z``,
+        ``index_in_file``, ``id``, ``bunit``).
     """
-    stacks, rows = [], []
-    for path in _expand(inputs):
-        if path.name.lower().endswith(".npy"):
-            images, meta = _read_npy(path, allow_pickle)
-        else:
-            images, meta = _read_fits(path)
-        if stacks and images.shape[1:] != stacks[0].shape[1:]:
-            msg = (
-                f"{str(path)!r} holds cutouts of shape {images.shape[1:]} but earlier files hold "
-                f"{stacks[0].shape[1:]}; all inputs must share bands and size."
-            )
-            raise ValueError(msg)
-        stacks.append(np.asarray(images, dtype=np.float32))
-        for i in range(len(images)):
-            row = {"file": str(path), "index": i}
-            row.update({k: v[i] for k, v in meta.items()})
-            rows.append(row)
-    return np.concatenate(stacks), pd.DataFrame(rows)
+    from .datasets import load_fits_cutouts, load_sdss_npy
+
+    files = _expand(inputs)
+    npy = [f for f in files if f.name.lower().endswith(".npy")]
+    fits = [f for f in files if not f.name.lower().endswith(".npy")]
+    stacks, metas = [], []
+    if npy:
+        X, y, meta = load_sdss_npy(npy, allow_pickle=allow_pickle, image_shape=None, lazy=lazy)
+        if y is not None:
+            meta = meta.assign(**{"class": y})
+        stacks.append(X)
+        metas.append(meta)
+    if fits:
+        X, meta = load_fits_cutouts(fits, bands=bands)
+        stacks.append(X)
+        metas.append(meta)
+    if len(stacks) == 2 and stacks[0].shape[1:] != stacks[1].shape[1:]:
+        msg = (
+            f"The .npy inputs hold cutouts of shape {stacks[0].shape[1:]} but the FITS inputs "
+            f"{stacks[1].shape[1:]}; all inputs must share bands and size."
+        )
+        raise ValueError(msg)
+    X = stacks[0] if len(stacks) == 1 else np.concatenate(stacks)
+    index = pd.concat(metas, ignore_index=True)
+    front = [c for c in ("file", "index_in_file", "id", "objID") if c in index.columns]
+    return X, index[front + [c for c in index.columns if c not in front]]
 
 
-def read_field(path):
-    """Read a FITS field ``(bands, height, width)`` (2-D images are one band), float32."""
+def read_field(path, *, bands="ugriz"):
+    """Read a FITS field ``(bands, height, width)`` (a cube or one extension per band)."""
+    from .datasets import load_fits_cutouts
+
     path = Path(path)
     if not path.is_file():
         msg = f"Field not found: {str(path)!r}."
         raise FileNotFoundError(msg)
-    data, _ = _read_fits(path)
-    if len(data) != 1:
-        msg = f"{str(path)!r} holds {len(data)} images; a field is one (bands, height, width) image."
-        raise ValueError(msg)
-    return data[0]
+    X, _ = load_fits_cutouts([path], bands=bands)
+    return X[0]
 
 
 def classification_table(model, X, index):

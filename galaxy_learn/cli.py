@@ -73,6 +73,8 @@ def _add_inputs(parser):
     parser.add_argument("--allow-pickle", action="store_true",
                         help="allow .npy files holding object arrays (the SDSS structured format); "
                              "unpickling can run code from the file: only for files you trust")
+    parser.add_argument("--bands", default="ugriz",
+                        help="band names of FITS inputs, in order (default: ugriz)")
 
 
 def build_parser():
@@ -127,6 +129,8 @@ def build_parser():
                     "and write its object map as FITS.")
     segment.add_argument("field", type=Path, metavar="FIELD.fits",
                          help="a FITS image (bands, height, width) or (height, width)")
+    segment.add_argument("--bands", default="ugriz",
+                         help="band names of the field's planes, in order (default: ugriz)")
     segment.add_argument("-o", "--output", type=Path, required=True, metavar="MASK.fits",
                          help="output FITS object map (0 = background, k = object k)")
     _add_training(segment, max_epochs=10)
@@ -188,7 +192,7 @@ def _cmd_demo(args):
 def _cmd_classify(args):
     from . import _io
 
-    X, index = _io.read_cutouts(args.inputs, allow_pickle=args.allow_pickle)
+    X, index = _io.read_cutouts(args.inputs, allow_pickle=args.allow_pickle, bands=args.bands)
     from .demo import make_unsupervised_pipeline
 
     model, _ = _fit_or_load(args, lambda: make_unsupervised_pipeline(
@@ -204,7 +208,7 @@ def _cmd_classify(args):
 def _cmd_segment(args):
     from . import _io
 
-    field = _io.read_field(args.field)
+    field = _io.read_field(args.field, bands=args.bands)
     from .demo import make_segmenter
 
     model, _ = _fit_or_load(args, lambda: make_segmenter(
@@ -219,7 +223,7 @@ def _cmd_segment(args):
 def _cmd_denoise(args):
     from . import _io
 
-    X, _ = _io.read_cutouts(args.inputs, allow_pickle=args.allow_pickle)
+    X, _ = _io.read_cutouts(args.inputs, allow_pickle=args.allow_pickle, bands=args.bands)
     from .demo import make_denoiser
 
     model, _ = _fit_or_load(args, lambda: make_denoiser(
