@@ -7,6 +7,7 @@ from ._vae import VAENet
 from ._autoencoder import AutoencoderNet
 from ._denoiser import ContrastiveDenoiserNet
 from ._classifier import AugmentedNeuralNetClassifier, random_dihedral
+from ._accelerate import build_net
 
 __all__ = [
     "DivergenceGuard",
@@ -16,4 +17,5 @@ __all__ = [
     "ContrastiveDenoiserNet",
     "AugmentedNeuralNetClassifier",
     "random_dihedral",
+    "build_net",
 ]
