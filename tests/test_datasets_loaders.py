@@ -323,3 +323,23 @@ def test_galaxy_zoo_bad_inputs(tmp_path):
         load_galaxy_zoo_catalog(sol, image_column="nope")
     with pytest.raises(ValueError, match="GalaxyID"):
         load_galaxy_zoo(tmp_path, sol.drop(columns="GalaxyID"))
+
+
+def test_sdss_non_native_layouts_fall_back_to_converting_reads(tmp_path):
+    """Big-endian records and Fortran-ordered plain arrays cannot be read in place."""
+    rng = np.random.default_rng(3)
+    dtype = [("objID", ">i8"), ("image", ">f4", SHAPE), ("class", "S6"), ("z", ">f8")]
+    rec = np.zeros(2, dtype=dtype)
+    rec["image"] = rng.normal(size=(2,) + SHAPE)
+    rec["class"] = [b"QSO", b"STAR"]
+    rec["objID"] = [7, 8]
+    np.save(tmp_path / "be.npy", rec)
+    X, y, meta = load_sdss_npy(tmp_path, image_shape=SHAPE, classes=["STAR"])
+    np.testing.assert_array_equal(X, rec["image"][1:].astype(np.float32))
+    assert y.tolist() == ["STAR"] and meta["objID"].tolist() == [8]
+    fdir = tmp_path / "fortran"
+    fdir.mkdir()
+    images = np.asfortranarray(rng.normal(size=(3,) + SHAPE).astype(np.float32))
+    np.save(fdir / "f.npy", images)
+    X, y, _ = load_sdss_npy(fdir, image_shape=SHAPE)
+    np.testing.assert_array_equal(X, images)
