@@ -152,6 +152,7 @@ def test_sdss_lazy_memmap_cache(tmp_path):
     os.utime(data / "f000.npy", ns=(1, 1))
     X3, _, _ = load_sdss_npy(data, image_shape=SHAPE, lazy=True, cache_dir=cache)
     assert X3.filename != X.filename
+    assert len(list(cache.glob("*.npy"))) == 1  # the stale version was removed
     np.testing.assert_array_equal(X3[:2], truth["image"][:2] + 1)
     # A failure leaves no half-written cache behind.
     (data / "f001.npy").write_bytes(b"\x93NUMPY garbage")
