@@ -407,9 +407,9 @@ def load_sdss_npy(
         estimator that indexes batches, e.g. ``ImageScaler``, ``VAEEncoder.transform``, reads
         only what it needs). The cache is keyed by the file list, sizes, modification times and
         options, and reused on the next call (then only file sizes and times are checked: under
-        a second for 20,000 files in our benchmark). When files
-        change, the next call rebuilds it and deletes the stale version; delete ``cache_dir``
-        to reclaim the space of datasets you no longer use.
+        a second for 20,000 files in our benchmark). When files change, the next call rebuilds
+        it and deletes the stale version; delete ``cache_dir`` to reclaim the space of datasets
+        you no longer use.
     classes : sequence of str, default=None
         Keep only objects of these classes (e.g. ``("STAR", "GALAXY")``); None keeps all.
     return_meta : bool, default=True
