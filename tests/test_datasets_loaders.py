@@ -344,3 +344,23 @@ def test_sdss_non_native_layouts_fall_back_to_converting_reads(tmp_path):
     np.save(fdir / "f.npy", images)
     X, y, _ = load_sdss_npy(fdir, image_shape=SHAPE)
     np.testing.assert_array_equal(X, images)
+
+
+def test_fits_cube_band_keywords_select_and_reorder(tmp_path):
+    """Legacy Survey style cube: BAND0..BAND2 = g, r, z; ask for z, g, r."""
+    cube = _cube(10, (3, 8, 8))
+    hdu = fits.PrimaryHDU(cube)
+    for k, band in enumerate("grz"):
+        hdu.header[f"BAND{k}"] = band
+    hdu.writeto(tmp_path / "ls.fits")
+    X, _ = load_fits_cutouts(tmp_path, bands="zgr")
+    np.testing.assert_array_equal(X[0], cube[[2, 0, 1]])
+    X, _ = load_fits_cutouts(tmp_path, bands="r")
+    np.testing.assert_array_equal(X[0], cube[[1]])
+    with pytest.raises(ValueError, match=r"ls\.fits.*missing band\(s\) \['i'\]"):
+        load_fits_cutouts(tmp_path, bands="gri")
+    packed = fits.PrimaryHDU(cube)
+    packed.header["BANDS"] = "grz"
+    packed.writeto(tmp_path / "ls.fits", overwrite=True)
+    X, _ = load_fits_cutouts(tmp_path, bands="zrg")
+    np.testing.assert_array_equal(X[0], cube[::-1])

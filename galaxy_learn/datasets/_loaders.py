@@ -579,6 +579,23 @@ def _band_of(header):
     return None
 
 
+def _cube_band_names(header, n_planes):
+    """Band of each cube plane from ``BAND0..BANDn`` or ``BANDS`` (Legacy Survey cutouts)."""
+    if n_planes < 1:
+        return None
+    names = [header.get(f"BAND{k}") for k in range(n_planes)]
+    if all(isinstance(n, str) and n.strip() for n in names):
+        return [n.strip() for n in names]
+    packed = header.get("BANDS")
+    if isinstance(packed, str):
+        packed = packed.replace(",", " ").split() if ("," in packed or " " in packed) else list(
+            packed.strip()
+        )
+        if len(packed) == n_planes:
+            return packed
+    return None
+
+
 def _unit_factor(bunit, convert_units, where):
     """Factor to nanomaggies for a BUNIT value (1 when unknown or conversion is off)."""
     if not convert_units or bunit is None:
@@ -600,6 +617,16 @@ def _read_fits_object(path, bands, layout, convert_units):
             use_cube = layout == "cube" or (layout == "auto" and primary.data.ndim == 3)
             if use_cube:
                 data = np.asarray(primary.data, dtype=np.float64)
+                names = _cube_band_names(primary.header, data.shape[0] if data.ndim == 3 else 0)
+                if data.ndim == 3 and names is not None:
+                    missing = [b for b in bands if b not in names]
+                    if missing:
+                        msg = (
+                            f"FITS file {str(path)!r} is missing band(s) {missing}: its cube "
+                            f"holds bands {names}."
+                        )
+                        raise ValueError(msg)
+                    data = data[[names.index(b) for b in bands]]
                 if data.ndim != 3 or data.shape[0] != len(bands):
                     msg = (
                         f"FITS file {str(path)!r}: the cube has shape {data.shape}; expected "
@@ -688,7 +715,9 @@ def load_fits_cutouts(
     Layouts:
 
     * ``"cube"``: one file per object, a 3-D ``(bands, height, width)`` cube in the first image
-      HDU.
+      HDU. Planes are matched to ``bands`` by the ``BAND0``, ``BAND1``, ... or ``BANDS``
+      keywords when present (as in Legacy Survey cutouts, e.g. ``bands="grz"``), otherwise
+      taken in order.
     * ``"mef"``: one file per object, one 2-D image HDU per band. Bands are identified by the
       ``FILTER``, ``BAND``, ``FILTNAM`` or ``EXTNAME`` keyword when present (values such as
       ``"g"``), otherwise by HDU order (which must then give exactly ``len(bands)`` planes).
