@@ -55,7 +55,8 @@ def main():
     parser.add_argument("--n-samples", type=int, default=3000)
     parser.add_argument("--bright", type=float, default=20.5, help="r magnitude cut of subset 2")
     parser.add_argument("--device", default="cpu", help="unused (numpy only); CLI parity")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "preprocessing.md"))
+    default_out = Path(__file__).parent / "results" / "preprocessing.md"
+    parser.add_argument("--out", default=str(default_out))
     args = parser.parse_args()
     torch.set_num_threads(1)
     n = 600 if args.quick else args.n_samples

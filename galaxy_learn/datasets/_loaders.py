@@ -472,7 +472,7 @@ def load_sdss_npy(
     infos = _map(lambda f: _scan_npy(f, allow_pickle, classes), files, n_jobs)
     first = infos[0]
     ref_shape = expected_shape or first["image_shape"]
-    for path, info in zip(files, infos):
+    for path, info in zip(files, infos, strict=True):
         if info["image_shape"] != ref_shape:
             msg = (
                 f"File {str(path)!r} holds images of shape {info['image_shape']}; expected "
@@ -540,12 +540,16 @@ def _sdss_columns(files, infos):
     """Per-image metadata columns as plain (non-object) numpy arrays, cacheable without pickle."""
     columns = {}
     sel = [np.flatnonzero(i["keep"]) if i["keep"] is not None else np.arange(i["n"]) for i in infos]
+
+    def gather(key):
+        return np.concatenate([i[key][s] for i, s in zip(infos, sel, strict=True)])
+
     if infos[0]["objID"] is not None:
-        columns["objID"] = np.concatenate([i["objID"][s] for i, s in zip(infos, sel)])
+        columns["objID"] = gather("objID")
     if infos[0]["z"] is not None:
-        columns["z"] = np.concatenate([i["z"][s] for i, s in zip(infos, sel)])
+        columns["z"] = gather("z")
     if infos[0]["labels"] is not None:
-        columns["class"] = np.concatenate([i["labels"][s] for i, s in zip(infos, sel)]).astype(str)
+        columns["class"] = gather("labels").astype(str)
     columns["file"] = np.repeat(np.array([str(f) for f in files]), [len(s) for s in sel])
     columns["index_in_file"] = np.concatenate(sel).astype(np.int64)
     return columns
@@ -596,7 +600,7 @@ def _cube_band_names(header, n_planes):
     return None
 
 
-def _unit_factor(bunit, convert_units, where):
+def _unit_factor(bunit, convert_units):
     """Factor to nanomaggies for a BUNIT value (1 when unknown or conversion is off)."""
     if not convert_units or bunit is None:
         return 1.0
@@ -634,7 +638,7 @@ def _read_fits_object(path, bands, layout, convert_units):
                     )
                     raise ValueError(msg)
                 bunit = primary.header.get("BUNIT")
-                data = data * _unit_factor(bunit, convert_units, path)
+                data = data * _unit_factor(bunit, convert_units)
                 return data, bunit
             planes = [h for h in hdus if h.data.ndim == 2]
             named = {}
@@ -660,8 +664,8 @@ def _read_fits_object(path, bands, layout, convert_units):
             units = [h.header.get("BUNIT", primary.header.get("BUNIT")) for h in ordered]
             data = np.stack(
                 [
-                    np.asarray(h.data, dtype=np.float64) * _unit_factor(u, convert_units, path)
-                    for h, u in zip(ordered, units)
+                    np.asarray(h.data, dtype=np.float64) * _unit_factor(u, convert_units)
+                    for h, u in zip(ordered, units, strict=True)
                 ]
             )
             return data, units[0]
@@ -681,7 +685,7 @@ def _read_fits_plane(path, convert_units):
                 msg = f"FITS file {str(path)!r} has no 2-D image (data shape {shape})."
                 raise ValueError(msg)
             bunit = hdus[0].header.get("BUNIT")
-            factor = _unit_factor(bunit, convert_units, path)
+            factor = _unit_factor(bunit, convert_units)
             return np.asarray(hdus[0].data, dtype=np.float64) * factor, bunit
     except (OSError, TypeError) as exc:
         msg = f"Could not read FITS file {str(path)!r}: {exc}"
@@ -816,7 +820,7 @@ def load_fits_cutouts(
         names = [str(f) for f in files]
 
     shape = results[0][0].shape
-    for name, (data, _) in zip(names, results):
+    for name, (data, _) in zip(names, results, strict=True):
         if data.shape != shape:
             msg = f"{name!r} has images of shape {data.shape}; {names[0]!r} has {shape}."
             raise ValueError(msg)
@@ -969,7 +973,10 @@ def load_galaxy_zoo_catalog(
     ]
     missing = [str(f) for f in files if not Path(f).is_file()]
     if missing:
-        msg = f"{len(missing)} image file(s) listed in the catalog are missing, e.g. {missing[0]!r}."
+        msg = (
+            f"{len(missing)} image file(s) listed in the catalog are missing, e.g. "
+            f"{missing[0]!r}."
+        )
         raise FileNotFoundError(msg)
     images = _map(lambda f: _read_jpg(f, int(image_size), crop), files, n_jobs)
     X = np.stack(images).astype(np.float32, copy=False)
