@@ -26,3 +26,6 @@ __all__ = [
     "nanomaggies_to_ab_mag",
     "nanomaggies_to_asinh_mag",
 ]
+from ._morphology import MORPHOLOGIES, make_galaxy_images  # noqa: E402
+
+__all__ += ["MORPHOLOGIES", "make_galaxy_images"]

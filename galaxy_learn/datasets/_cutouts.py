@@ -71,8 +71,7 @@ def _simulate_chunk(n, rng, noise_rng, *, size, band_idx, star_fraction, qso_fra
         idx = np.flatnonzero(classes == cls)
         mag_r[idx] = sample_magnitudes(idx.size, COUNT_SLOPE[cls], mag_range, rng)
     pop = sample_objects(classes, mag_r, rng)
-    fwhm_all, fwhm_r = sample_seeing(n, BANDS, rng, seeing=seeing if isinstance(seeing, float)
-                                     else seeing, scatter=0.18 if isinstance(seeing, float) else 0.0)
+    fwhm_all, fwhm_r = sample_seeing(n, BANDS, rng, seeing=seeing)
     dx = rng.uniform(-0.5, 0.5, n)
     dy = rng.uniform(-0.5, 0.5, n)
 
@@ -203,8 +202,8 @@ def make_star_galaxy_cutouts(
     mag_range : (float, float), default=(16.0, 22.5)
         Range of r-band AB magnitudes of the central objects.
     seeing : float or (float, float), default=1.35
-        Median r-band PSF FWHM in arcsec; per object it is lognormal (sigma of ln 0.18, clipped
-        to 0.8–2.5"). A pair ``(low, high)`` draws it uniformly instead. Other bands scale as
+        Median r-band PSF FWHM in arcsec; per object it is lognormal (sigma of ln 0.14, clipped
+        to 0.8–2.0"; SDSS-like). A pair ``(low, high)`` draws it uniformly instead. Other bands scale as
         ``lambda^-0.2`` with a 3% jitter.
     neighbor_probability : float, default=0.2
         Probability that a second object (75% galaxy, 25% star, r within ``mag_range`` extended

@@ -29,7 +29,7 @@ __all__ = [
 # --------------------------------------------------------------------------- shared helpers
 def _n_threads(n_jobs):
     if n_jobs is None:
-        return min(8, (os.cpu_count() or 1) * 2)
+        return min(4, os.cpu_count() or 1)
     if int(n_jobs) < 1:
         msg = f"The 'n_jobs' parameter must be a positive integer or None. Got {n_jobs!r}."
         raise ValueError(msg)
@@ -42,7 +42,7 @@ def _map(fn, items, n_jobs):
     if threads == 1 or len(items) < 2:
         return [fn(item) for item in items]
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        return list(pool.map(fn, items, chunksize=max(1, len(items) // (threads * 8))))
+        return list(pool.map(fn, items))
 
 
 def _list_files(path_or_files, patterns):
@@ -218,6 +218,39 @@ class _NpyFile:
             raise ValueError(msg)
         return arr.reshape(self.shape, order="F" if self.fortran else "C")
 
+    def read_images_into(self, out, keep=None):
+        """Read float32 images straight from disk into ``out`` (C-contiguous float32 rows).
+
+        One ``preadv`` per record into the destination memory: no temporary copy. Returns
+        False when the on-disk layout does not allow it (other dtype, Fortran order, pickle);
+        the caller then reads and converts.
+        """
+        native = np.dtype(np.float32)
+        if self.array is not None or self.fortran or not out.flags.c_contiguous:
+            return False
+        if self.dtype.names is not None:
+            img_dtype, img_offset = self.dtype.fields["image"][:2]
+            if img_dtype.base != native:
+                return False
+            stride = self.dtype.itemsize
+            rows = np.arange(self.count) if keep is None else np.flatnonzero(keep)
+        elif self.dtype == native:
+            img_offset, stride = 0, out[0].nbytes if len(out) else 0
+            rows = np.arange(len(out))
+        else:
+            return False
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            for j, i in enumerate(rows):
+                buf = memoryview(out[j]).cast("B")
+                n_read = os.preadv(fd, [buf], self.offset + int(i) * stride + img_offset)
+                if n_read != buf.nbytes:
+                    msg = f"File {str(self.path)!r} is truncated (short read)."
+                    raise ValueError(msg)
+        finally:
+            os.close(fd)
+        return True
+
 
 def _records(arr, path):
     """Normalise an in-memory array to ``(images, {field: values})``.
@@ -309,8 +342,8 @@ def _scan_npy(path, allow_pickle, classes):
 def _cache_key(files, options):
     digest = hashlib.sha1(json.dumps(options, sort_keys=True).encode())
     for f in files:
-        st = f.stat()
-        digest.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        st = os.stat(f)
+        digest.update(f"{os.path.abspath(f)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:20]
 
 
@@ -375,7 +408,7 @@ def load_sdss_npy(
     cache_dir : str or path, default=None
         Directory of the ``lazy`` cache; default ``<system temp>/galaxy_learn_cache``.
     n_jobs : int, default=None
-        Reader threads (None: ``min(8, 2 * cpu_count)``).
+        Reader threads (None: ``min(4, cpu_count)``).
 
     Returns
     -------
@@ -452,14 +485,15 @@ def load_sdss_npy(
 
     def fill(k):
         path, info = files[k], infos[k]
-        images = info["images"]
-        if images is None:
-            images = _records(info["source"].read(), path)[0]
-        if info["keep"] is not None:
-            images = images[info["keep"]]
         block = X[starts[k] : starts[k + 1]]
         try:
-            block[...] = images
+            if not info["source"].read_images_into(block, info["keep"]):
+                images = info["images"]
+                if images is None:
+                    images = _records(info["source"].read(), path)[0]
+                if info["keep"] is not None:
+                    images = images[info["keep"]]
+                block[...] = images
         except (OSError, ValueError) as exc:  # e.g. a file truncated between the two passes
             msg = f"Could not read the images of {str(path)!r}: {exc}"
             raise ValueError(msg) from exc
@@ -729,7 +763,7 @@ def load_fits_cutouts(
         results = _map(read, ids, n_jobs)
         names = [";".join(str(groups[i][b]) for b in bands) for i in ids]
     else:
-        ids = [f.name.split(".")[0] for f in files]
+        ids = [re.sub(_FITS_SUFFIX, "", f.name) for f in files]
         results = _map(lambda f: _read_fits_object(f, bands, layout, convert_units), files, n_jobs)
         names = [str(f) for f in files]
 

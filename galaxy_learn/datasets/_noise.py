@@ -64,13 +64,18 @@ def add_noise(images, bands, sky_mag, rng):
     sky = sky_level(sky_mag).astype(np.float32)
     out = np.empty(images.shape, dtype=np.float32)
     for c in range(images.shape[1]):
-        lam = (np.maximum(images[:, c], 0.0) + sky[c]) * e_per[c]
-        noise = rng.standard_normal(lam.shape, dtype=np.float32)
-        noisy = lam + np.sqrt(lam + read[c]) * noise
-        low = lam < _EXACT_POISSON_BELOW
+        src = np.maximum(images[:, c], 0.0)
+        low = (src + sky[c]) * e_per[c] < _EXACT_POISSON_BELOW
+        # Normal limit: value = image + sqrt(variance in nmgy^2) * N(0, 1).
+        std = src
+        std += sky[c] + read[c] / e_per[c]
+        std *= 1.0 / e_per[c]
+        np.sqrt(std, out=std)
+        std *= rng.standard_normal(std.shape, dtype=np.float32)
+        np.add(images[:, c], std, out=out[:, c])
         if low.any():
-            noisy[low] = rng.poisson(lam[low]) + np.sqrt(read[c]) * rng.standard_normal(
-                int(low.sum()), dtype=np.float32)
-        out[:, c] = noisy / e_per[c] - sky[c]
+            lam = (np.maximum(images[:, c][low], 0.0) + sky[c]) * e_per[c]
+            draw = rng.poisson(lam) + np.sqrt(read[c]) * rng.standard_normal(lam.size)
+            out[:, c][low] = (draw / e_per[c] - sky[c]).astype(np.float32)
     return out, sky, e_per
 

@@ -33,13 +33,15 @@ __all__ = ["render_stamps"]
 # the transfer function beyond the pixel Nyquist frequency is then < 1.6e-3 (Moffat, beta=4.765)
 # of its peak, and the aliased light it would carry is < 1e-4 of the peak pixel.
 _OVERSAMPLE_FWHM = 3.0
-# Transfer functions are tabulated on a grid of FWHM (1% steps) for stamps up to this many
-# Fourier cells; larger stamps (rare, bright objects in fields) evaluate them directly.
-_TABLE_MAX_CELLS = 128 * 65
+# Transfer functions are tabulated on a grid of FWHM (2% steps: linear interpolation error
+# < 1e-4) for render boxes up to this many Fourier cells; larger boxes (rare, big bright
+# galaxies) evaluate them directly.
+_TABLE_MAX_CELLS = 256 * 129
+_FWHM_STEP = 0.02
 # Galaxies whose light beyond the stamp edge exceeds this fraction are rendered in a 2x or 4x
 # larger periodic box and cropped, so their wings do not wrap around onto the stamp.
-_WRAP_TOL = 2e-3
-_FWHM_GRID = np.exp(np.arange(np.log(0.5), np.log(40.0), 0.01))
+_WRAP_TOL = 5e-3
+_FWHM_GRID = np.exp(np.arange(np.log(0.5), np.log(40.0), _FWHM_STEP))
 
 
 @functools.lru_cache(maxsize=32)
@@ -59,16 +61,17 @@ def _psf_table(size, oversample, psf, beta):
     _, _, _, kabs = _grids(size, oversample)
     if kabs.size > _TABLE_MAX_CELLS:
         return None
-    return psf_fourier(kabs[None], _FWHM_GRID[:, None, None], psf=psf, beta=beta)
+    return np.stack([psf_fourier(kabs, f, psf=psf, beta=beta) for f in _FWHM_GRID])
 
 
 def _psf_batch(size, oversample, fwhm, psf, beta):
     """Transfer functions for a batch of FWHM values: (b, M, M//2+1) float32."""
-    table = _psf_table(size, oversample, psf, beta)
+    inside = fwhm.size and _FWHM_GRID[0] <= fwhm.min() and fwhm.max() <= _FWHM_GRID[-2]
+    table = _psf_table(size, oversample, psf, beta) if inside else None
     if table is None:
         _, _, _, kabs = _grids(size, oversample)
         return psf_fourier(kabs[None], fwhm[:, None, None], psf=psf, beta=beta)
-    u = (np.log(np.clip(fwhm, _FWHM_GRID[0], _FWHM_GRID[-2])) - np.log(_FWHM_GRID[0])) / 0.01
+    u = (np.log(np.clip(fwhm, _FWHM_GRID[0], _FWHM_GRID[-2])) - np.log(_FWHM_GRID[0])) / _FWHM_STEP
     i = np.minimum(u.astype(np.int64), _FWHM_GRID.size - 2)
     w = (u - i).astype(np.float32)[:, None, None]
     return table[i] * (1.0 - w) + table[i + 1] * w
