@@ -234,7 +234,7 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
         Slope of the calibration logistic, per unit of the raw score.
     n_features_in_ : int
         Number of columns seen in fit (only the first is used).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen in fit, when X has string column names.
 
     See Also
@@ -425,7 +425,7 @@ class ManifoldThresholdClassifier(_CutClassifierMixin, BaseEstimator):
         Class labels; ``classes_[1]`` is the positive class.
     n_features_in_ : int
         Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names seen in fit, when X has string column names.
 
     See Also

@@ -420,7 +420,7 @@ def load_sdss_npy(
     allow_nan : bool, default=False
         By default a NaN/inf pixel raises an error naming the file and the count; True keeps
         them (fill later with ``ImageScaler(nan_policy="fill")``).
-    pattern : str, default="*.npy"
+    pattern : str, default="\\*.npy"
         Glob pattern for files in a directory.
     cache_dir : str or path, default=None
         Directory of the ``lazy`` cache; default ``<system temp>/galaxy_learn_cache``.
