@@ -52,12 +52,15 @@ def check_image_shape(image_shape, *, name="image_shape"):
     return shape
 
 
-def _count_nonfinite(X):
-    bad = ~np.isfinite(X)
-    n_bad = int(bad.sum())
-    if n_bad == 0:
-        return 0, 0
-    n_samples_bad = int(bad.reshape(X.shape[0], -1).any(axis=1).sum())
+def _count_nonfinite(X, chunk_size=1024):
+    # In chunks: a full-size boolean mask of a memory-mapped survey would not fit in memory.
+    from ._memmap import iter_chunks
+
+    n_bad = n_samples_bad = 0
+    for _, chunk in iter_chunks(X, chunk_size):
+        bad = ~np.isfinite(chunk).reshape(len(chunk), -1)
+        n_bad += int(bad.sum())
+        n_samples_bad += int(bad.any(axis=1).sum())
     return n_bad, n_samples_bad
 
 
@@ -99,6 +102,9 @@ def check_images(
         callers copy before writing.
     """
     image_shape = check_image_shape(image_shape)
+    if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
+        msg = f"Sparse input is not supported: {name} must be a dense array of images."
+        raise TypeError(msg)
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas
         X = X.to_numpy()
     try:
@@ -112,7 +118,10 @@ def check_images(
             raise ValueError(msg)
         try:
             X = X.astype(np.float64)
-        except (TypeError, ValueError) as exc:
+        except TypeError as exc:  # e.g. a dict in an object array: keep numpy's TypeError
+            msg = f"{name} must hold numbers; got dtype {X.dtype} ({exc})."
+            raise TypeError(msg) from exc
+        except ValueError as exc:
             msg = f"{name} must hold numbers; got dtype {X.dtype}."
             raise ValueError(msg) from exc
     if X.ndim == 2:
@@ -138,12 +147,17 @@ def check_images(
             f"{name} must be 4-D (n_samples, bands, height, width), 3-D single-band images or "
             f"2-D rows; got an array with {X.ndim} dimension(s) and shape {X.shape}."
         )
+        if X.ndim == 1:
+            msg += " Reshape your data: one sample per row, e.g. X.reshape(1, -1) for one sample."
         raise ValueError(msg)
     if X.shape[0] < min_samples:
         msg = f"{name} has {X.shape[0]} sample(s); at least {min_samples} required."
         raise ValueError(msg)
     if any(s == 0 for s in X.shape[1:]):
-        msg = f"{name} has an empty dimension: shape {X.shape}."
+        msg = (
+            f"{name} has an empty dimension: shape {X.shape}; 0 feature(s) (shape={X.shape}) "
+            "while a minimum of 1 is required."
+        )
         raise ValueError(msg)
     X = X.astype(dtype, copy=False)
     if not allow_nonfinite:

@@ -1,0 +1,9 @@
+"""Image preprocessing transformers: intensity scaling, flattening, cropping."""
+from ._reshape import CenterCrop, ImageFlattener
+from ._scaler import ImageScaler
+
+__all__ = [
+    "CenterCrop",
+    "ImageFlattener",
+    "ImageScaler",
+]

@@ -1,0 +1,33 @@
+"""Helpers shared by the preprocessing transformers: input layout and central crops."""
+import numpy as np
+
+
+def input_ndim(X):
+    """Number of dimensions of the caller's input (a DataFrame counts as 2-D)."""
+    if hasattr(X, "columns"):
+        return 2
+    if hasattr(X, "ndim") and isinstance(X, np.ndarray):
+        return X.ndim
+    return np.asarray(X).ndim
+
+
+def restore_layout(Z, ndim):
+    """Give 4-D images ``Z`` the layout of an input with ``ndim`` dimensions."""
+    if ndim == 2:
+        return Z.reshape(len(Z), -1)
+    if ndim == 3:
+        return Z[:, 0]
+    return Z
+
+
+def crop_slices(height, width, size):
+    """Row and column slices of the central ``size x size`` pixels (extra pixel bottom/right)."""
+    top, left = (height - size) // 2, (width - size) // 2
+    return slice(top, top + size), slice(left, left + size)
+
+
+def cropped_feature_index(image_shape, size):
+    """Flattened (C-order) indices of the pixels kept by a central crop of ``size``."""
+    n_bands, height, width = image_shape
+    rows, cols = crop_slices(height, width, size)
+    return np.arange(n_bands * height * width).reshape(image_shape)[:, rows, cols].ravel()
