@@ -214,7 +214,7 @@ def _cmd_segment(args):
     model, _ = _fit_or_load(args, lambda: make_segmenter(
         max_epochs=args.max_epochs, batch_size=args.batch_size, device=args.device,
         random_state=args.random_state, verbose=0 if args.quiet else 1), field[None])
-    segmap = model.predict(field[None])[0]
+    segmap = model.label(field[None])[0]
     _io.write_fits(segmap, args.output, header={"COMMENT": "galaxy_learn object map"})
     _say(args, f"Wrote the object map ({int(segmap.max())} object(s)) to {args.output}")
     return EXIT_OK

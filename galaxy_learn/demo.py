@@ -121,7 +121,9 @@ class DemoReport:
             f"labels never used in fit; fit took {self.fit_seconds:.1f} s",
             f"true point-source fraction (held out): {self.settings['true_point_fraction']:.3f}",
             "",
-            "AUC is orientation-free (max(AUC, 1-AUC)); accuracy after the class-prior cut.",
+            "AUC: each score's orientation is fixed once on all held-out objects (an unsupervised "
+            "score has no sign),",
+            "so a bin below 0.5 is a real failure there. Accuracy: after the class-prior cut.",
             "CI = concentration index (1.5 px / 4 px aperture flux, g+r+i), cut at the same prior.",
             "",
             fmt.to_string(index=False),

@@ -60,41 +60,50 @@ def _installed_versions():
     return versions
 
 
+def _estimators_in(value):
+    """Estimators held by an attribute value: itself, or inside a list / tuple / dict."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    items = value if isinstance(value, (list, tuple)) else [value]
+    out = []
+    for item in items:
+        if isinstance(item, tuple):  # ("name", estimator) steps
+            out += [c for c in item if _is_estimator(c)]
+        elif _is_estimator(item):
+            out.append(item)
+    return out
+
+
+def _is_estimator(obj):
+    return hasattr(obj, "get_params") and not isinstance(obj, type)
+
+
 def _iter_objects(obj, _seen=None):
-    """Yield ``obj`` and every estimator nested in it (pipeline steps, meta-estimator params)."""
+    """Yield ``obj`` and every estimator nested in it, fitted or not, at any depth.
+
+    Follows parameters (pipeline steps, ``extractor=``) and fitted attributes holding estimators
+    (``best_estimator_``, ``extractor_``, ``scaler_``, ...), but not into skorch nets.
+    """
     seen = set() if _seen is None else _seen
     if id(obj) in seen:
         return
     seen.add(id(obj))
     yield obj
+    if _is_skorch_net(obj):
+        return
     children = []
-    if hasattr(obj, "get_params") and not _is_skorch_net(obj):
+    if hasattr(obj, "get_params"):
         try:
-            children += list(obj.get_params(deep=False).values())
+            params = obj.get_params(deep=False)
         except Exception:  # noqa: BLE001 - foreign objects with an unusual get_params
-            pass
-    for name in ("steps", "transformer_list", "transformers", "estimators"):
-        for item in getattr(obj, name, None) or ():
-            if isinstance(item, tuple):
-                children += [c for c in item if hasattr(c, "get_params")]
-    for name in ("steps_", "transformers_", "estimators_", "named_estimators_", "best_estimator_",
-                 "estimator_", "transformer_", "regressor_", "classifier_"):
-        val = getattr(obj, name, None)
-        if val is None:
-            continue
-        if isinstance(val, dict):
-            val = list(val.values())
-        if isinstance(val, (list, tuple)):
-            for item in val:
-                if isinstance(item, tuple):
-                    children += [c for c in item if hasattr(c, "get_params")]
-                else:
-                    children.append(item)
-        else:
-            children.append(val)
+            params = {}
+        for value in params.values():
+            children += _estimators_in(value)
+    for name, value in getattr(obj, "__dict__", {}).items():
+        if name.endswith("_") and name != "net_":
+            children += _estimators_in(value)
     for child in children:
-        if hasattr(child, "get_params"):
-            yield from _iter_objects(child, seen)
+        yield from _iter_objects(child, seen)
 
 
 def _is_skorch_net(obj):
@@ -253,7 +262,7 @@ def _unpickle(data):
     return obj, fell_back
 
 
-def _move_to_device(obj, device):
+def _move_to_device(obj, device, param=None):
     """Set the ``device`` of every estimator and skorch net in ``obj``, moving the tensors.
 
     The tensors are moved with skorch's own mechanism: each net's state is pickled again with its
@@ -265,7 +274,7 @@ def _move_to_device(obj, device):
             continue
         params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
         if "device" in params and params["device"] is not None:
-            est.set_params(device=device)
+            est.set_params(device=device if param is None else param)
     from .nets._device import move_net
 
     for owner, net in _nets_of(obj):
@@ -384,7 +393,7 @@ def load(path, *, allow_pickle=False, device=None, on_version_mismatch="warn"):
         else:
             obj, fell_back = _unpickle(data)
     if target is not None:
-        _move_to_device(obj, target)
+        _move_to_device(obj, target, param="auto" if device == "auto" else None)
     elif fell_back:
         _move_to_device(obj, "cpu")
         warnings.warn(

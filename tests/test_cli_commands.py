@@ -33,6 +33,7 @@ def test_demo_quick_prints_table_and_writes_figures(tmp_path, capsys):
     assert "AUC pipeline" in out and "AUC CI" in out and "all" in out
     assert (tmp_path / "demo" / "roc.png").stat().st_size > 0
     assert (tmp_path / "demo" / "latent_space.png").stat().st_size > 0
+    assert (tmp_path / "demo" / "segmentation.png").stat().st_size > 0
     table = pd.read_csv(tmp_path / "demo" / "results.csv")
     assert table["n"].iloc[-1] == 36  # the 'all' row: 30% of 120 held out
     assert read_metadata(tmp_path / "demo.glm")["estimator_class"].endswith("Pipeline")
@@ -55,3 +56,30 @@ def test_classify_fits_saves_and_reuses_model(cutout_dir, tmp_path, capsys):
     again = pd.read_csv(tmp_path / "again.csv")
     pd.testing.assert_frame_equal(first, again)
     assert load(model, allow_pickle=True).named_steps["thresholdclassifier"].class_prior == 0.4
+
+
+def test_segment_writes_an_object_map(cutout_dir, tmp_path, capsys):
+    from astropy.io import fits
+
+    from galaxy_learn import _io
+
+    X = np.load(cutout_dir / "a.npy")
+    field = np.concatenate([np.concatenate([X[0], X[1]], axis=2),
+                            np.concatenate([X[2], X[3]], axis=2)], axis=1)  # 5 x 128 x 128
+    _io.write_fits(field, tmp_path / "field.fits")
+    code = main(["segment", str(tmp_path / "field.fits"), "-o", str(tmp_path / "mask.fits"),
+                 "--max-epochs", "1", "--batch-size", "8", "-q", "--device", "cpu"])
+    assert code == 0, capsys.readouterr().err
+    segmap = fits.getdata(tmp_path / "mask.fits")
+    assert segmap.shape == (128, 128) and segmap.min() == 0 and segmap.max() >= 1
+
+
+def test_denoise_writes_images_in_input_units(cutout_dir, tmp_path, capsys):
+    code = main(["denoise", str(cutout_dir / "b.npy"), "-o", str(tmp_path / "clean.npy"),
+                 "--max-epochs", "1", "--batch-size", "8", "-q", "--device", "cpu",
+                 "--model", str(tmp_path / "den.glm")])
+    assert code == 0, capsys.readouterr().err
+    clean = np.load(tmp_path / "clean.npy")
+    noisy = np.load(cutout_dir / "b.npy")
+    assert clean.shape == noisy.shape and np.isfinite(clean).all()
+    assert (tmp_path / "den.glm").exists()

@@ -149,3 +149,26 @@ def test_load_device_is_validated(tmp_path, monkeypatch):
     path = save(StandardScaler().fit([[0.0], [1.0]]), tmp_path / "s.glm")
     with pytest.raises(ValueError, match="no CUDA device"):
         load(path, allow_pickle=True, device="cuda")
+
+
+def test_round_trip_real_pipeline_across_devices(tmp_path, monkeypatch):
+    """The mission's pipeline with a real VAEEncoder: identical outputs after save/load, also
+    when it was (notionally) fitted on a GPU and is loaded on a CPU-only machine."""
+    from sklearn.manifold import Isomap
+
+    from galaxy_learn import ThresholdClassifier, VAEEncoder
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    X = np.random.default_rng(0).gamma(2.0, 1.0, size=(40, 2, 16, 16)).astype(np.float32)
+    pipe = Pipeline([("vae", VAEEncoder(max_epochs=1, batch_size=16, channels=(4, 8),
+                                        hidden_units=8, device="cpu", random_state=0)),
+                     ("iso", Isomap(n_neighbors=5)),
+                     ("cut", ThresholdClassifier(class_prior=0.4))]).fit(X)
+    expected = pipe.decision_function(X), pipe.predict(X)
+    vae = pipe.named_steps["vae"]
+    vae.device, vae.net_.device = "cuda", "cuda"  # as a GPU machine would have saved it
+    path = save(pipe, tmp_path / "pipe.glm")
+    loaded = load(path, allow_pickle=True, device="cpu")
+    assert loaded.named_steps["vae"].device == "cpu"
+    np.testing.assert_allclose(loaded.decision_function(X), expected[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(loaded.predict(X), expected[1])

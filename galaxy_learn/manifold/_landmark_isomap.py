@@ -122,18 +122,18 @@ class LandmarkIsomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     ----------
     isomap_ : sklearn.manifold.Isomap
         Isomap fitted on the landmarks.
-    landmark_indices_ : ndarray of shape (n_landmarks_,)
+    landmark_indices_ : ndarray of shape (`n_landmarks_`,)
         Row indices (sorted) of the landmarks in the training data.
     n_landmarks_ : int
         Number of landmarks actually used, ``min(n_landmarks, n_samples)``.
     n_connected_components_ : int
         Connected components of the landmarks' neighbour graph before Isomap joined them
         (1 = connected). Several components usually mean well-separated clusters.
-    landmark_embedding_ : ndarray of shape (n_landmarks_, n_components)
+    landmark_embedding_ : ndarray of shape (`n_landmarks_`, n_components)
         Embedding of the landmarks.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names seen during fit, when X has string column names.
 
     See Also
