@@ -259,10 +259,10 @@ class HypercolumnSegmenter(BaseEstimator):
     ----------
     extractor : HypercolumnExtractor, default=None
         Unfitted feature extractor (cloned). None uses ``HypercolumnExtractor()``.
-    n_clusters : int, default=16
+    n_clusters : int, default=32
         k of k-means. Many clusters give the assignment rule fine steps along the detection
         significance; 2 is the seeds' object / background split.
-    threshold : "auto" or float, default=2.0
+    threshold : "auto" or float, default=3.0
         Object clusters: see the assignment rule above.
     min_area : int, default=5
         Objects with fewer pixels are dropped (as SExtractor's ``minarea``).
@@ -380,8 +380,8 @@ class HypercolumnSegmenter(BaseEstimator):
         self,
         extractor=None,
         *,
-        n_clusters=16,
-        threshold=2.0,
+        n_clusters=32,
+        threshold=3.0,
         min_area=5,
         min_snr=5.0,
         fill_holes=True,
