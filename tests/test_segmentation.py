@@ -242,11 +242,15 @@ def test_segmenter_threshold_is_the_trade_off(fitted_segmenter):
     assert areas[0] > areas[1] > areas[2] == 0
 
 
-def test_two_cluster_auto_rule_is_the_brighter_cluster():
+def test_two_cluster_auto_rule_is_the_brighter_cluster_and_fit_is_deterministic():
     field, _, _ = _blob_field(seed=2)
     seg = HypercolumnSegmenter(HypercolumnExtractor(**TINY), n_clusters=2, threshold="auto",
                                random_state=0).fit(field[None])
     assert seg.cluster_flux_.shape == (2,)
+    again = HypercolumnSegmenter(HypercolumnExtractor(**TINY), n_clusters=2, threshold="auto",
+                                 random_state=0).fit(field[None])
+    np.testing.assert_array_equal(again.cluster_flux_, seg.cluster_flux_)
+    np.testing.assert_array_equal(again.label(field[None]), seg.label(field[None]))
     assert seg.object_clusters_.tolist() == (seg.cluster_flux_ == seg.cluster_flux_.max()).tolist()
 
 

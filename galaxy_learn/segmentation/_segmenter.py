@@ -316,6 +316,7 @@ class HypercolumnSegmenter(BaseEstimator):
         ``(bands, height, width)`` to unflatten 2-D input.
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
+        Passed to the extractor when it has none: a progress bar over the autoencoder's epochs.
 
     Attributes
     ----------
@@ -540,6 +541,8 @@ class HypercolumnSegmenter(BaseEstimator):
         extractor = HypercolumnExtractor() if self.extractor is None else clone(self.extractor)
         if extractor.random_state is None:
             extractor.set_params(random_state=seed)
+        if self.verbose and not extractor.verbose:
+            extractor.set_params(verbose=self.verbose)
         self.extractor_ = extractor.fit(S)
         Z, det, weight = self._sample_pixels(S, rng)
         # never more clusters than distinct pixels (blank or tiny images)
