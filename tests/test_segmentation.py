@@ -26,8 +26,8 @@ from galaxy_learn.segmentation import (
     to_pixel_features,
 )
 
-TINY = dict(channels=(4, 8), layers=("input", "enc0", "enc1"), max_epochs=2, device="cpu",
-            batch_size=16)
+TINY = {"channels": (4, 8), "layers": ("input", "enc0", "enc1"), "max_epochs": 2, "device": "cpu",
+            "batch_size": 16}
 
 
 def _blob(shape, x, y, sigma):
@@ -201,7 +201,7 @@ def test_tiles_cover_every_pixel_once(h, w, tile, overlap, align):
 @given(h=st.integers(5, 60), w=st.integers(5, 60), tile=st.integers(4, 30), size=st.integers(1, 4))
 def test_apply_tiled_equals_untiled_for_local_operator(h, w, tile, size):
     img = np.random.default_rng(h * w).normal(size=(2, h, w))
-    fn = lambda t: ndimage.uniform_filter(t.sum(0), 2 * size + 1, mode="constant")  # noqa: E731
+    fn = lambda t: ndimage.uniform_filter(t.sum(0), 2 * size + 1, mode="constant")
     np.testing.assert_allclose(apply_tiled(fn, img, tile_size=tile, overlap=size), fn(img),
                                atol=1e-12)
 

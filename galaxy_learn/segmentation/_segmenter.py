@@ -10,9 +10,8 @@ Whole fields and cutouts go through the same code: images are processed in tiles
 (:func:`~galaxy_learn.segmentation.apply_tiled`), which is exact for a fully convolutional network,
 so a 2048x1489 5-band field is segmented with bounded memory.
 """
-from numbers import Integral, Real
-
 import heapq
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -428,7 +427,7 @@ class HypercolumnSegmenter(BaseEstimator):
     def _validate_X(self, X, *, reset):
         # NaN-masked pixels are let through only to a scaler that fills them
         nan_ok = getattr(self.scaler, "nan_policy", "raise") == "fill"
-        kw = dict(image_shape=self.image_shape, allow_tabular=True, allow_nonfinite=nan_ok)
+        kw = {"image_shape": self.image_shape, "allow_tabular": True, "allow_nonfinite": nan_ok}
         if reset:
             X = validate_image_data(self, X, reset=True, **kw)
         else:
