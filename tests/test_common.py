@@ -25,6 +25,16 @@ CHECK_PARAMS["ContrastiveDenoiser"] = dict(
 
 # {class name: {check name: reason a reviewer would accept}}
 EXPECTED_FAILED_CHECKS = {}
+_FLOAT32_CONV = (
+    "float32 convolutions (oneDNN on CPU, cuDNN on GPU) pick their algorithm per batch shape, so "
+    "an image's embedding differs by ~1e-7-1e-6 between a batch of one and a full batch or another "
+    "position in the batch; these checks demand 1e-7 relative / 1e-9 absolute. Same input, same "
+    "batching is bit-identical (tested in tests/test_contrastive_denoiser.py)."
+)
+EXPECTED_FAILED_CHECKS["ContrastiveDenoiser"] = {
+    "check_methods_subset_invariance": _FLOAT32_CONV,
+    "check_methods_sample_order_invariance": _FLOAT32_CONV,
+}
 
 
 def _public_estimators():
