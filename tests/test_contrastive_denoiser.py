@@ -110,3 +110,19 @@ def test_learns_to_remove_background_noise():
     bg = clean < 0.01
     assert np.std((out - clean)[bg]) < 0.5 * np.std((noisy - clean)[bg])
     assert est.history_[-1, "train_loss"] < est.history_[0, "train_loss"]
+
+
+def test_train_step_views_and_global_rng_untouched(gz_like, fitted):
+    import torch
+
+    X = gz_like[0]
+    state = torch.random.get_rng_state()
+    ContrastiveDenoiser(**TINY).fit(X)
+    assert torch.equal(state, torch.random.get_rng_state())
+    clean = torch.as_tensor(fitted.scaler_.transform(X[:4]))
+    c12, n12, m12 = fitted.net_.make_views(clean)
+    assert c12.shape == (8,) + X.shape[1:] and n12.shape == c12.shape
+    assert m12.shape == (8, 1) + X.shape[2:]
+    assert set(torch.unique(m12).tolist()) <= {0.0, 1.0}
+    assert not torch.equal(c12[:4], c12[4:])  # two different geometric views
+    assert (n12 - c12).abs().mean() > 0  # noise added
