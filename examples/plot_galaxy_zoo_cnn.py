@@ -1,6 +1,6 @@
 """
 Spirals vs ellipticals on Galaxy Zoo with a CNN (seed 004, end to end)
-=====================================================================
+======================================================================
 
 Seed 004 classified the Kaggle "Galaxy Zoo - The Galaxy Challenge" JPEGs into spirals and
 ellipticals (majority answer to the first Galaxy Zoo question, star/artifact answers dropped),

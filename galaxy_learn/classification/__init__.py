@@ -1,4 +1,10 @@
 """Classifiers: threshold cuts on unsupervised scores and the supervised CNN baseline."""
-__all__ = []
-from ._cnn import CNNClassifier  # noqa: E402
-__all__ += ["CNNClassifier"]
+from ._threshold import ManifoldThresholdClassifier
+from ._threshold import ThresholdClassifier
+from ._cnn import CNNClassifier
+
+__all__ = [
+    "ManifoldThresholdClassifier",
+    "ThresholdClassifier",
+    "CNNClassifier",
+]
