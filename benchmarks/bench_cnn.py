@@ -48,9 +48,11 @@ def parse_args(argv=None):
     p.add_argument("--channels", default="16,32,64", help="CNN channels per block")
     p.add_argument("--dense", default="128,128", help="CNN dense layer widths")
     p.add_argument("--epochs", type=int, default=20, help="max epochs (early stopping on)")
+    p.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--skip-unsupervised", action="store_true")
+    p.add_argument("--verbose", type=int, default=1, help="CNN epoch table (skorch)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = p.parse_args(argv)
     if args.quick:
@@ -114,7 +116,8 @@ def cnn(X_tr, y_tr, X_te, args, seed):
     clf = CNNClassifier(
         channels=_ints(args.channels), dense_units=_ints(args.dense), max_epochs=args.epochs,
         batch_size=args.batch_size, early_stopping=True, validation_fraction=0.1,
-        n_iter_no_change=5, lr=1e-3, random_state=seed, device=args.device,
+        n_iter_no_change=args.patience, lr=1e-3, random_state=seed, device=args.device,
+        verbose=args.verbose,
     ).fit(X_tr, y_tr)
     proba = clf.predict_proba(X_te)
     return clf, proba, time.perf_counter() - t
@@ -292,7 +295,7 @@ def main(argv=None):
         f"Simulation took {t_sim:.0f}s.",
         f"- CNN: `CNNClassifier(channels={_ints(args.channels)}, dense_units={_ints(args.dense)}, "
         f"scaling='asinh', augment=True, early_stopping=True (10% stratified validation, "
-        f"patience 5), max_epochs={args.epochs}, batch_size={args.batch_size}, lr=1e-3, "
+        f"patience {args.patience}), max_epochs={args.epochs}, batch_size={args.batch_size}, lr=1e-3, "
         f"random_state=0, device={args.device!r})`, torch threads {args.threads}.",
         "- Pixel baselines: `ImageScaler('asinh') -> ImageFlattener -> DecisionTreeClassifier("
         "min_samples_leaf=10)` / `MLPClassifier(hidden_layer_sizes=(128,), early_stopping=True)`.",
