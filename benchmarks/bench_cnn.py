@@ -124,27 +124,30 @@ def cnn(X_tr, y_tr, X_te, args, seed):
 
 
 def unsupervised(X_tr, ps_tr, X_te, args, seed):
-    """SLOT: the unsupervised VAEEncoder pipeline (encoder -> manifold -> threshold).
+    """The unsupervised mission pipeline: VAEEncoder -> LandmarkIsomap(1) -> ThresholdClassifier.
 
-    Runs when ``galaxy_learn.VAEEncoder`` and ``galaxy_learn.ThresholdClassifier`` exist. The
-    pipeline is fitted without labels except that ``y`` fixes the orientation of the threshold
-    (which side is "point source"), as ThresholdClassifier documents. Returns None when the
-    components are not in this checkout.
+    ``Pipeline([VAEEncoder(prior="dkl"), LandmarkIsomap(n_components=1),
+    ThresholdClassifier(class_prior)])`` with the VAE's default scaling (``'auto'``). It is fitted
+    without labels except that ``y`` fixes the orientation of the cut (which side is "point
+    source"), as ThresholdClassifier documents; ``class_prior`` is the true training fraction.
+    Returns None when these components are not in this checkout.
     """
     try:
         from galaxy_learn import ThresholdClassifier, VAEEncoder
+        from galaxy_learn.manifold import LandmarkIsomap
     except ImportError:
         return None
     from sklearn.pipeline import Pipeline
 
     t = time.perf_counter()
     pipe = Pipeline([
-        ("vae", VAEEncoder(n_latent=2, channels=_ints(args.channels), max_epochs=args.epochs,
-                           batch_size=args.batch_size, random_state=seed, device=args.device)),
+        ("vae", VAEEncoder(prior="dkl", max_epochs=args.epochs, batch_size=args.batch_size,
+                           random_state=seed, device=args.device)),
+        ("iso", LandmarkIsomap(n_components=1, n_landmarks=min(1000, len(X_tr)),
+                               random_state=seed)),
         ("cut", ThresholdClassifier(class_prior=float(np.mean(ps_tr)))),
     ]).fit(X_tr, ps_tr.astype(int))
-    score = pipe.decision_function(X_te)
-    return dict(score=score, pred=pipe.predict(X_te).astype(bool),
+    return dict(score=pipe.decision_function(X_te), pred=pipe.predict(X_te).astype(bool),
                 seconds=time.perf_counter() - t)
 
 
@@ -302,7 +305,10 @@ def main(argv=None):
         "- Concentration index: `galaxy_learn.photometry.concentration_index` (g+r+i coadd, "
         "r 1.5/4 px); hard cut at the value maximising training accuracy "
         f"({results['concentration index']['cut']:.3f}).",
-        f"- Unsupervised VAEEncoder pipeline: {unsup_note}.",
+        "- Unsupervised pipeline: `Pipeline([VAEEncoder(prior='dkl', scaling='auto', "
+        f"max_epochs={args.epochs}), LandmarkIsomap(n_components=1, n_landmarks=1000), "
+        "ThresholdClassifier(class_prior=training point-source fraction)])`, labels used only "
+        f"for the orientation of the cut: {unsup_note}.",
         "",
         "## Summary (test set)",
         "",
