@@ -60,7 +60,7 @@ def main():
     parser.add_argument("--objects-per-file", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--n-jobs", type=int, nargs="*", default=[1, None])
-    parser.add_argument("--device", default="cpu", help="unused (I/O benchmark); kept for CLI parity")
+    parser.add_argument("--device", default="cpu", help="unused (I/O only); CLI parity")
     parser.add_argument("--workdir", default=None, help="where to write the files (default tmp)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "loaders.md"))
     args = parser.parse_args()
@@ -85,7 +85,7 @@ def main():
         best, times = timed(naive, 1)
         rows.append(("baseline: np.load loop + np.concatenate (not galaxy_learn)", 1, best, times))
         for n_jobs in args.n_jobs:
-            best, times = timed(lambda: load_sdss_npy(data, n_jobs=n_jobs), args.repeat)
+            best, times = timed(lambda: load_sdss_npy(data, n_jobs=n_jobs), args.repeat)  # noqa: B023
             rows.append(("eager", n_jobs, best, times))
         for n_jobs in args.n_jobs:
             shutil.rmtree(cache, ignore_errors=True)

@@ -52,8 +52,8 @@ def _scaler(method, crop):
 STUDY = {
     "scaling": [
         (f"{m}, crop {c}", {"scaling": _scaler(m, c)})
-        for m, c in [("zscore", None), ("zscore", 32), ("asinh", 32), ("peak", None),
-                     ("peak", 32), ("peak_asinh", 32)]
+        for m, c in [("zscore", 32), ("asinh", 32), ("peak", 32), ("peak_asinh", 32),
+                     ("peak_asinh", 24)]
     ],
     "prior": [(p, {"prior": p}) for p in PRIORS],
     "m_s": [(f"m={m}, s={s}", {"m": m, "s": s})
@@ -100,6 +100,26 @@ def score_pipeline(params, X_train, X_test, y_test):
     fit_s = time.perf_counter() - t0
     coord = pipe.transform(X_test)[:, 0]
     return orientation_free_auc(y_test, coord), fit_s, pipe
+
+
+def _score_job(params, X_train, X_test, y_test, threads):
+    torch.set_num_threads(threads)
+    auc, fit_s, _ = score_pipeline(params, X_train, X_test, y_test)
+    return auc, fit_s
+
+
+def score_many(jobs, X_train, X_test, y_test, n_jobs, threads):
+    """Scores of ``[(key, params), ...]`` (in parallel processes when n_jobs > 1)."""
+    from joblib import Parallel, delayed
+
+    results = Parallel(n_jobs=n_jobs, verbose=0)(
+        delayed(_score_job)(params, X_train, X_test, y_test, threads) for _, params in jobs
+    )
+    out = {}
+    for (key, params), (auc, fit_s) in zip(jobs, results):
+        print(f"{key} seed={params['random_state']} AUC={auc:.4f} fit={fit_s:.1f}s", flush=True)
+        out.setdefault(key, []).append((auc, fit_s))
+    return out
 
 
 def plain_loop_throughput(enc, Xs, epochs):
@@ -155,20 +175,19 @@ def run_study(args, base, X_train, X_test, y_test, ci_auc, device, t_start):
         f"Concentration index on the same held-out cutouts: **{ci_auc:.4f}**. Machine: "
         f"{machine_description(device)}.",
     ]
-    for group in args.study.split(","):
+    groups = args.study.split(",")
+    jobs = [((group, label), {**base, **params, "random_state": seed})
+            for group in groups for label, params in STUDY[group] for seed in range(args.seeds)]
+    scores = score_many(jobs, X_train, X_test, y_test, args.n_jobs, args.threads)
+    for group in groups:
         lines += ["", f"### {group}", "", "| setting | AUC mean ± std | per seed | fit (s) |",
                   "|---|---|---|---|"]
-        for label, params in STUDY[group]:
-            aucs, fits = [], []
-            for seed in range(args.seeds):
-                auc, fit_s, _ = score_pipeline({**base, **params, "random_state": seed},
-                                               X_train, X_test, y_test)
-                aucs.append(auc)
-                fits.append(fit_s)
-                print(f"{group} {label} seed={seed} AUC={auc:.4f} fit={fit_s:.1f}s", flush=True)
+        for label, _ in STUDY[group]:
+            res = scores[(group, label)]
+            aucs = [a for a, _ in res]
             per = ", ".join(f"{a:.3f}" for a in aucs)
             lines.append(f"| {label} | {np.mean(aucs):.4f} ± {np.std(aucs):.4f} | {per} | "
-                         f"{np.mean(fits):.0f} |")
+                         f"{np.mean([f for _, f in res]):.0f} |")
     lines += ["", f"Study run time {(time.perf_counter() - t_start) / 60:.1f} min.", ""]
     write_section(Path(args.out), "\n".join(lines), study=True)
 
@@ -201,7 +220,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None, help="default: the estimator's")
     parser.add_argument("--large-latent", type=int, default=16)
     parser.add_argument("--priors", default=",".join(PRIORS))
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    parser.add_argument("--n-jobs", type=int, default=1, help="fits run in parallel processes")
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--throughput-epochs", type=int, default=3)
     parser.add_argument("--study", default="",
@@ -234,18 +254,13 @@ def main(argv=None):
         base.update(ast.literal_eval(args.study_base) if args.study_base else {})
         return run_study(args, base, X_train, X_test, y_test, ci_auc, device, t_start)
 
+    jobs = [((prior, k), {**base, "prior": prior, "n_latent": k, "random_state": seed})
+            for prior in priors for k in (2, args.large_latent) for seed in range(args.seeds)]
+    scores = score_many(jobs, X_train, X_test, y_test, args.n_jobs, args.threads)
     rows = []
-    for prior in priors:
-        for n_latent in (2, args.large_latent):
-            aucs, fits = [], []
-            for seed in range(args.seeds):
-                params = {**base, "prior": prior, "n_latent": n_latent, "random_state": seed}
-                auc, fit_s, _ = score_pipeline(params, X_train, X_test, y_test)
-                aucs.append(auc)
-                fits.append(fit_s)
-                print(f"{prior:9s} k={n_latent:2d} seed={seed} AUC={auc:.4f} fit={fit_s:.1f}s",
-                      flush=True)
-            rows.append((prior, n_latent, np.mean(aucs), np.std(aucs), np.mean(fits), aucs))
+    for (prior, k), res in scores.items():
+        aucs = [a for a, _ in res]
+        rows.append((prior, k, np.mean(aucs), np.std(aucs), np.mean([f for _, f in res]), aucs))
 
     # throughput: same module, data (scaled once), optimizer, batch size, shuffling
     params = {**base, "prior": "dkl", "n_latent": 2}
@@ -274,8 +289,10 @@ def main(argv=None):
         "Pipeline per row: `Pipeline([VAEEncoder(prior=P, n_latent=k, random_state=seed), "
         "Isomap(n_components=1)])`, fitted on the training cutouts, the Isomap coordinate of the "
         "held-out cutouts scored against `point_source` (orientation-free AUC = max(AUC, 1−AUC)).",
-        f"Estimator settings: defaults (scaling='auto' → ImageScaler('peak', crop=32), m={d.m}, "
-        f"s={d.s}, kl_weight={d.kl_weight}, channels={d.channels}, hidden_units={d.hidden_units}, "
+        f"Estimator settings: defaults (scaling='auto' → ImageScaler('peak_asinh', crop=32), "
+        f"m={d.m}, "
+        f"s={d.s}, kl_weight={d.kl_weight}, channels={base.get('channels', d.channels)}, "
+        f"hidden_units={base.get('hidden_units', d.hidden_units)}, "
         f"max_epochs={base.get('max_epochs', d.max_epochs)}, batch_size="
         f"{base.get('batch_size', d.batch_size)}, lr={d.lr}) unless stated; {args.seeds} seed(s).",
         "",

@@ -178,3 +178,16 @@ def test_scaling_string_transformer_crop_and_nan_fill():
         CNNClassifier(**FAST, scaling=None).fit(X_nan, y)
     with pytest.raises(ValueError, match="after scaling"):  # a transformer that lets NaN through
         CNNClassifier(**FAST, scaling=FunctionTransformer()).fit(X_nan, y)
+
+
+def test_precise_batchnorm_statistics_match_training_data(fitted):
+    """After fit the running statistics are those of the final weights on the training inputs."""
+    clf, X, _ = fitted
+    module = clf.net_.module_
+    conv, bn = module.features.block0[0], module.features.block0[1]
+    with torch.no_grad():
+        h = conv(torch.as_tensor(clf.scaler_.transform(X)))
+    # 48 samples in 6 equal batches of 8: the mean of the batch means is the overall mean
+    np.testing.assert_allclose(bn.running_mean.numpy(), h.mean((0, 2, 3)).numpy(), rtol=1e-4,
+                               atol=1e-6)
+    assert module.training is False

@@ -97,7 +97,7 @@ def test_learns_to_remove_background_noise():
     width = rng.uniform(3, 8, size=(96, 1, 1, 1))
     clean = amp * np.exp(-(xx**2 + yy**2) / width)
     X = (clean + rng.normal(0, 0.05, size=clean.shape)).astype(np.float32)
-    est = ContrastiveDenoiser(4, depth=2, embedding_dim=4, max_epochs=12, batch_size=32, lr=3e-3, l1_weight=0.0,
+    est = ContrastiveDenoiser(4, depth=2, embedding_dim=4, max_epochs=12, batch_size=16, lr=3e-3,
                               noise_sigma=0.2, noise_gain=None, device="cpu",
                               random_state=0).fit(X)
     noisy = (clean + rng.normal(0, 0.15, size=clean.shape)).astype(np.float32)

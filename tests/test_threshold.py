@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from galaxy_learn import LandmarkIsomap, ManifoldThresholdClassifier, ThresholdClassifier
+from galaxy_learn import LandmarkIsomap, ManifoldThresholdClassifier, ThresholdClassifier, VAEEncoder
 from galaxy_learn.metrics import unsupervised_roc_auc
 
 
@@ -122,10 +122,13 @@ def test_errors(rng):
 
 # sklearn's Isomap warns when stars and galaxies form separate neighbour graphs (it then joins
 # them); that separation is the signal here, not a problem.
+TINY_VAE = dict(max_epochs=2, batch_size=16, channels=(4, 8), hidden_units=16, random_state=0)
+
+
 @pytest.mark.filterwarnings("ignore:The number of connected components:UserWarning")
 @pytest.mark.filterwarnings("ignore::scipy.sparse.SparseEfficiencyWarning")
-def test_mission_pipeline_with_pca_stand_in(rng):
-    """Pipeline([encoder, Isomap(), ThresholdClassifier()]).fit(X).predict(X), and its grid search."""
+def test_pipeline_with_pca_stand_in(rng):
+    """An encoder that separates well: the cut and the grid search score as they should."""
     X, y = _cutouts(rng)
     pipe = Pipeline([("pca", PCA(n_components=3)), ("isomap", Isomap()),
                      ("thresholdclassifier", ThresholdClassifier(class_prior=0.4))])
@@ -137,14 +140,35 @@ def test_mission_pipeline_with_pca_stand_in(rng):
     grid = {"pca__n_components": [2, 3], "thresholdclassifier__class_prior": [0.3, 0.4]}
     search = GridSearchCV(pipe, grid, scoring="roc_auc", cv=2).fit(X, y)
     assert search.best_score_ > 0.9
-    assert search.predict(X).shape == y.shape
-    # n_jobs=2: worker processes (start-up dominates, so a 2-candidate grid)
-    grid = {"thresholdclassifier__class_prior": [0.3, 0.4]}
+
+
+@pytest.mark.filterwarnings("ignore:The number of connected components:UserWarning")
+@pytest.mark.filterwarnings("ignore::scipy.sparse.SparseEfficiencyWarning")
+def test_mission_lines_with_tiny_vae(rng):
+    """The mission's lines, as written (a tiny VAE, two epochs, 16x16 two-band cutouts)."""
+    X, y = _cutouts(rng, n=64, size=16)
+    X = X.reshape(64, 2, 16, 16)
+    pipe = Pipeline([
+        ("vaeencoder", VAEEncoder(prior="dkl", **TINY_VAE)),
+        ("isomap", Isomap()),
+        ("thresholdclassifier", ThresholdClassifier()),
+    ])
+    pred = pipe.fit(X).predict(X)
+    assert pred.shape == (64,) and set(np.unique(pred)) <= {0, 1}
+    assert abs(np.mean(pred) - 0.5) <= 1 / 64  # default prior 0.5: the cut halves the sample
+    grid = {
+        "vaeencoder__prior": ["normal", "dkl"],
+        "vaeencoder__n_latent": [2],
+        "thresholdclassifier__class_prior": [0.4],
+    }
+    serial = GridSearchCV(pipe, grid, scoring="roc_auc", cv=2).fit(X, y)
     parallel = GridSearchCV(pipe, grid, scoring="roc_auc", cv=2, n_jobs=2).fit(X, y)
-    serial = GridSearchCV(pipe, grid, scoring="roc_auc", cv=2, n_jobs=1).fit(X, y)
+    assert np.all(np.isfinite(serial.cv_results_["mean_test_score"]))
+    # same seeds in the worker processes: identical scores
     np.testing.assert_allclose(
         parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
     )
+    assert parallel.best_estimator_.predict(X).shape == (64,)
 
 
 def test_reference_routed_through_pipeline(rng):

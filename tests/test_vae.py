@@ -54,7 +54,7 @@ def test_fit_transform_basics(images):
     assert list(enc.get_feature_names_out()) == ["vaeencoder0", "vaeencoder1"]
     assert len(enc.history_) == 2
     # default scaling: per-cutout peak normalisation, no crop below 32 pixels
-    assert isinstance(enc.scaler_, ImageScaler) and enc.scaler_.method == "peak"
+    assert isinstance(enc.scaler_, ImageScaler) and enc.scaler_.method == "peak_asinh"
 
 
 def test_same_seed_same_fit_and_pickle(images):

@@ -114,7 +114,55 @@ def _fit_slope(z, cut, weight_pos):
     return float(np.exp(res.x))
 
 
-class ThresholdClassifier(ClassifierMixin, BaseEstimator):
+class _CutClassifierMixin(ClassifierMixin):
+    """``predict_proba`` and ``predict`` of a two-class cut, from its log-odds ``decision_function``.
+
+    Probabilities are ``sigmoid(decision_function)``, so ``predict_proba`` agrees with ``predict``
+    (``classes_[1]`` where the decision function is positive).
+    """
+
+    def predict_proba(self, X):
+        """Calibrated class probabilities (logistic around the cut, mixture-fitted slope).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input of ``decision_function``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+            Columns in the order of ``classes_``.
+        """
+        p = expit(self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        """Class labels: ``classes_[1]`` beyond the cut, ``classes_[0]`` otherwise.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input of ``decision_function``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        # Label-free: the cut uses one score column and learns no more than one bit from y (the
+        # orientation), so scikit-learn's generic accuracy thresholds on its random multi-feature
+        # test problems do not measure it.
+        tags.classifier_tags.poor_score = True
+        return tags
+
+
+class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
     """Two-class labels from a one-dimensional score and a class-proportion prior, without labels.
 
     The score is the first column of ``X`` (``X[:, 0]``); further columns are ignored. This is
@@ -142,7 +190,11 @@ class ThresholdClassifier(ClassifierMixin, BaseEstimator):
       positive class is the end of the **narrower** component. Physical motivation: stars are
       point sources, images of one PSF differing only by flux and noise, so an encoder maps them
       to a compact region; galaxies span sizes, shapes and profiles and spread out. Name the
-      positive class accordingly (``classes=("GALAXY", "STAR")``).
+      positive class accordingly (``classes=("GALAXY", "STAR")``). This is a heuristic, and the
+      weakest rule: an encoder that keeps flux (stars span 6 magnitudes) can spread stars more
+      than galaxies -- on a PCA encoding of ``make_star_galaxy_cutouts`` it picks the wrong end.
+      Pass ``reference`` (e.g. :func:`galaxy_learn.photometry.concentration_index`, higher for
+      point sources) whenever you can; check ``orientation_source_``.
 
     ``orientation="high"`` / ``"low"`` fix the positive end by hand; ``"auto"`` (default) applies
     the list above in order; ``"narrow"`` or ``"reference"`` force that rule (``y`` then only names
@@ -310,51 +362,12 @@ class ThresholdClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return self.slope_ * (self.orientation_ * X[:, 0] - self.threshold_)
 
-    def predict_proba(self, X):
-        """Calibrated class probabilities (logistic around the cut, mixture-fitted slope).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Scores; only the first column is used.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2)
-            Columns in the order of ``classes_``.
-        """
-        p = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X):
-        """Class labels: ``classes_[1]`` beyond the cut, ``classes_[0]`` otherwise.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Scores; only the first column is used.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        positive = self.decision_function(X) > 0
-        return self.classes_[positive.astype(int)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        # Uses X[:, 0] only and learns no more than one bit from y (the orientation): on
-        # scikit-learn's generic multi-feature test data its accuracy is not a measure of it.
-        tags.classifier_tags.poor_score = True
-        return tags
-
 
 def _default_manifold(random_state):
     return LandmarkIsomap(n_components=1, random_state=random_state)
 
 
-class ManifoldThresholdClassifier(ClassifierMixin, BaseEstimator):
+class ManifoldThresholdClassifier(_CutClassifierMixin, BaseEstimator):
     """Manifold embedding to one coordinate, then a class-proportion cut, in one estimator.
 
     ``method="threshold"`` (default) fits ``manifold`` on ``X`` (e.g. VAE latent means), takes
@@ -567,42 +580,3 @@ class ManifoldThresholdClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return self.threshold_classifier_.decision_function(self._score(X)[:, None])
-
-    def predict_proba(self, X):
-        """Calibrated class probabilities (see :class:`ThresholdClassifier`).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to classify.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2)
-            Columns in the order of ``classes_``.
-        """
-        p = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X):
-        """Class labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to classify.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        positive = self.decision_function(X) > 0
-        return self.classes_[positive.astype(int)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        # Label-free: y contributes only the orientation of the cut, so scikit-learn's
-        # generic accuracy thresholds on its random test problems do not apply.
-        tags.classifier_tags.poor_score = True
-        return tags

@@ -10,10 +10,11 @@ its normal limit ``N(lambda, lambda)`` above (identical mean and variance; only 
 """
 import numpy as np
 
-from ._photometry_constants import (BANDS, COUNTS_PER_NMGY, DARK_VARIANCE, GAIN, PIXEL_SCALE,
+from ._photometry_constants import (COUNTS_PER_NMGY, DARK_VARIANCE, GAIN, PIXEL_SCALE,
                                     SKY_MAG, mag_to_nmgy)
 
-__all__ = ["sky_level", "electrons_per_nmgy", "read_noise_e2", "add_noise", "resolve_sky"]
+__all__ = ["sky_level", "electrons_per_nmgy", "read_noise_e2", "add_noise", "resolve_sky",
+           "matched_filter_snr"]
 
 _EXACT_POISSON_BELOW = 30.0
 
@@ -52,6 +53,17 @@ def resolve_sky(sky, bands, *, name="sky"):
         )
         raise ValueError(msg)
     return arr
+
+
+def matched_filter_snr(model, band, sky_mag):
+    """Ideal (matched-filter) S/N of noiseless models (n, H, W) in nmgy on the given sky.
+
+    ``sqrt(sum_pixels s^2 / (s + sky + read))`` with everything in electrons.
+    """
+    e = electrons_per_nmgy(band)[0]
+    s_e = np.maximum(model, 0.0) * e
+    var_bg = sky_level(sky_mag) * e + read_noise_e2(band)[0]
+    return np.sqrt((s_e**2 / (s_e + var_bg)).sum(axis=(-2, -1)))
 
 
 def add_noise(images, bands, sky_mag, rng):

@@ -21,7 +21,7 @@ import functools
 import numpy as np
 from scipy import special
 
-from ._photometry_constants import BANDS, EFFECTIVE_WAVELENGTH, PIXEL_SCALE
+from ._photometry_constants import EFFECTIVE_WAVELENGTH, PIXEL_SCALE
 
 __all__ = ["moffat_alpha", "psf_fourier", "sample_seeing", "DEFAULT_BETA"]
 

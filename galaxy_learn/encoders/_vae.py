@@ -18,8 +18,10 @@ from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, chec
 __all__ = ["VAEEncoder", "make_hierarchical_vae"]
 
 # Defaults of the internal scaling, chosen by the study in benchmarks/bench_vae.py (see
-# benchmarks/results/vae.md): each cutout divided by its own central flux, central crop.
-_AUTO_METHOD = "peak"
+# benchmarks/results/vae.md): each cutout divided by its own central flux, arcsinh-stretched in
+# units of the typical sky noise, central crop. ("peak" alone leaves pixel values of ~1/45 so the
+# unit-variance reconstruction term is negligible beside the prior and the posterior collapses.)
+_AUTO_METHOD = "peak_asinh"
 _AUTO_CROP = 32
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -96,10 +98,11 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         output; for data scaled to [0, 1], e.g. ``ImageScaler("minmax")``).
     scaling : "auto", None or transformer, default="auto"
         Input scaling fitted on the training data and applied before the network.
-        ``"auto"``: :class:`~galaxy_learn.preprocessing.ImageScaler` with ``method="peak"`` (each
-        cutout divided by its own central flux) and ``crop=32`` for images larger than 32 pixels
-        — the best representation measured (see Notes) — and a per-feature z-score for tabular
-        input. A transformer (e.g. ``ImageScaler("asinh")``) is cloned and used instead. None:
+        ``"auto"``: :class:`~galaxy_learn.preprocessing.ImageScaler` with
+        ``method="peak_asinh"`` (each cutout divided by its own central flux, then an arcsinh
+        stretch in units of the typical sky noise) and ``crop=32`` for images larger than 32
+        pixels — the best representation measured (benchmarks/results/vae.md) — and a
+        per-feature z-score for tabular input. A transformer (e.g. ``ImageScaler("asinh")``) is cloned and used instead. None:
         the network sees the input as given.
     image_shape : tuple of int, default=None
         ``(bands, height, width)`` to unflatten 2-D input; 2-D input without it is tabular and

@@ -47,14 +47,21 @@ class AugmentedNeuralNetClassifier(NeuralNetClassifier):
     augment_seed : int, default=0
         Seed of the augmentation generator, reset at every (re)initialisation so that a fit is
         reproducible.
+    precise_bn : bool, default=True
+        After each ``fit`` / ``partial_fit``, recompute the batch-normalisation running statistics
+        with the final weights over the training inputs (:func:`torch.optim.swa_utils.update_bn`,
+        "precise BN", Wu & Johnson 2021). The exponential running averages otherwise mix in
+        statistics of earlier weights and, on short trainings, of their initial values, which
+        skews the evaluation-mode predictions.
     **kwargs
         Passed to :class:`skorch.NeuralNetClassifier`.
     """
 
-    def __init__(self, module, *args, augment=False, augment_seed=0, **kwargs):
+    def __init__(self, module, *args, augment=False, augment_seed=0, precise_bn=True, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.augment = augment
         self.augment_seed = augment_seed
+        self.precise_bn = precise_bn
 
     def initialize(self):
         super().initialize()
@@ -67,3 +74,19 @@ class AugmentedNeuralNetClassifier(NeuralNetClassifier):
             Xi = random_dihedral(to_device(Xi, self.device), self.augment_generator_)
             batch = (Xi, yi)
         return super().train_step_single(batch, **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        super().partial_fit(X, y=y, classes=classes, **fit_params)
+        if self.precise_bn:
+            self.update_batchnorm(X)
+        return self
+
+    def update_batchnorm(self, X):
+        """Recompute batch-norm running statistics over ``X`` with the current weights."""
+        from torch.optim.swa_utils import update_bn
+
+        loader = self.get_iterator(self.get_dataset(X), training=False)
+        with torch.no_grad():
+            update_bn(loader, self.module_, device=self.device)
+        self.module_.eval()
+        return self

@@ -41,10 +41,12 @@ def _crop_center(x, size):
 
 
 def _groups(channels):
-    for g in (8, 4, 2, 1):
-        if channels % g == 0:
+    """GroupNorm groups: at most 8, at least 4 channels per group (a group of one channel would
+    erase spatially constant inputs such as 1x1-pixel images)."""
+    for g in (8, 4, 2):
+        if channels % g == 0 and channels // g >= 4:
             return g
-    return 1  # pragma: no cover
+    return 1
 
 
 class _DoubleConv(nn.Sequential):

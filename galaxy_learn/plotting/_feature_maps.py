@@ -51,7 +51,7 @@ class FeatureMapDisplay:
     Parameters
     ----------
     image : ndarray of shape (bands, height, width)
-        The input shown in the first column (as given to the network).
+        The input shown in the first column.
     feature_maps : dict of {str: ndarray of shape (channels, h, w)}
         Activations per layer name, in row order.
 
@@ -106,7 +106,7 @@ class FeatureMapDisplay:
         return self
 
     @classmethod
-    def from_module(cls, module, image, *, layers=None, n_maps=8, **kwargs):
+    def from_module(cls, module, image, *, layers=None, n_maps=8, display_image=None, **kwargs):
         """Feature maps of a torch ``module`` for one ``image`` ``(bands, H, W)``.
 
         Parameters
@@ -120,6 +120,8 @@ class FeatureMapDisplay:
             (a ConvNet) or every ``Conv2d``.
         n_maps : int, default=8
             Maps shown per layer (the first ones).
+        display_image : ndarray of shape (bands, height, width), default=None
+            Picture shown in the first column (default ``image``), e.g. the unscaled cutout.
 
         Returns
         -------
@@ -130,22 +132,24 @@ class FeatureMapDisplay:
             image = image[None]
         layers = _default_layers(module) if layers is None else list(layers)
         maps = _capture(module, image[None], layers)
-        return cls(image, maps).plot(n_maps=n_maps, **kwargs)
+        shown = image if display_image is None else np.asarray(display_image)
+        return cls(shown, maps).plot(n_maps=n_maps, **kwargs)
 
     @classmethod
     def from_estimator(cls, estimator, image, *, layers=None, n_maps=8, **kwargs):
         """Feature maps of a fitted :class:`~galaxy_learn.classification.CNNClassifier`.
 
         ``image`` is a raw cutout ``(bands, H, W)``; the estimator's fitted scaler is applied
-        first, as in ``predict``.
+        first, as in ``predict`` (the raw cutout is what the first column shows).
 
         Returns
         -------
         display : FeatureMapDisplay
         """
-        image = np.asarray(image, dtype=np.float32)
+        raw = np.asarray(image, dtype=np.float32)
+        scaled = raw
         scaler = getattr(estimator, "scaler_", None)
         if scaler is not None:
-            image = np.asarray(scaler.transform(image[None]), dtype=np.float32)[0]
-        return cls.from_module(estimator.net_.module_, image, layers=layers, n_maps=n_maps,
-                               **kwargs)
+            scaled = np.asarray(scaler.transform(raw[None]), dtype=np.float32)[0]
+        return cls.from_module(estimator.net_.module_, scaled, layers=layers, n_maps=n_maps,
+                               display_image=raw, **kwargs)

@@ -184,6 +184,9 @@ class ImageScaler(TransformerMixin, BaseEstimator):
     in a set of cutouts is brightness, so unsupervised embeddings order objects by magnitude rather
     than by shape; dividing by each object's central flux removes that direction.
 
+    ``set_output(transform="pandas")`` applies to 2-D input (rows, or tabular data) only: a
+    DataFrame cannot hold 4-D images.
+
     Robust statistics (median, MAD, percentiles) are computed on at most about 4 million pixels per
     band: for larger training sets a regular subset of the samples (every k-th) is used.
     Mean / std (zscore) always use every pixel. Work is done in chunks of 256 samples, so

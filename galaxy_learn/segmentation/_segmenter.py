@@ -197,6 +197,39 @@ def object_positions(labels, detection, *, sigma=1.0, window=2):
     return xy, ids
 
 
+def _drop_faint(labels, detection, min_snr):
+    """Remove objects whose isophotal S/N, ``sum(detection) / sqrt(area)`` on a detection image
+    in sky-sigma units, is below ``min_snr``; renumber the rest 1..n."""
+    n = int(labels.max())
+    if n == 0:
+        return labels
+    ids = np.arange(1, n + 1)
+    area = ndimage.sum(np.ones(labels.shape), labels, ids)
+    snr = ndimage.sum(detection, labels, ids) / np.sqrt(np.maximum(area, 1))
+    keep = (snr >= min_snr) & (area > 0)
+    lut = np.zeros(n + 1, dtype=np.int32)
+    lut[ids[keep]] = np.arange(1, keep.sum() + 1)
+    return lut[labels]
+
+
+def _stratified_sample(significance, k, bright_fraction, rng, cut=2.0):
+    """Indices of ``k`` pixels, a ``bright_fraction`` of them among pixels of significance above
+    ``cut`` (as many as exist), the rest uniformly among the others; plus each drawn pixel's
+    weight (inverse inclusion probability) so that means over the sample stay unbiased."""
+    n = len(significance)
+    if k >= n:
+        return np.arange(n), np.ones(n)
+    bright = np.flatnonzero(significance > cut)
+    faint = np.flatnonzero(significance <= cut)
+    k_b = min(len(bright), int(round(bright_fraction * k)))
+    k_f = min(len(faint), k - k_b)
+    sel_b = rng.choice(bright, k_b, replace=False) if k_b else bright[:0]
+    sel_f = rng.choice(faint, k_f, replace=False) if k_f else faint[:0]
+    w_b = np.full(k_b, len(bright) / max(k_b, 1))
+    w_f = np.full(k_f, len(faint) / max(k_f, 1))
+    return np.concatenate([sel_b, sel_f]), np.concatenate([w_b, w_f])
+
+
 class HypercolumnSegmenter(BaseEstimator):
     """Unsupervised object / background segmentation by k-means on autoencoder hypercolumns.
 
@@ -228,6 +261,11 @@ class HypercolumnSegmenter(BaseEstimator):
         Object clusters: see the assignment rule above.
     min_area : int, default=5
         Objects with fewer pixels are dropped (as SExtractor's ``minarea``).
+    min_snr : float or None, default=None
+        Objects whose isophotal S/N (sum of the inverse-variance weighted detection image over
+        the object, in sky sigmas, divided by the square root of its area) is below this are
+        dropped from :meth:`label` / :meth:`detect` (not from :meth:`predict`'s masks). None
+        keeps all.
     fill_holes : bool, default=True
         Fill holes inside object masks.
     deblend : bool, default=True
@@ -251,6 +289,10 @@ class HypercolumnSegmenter(BaseEstimator):
         Bands averaged into the detection image (None: all).
     smoothing : float, default=1.0
         Gaussian sigma (pixels) of the detection image used to rank clusters (0: none).
+    significance_weight : float, default=0.0
+        Weight of the detection significance appended to each pixel's hypercolumn as one more
+        feature (a fixed matched-filter "layer" beside the learned ones). 0 clusters the
+        autoencoder's hypercolumns alone (the seeds' method).
     tile_size : int, default=512
         Images larger than this are processed tile by tile (bounded memory).
     tile_overlap : int, default=32
@@ -258,6 +300,11 @@ class HypercolumnSegmenter(BaseEstimator):
         default 3-level network) for the stitched result to equal the untiled one.
     max_fit_pixels : int, default=200_000
         Pixels sampled to fit k-means.
+    bright_fraction : float, default=0.5
+        Fraction of those pixels drawn among pixels above 2 sigma of detection significance. Sky
+        pixels dominate any field; drawn uniformly they make k-means spend its clusters on noise
+        and leave coarse steps between object clusters. Cluster means (the assignment rule) are
+        weighted back to the uniform pixel distribution. 0 samples uniformly.
     image_shape : tuple of int, default=None
         ``(bands, height, width)`` to unflatten 2-D input.
     random_state : int, RandomState instance or None, default=None
@@ -303,6 +350,7 @@ class HypercolumnSegmenter(BaseEstimator):
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "threshold": [StrOptions({"auto"}), Interval(Real, None, None, closed="neither")],
         "min_area": [Interval(Integral, 1, None, closed="left")],
+        "min_snr": [Interval(Real, None, None, closed="neither"), None],
         "fill_holes": ["boolean"],
         "deblend": ["boolean"],
         "deblend_nsigma": [Interval(Real, 0, None, closed="left")],
@@ -311,9 +359,11 @@ class HypercolumnSegmenter(BaseEstimator):
         "scale_per_image": ["boolean"],
         "detection_bands": [tuple, list, None],
         "smoothing": [Interval(Real, 0, None, closed="left")],
+        "significance_weight": [Interval(Real, 0, None, closed="left")],
         "tile_size": [Interval(Integral, 8, None, closed="left")],
         "tile_overlap": [Interval(Integral, 0, None, closed="left")],
         "max_fit_pixels": [Interval(Integral, 2, None, closed="left")],
+        "bright_fraction": [Interval(Real, 0, 1, closed="both")],
         "image_shape": [tuple, list, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -326,6 +376,7 @@ class HypercolumnSegmenter(BaseEstimator):
         n_clusters=2,
         threshold="auto",
         min_area=5,
+        min_snr=None,
         fill_holes=True,
         deblend=True,
         deblend_nsigma=3.0,
@@ -334,9 +385,11 @@ class HypercolumnSegmenter(BaseEstimator):
         scale_per_image=True,
         detection_bands=None,
         smoothing=1.0,
+        significance_weight=0.0,
         tile_size=512,
         tile_overlap=32,
         max_fit_pixels=200_000,
+        bright_fraction=0.5,
         image_shape=None,
         random_state=None,
         verbose=0,
@@ -345,6 +398,7 @@ class HypercolumnSegmenter(BaseEstimator):
         self.n_clusters = n_clusters
         self.threshold = threshold
         self.min_area = min_area
+        self.min_snr = min_snr
         self.fill_holes = fill_holes
         self.deblend = deblend
         self.deblend_nsigma = deblend_nsigma
@@ -353,9 +407,11 @@ class HypercolumnSegmenter(BaseEstimator):
         self.scale_per_image = scale_per_image
         self.detection_bands = detection_bands
         self.smoothing = smoothing
+        self.significance_weight = significance_weight
         self.tile_size = tile_size
         self.tile_overlap = tile_overlap
         self.max_fit_pixels = max_fit_pixels
+        self.bright_fraction = bright_fraction
         self.image_shape = image_shape
         self.random_state = random_state
         self.verbose = verbose
@@ -419,31 +475,40 @@ class HypercolumnSegmenter(BaseEstimator):
             det = ndimage.gaussian_filter(det, self.smoothing)
         return det / robust_sigma(det)
 
+    def _detection_image(self, x):
+        """Linear detection image of one raw image: inverse-variance weighted sum of the
+        detection bands (sky noise per band from :func:`robust_sigma`), in sky-sigma units."""
+        bands = x[self.detection_bands_]
+        sigma = np.array([robust_sigma(b) for b in bands])
+        w = 1.0 / sigma**2
+        return np.tensordot(w, bands, axes=1) / np.sqrt(w.sum())
+
     def _align(self):
         return 2 ** (len(self.extractor_.net_.module_.channels) - 1)
 
     # ------------------------------------------------------------------ fitting
     def _sample_pixels(self, S, rng):
-        """Hypercolumns and detection values of at most ``max_fit_pixels`` pixels of ``S``."""
+        """Hypercolumns, detection significance and inverse-inclusion weights of at most
+        ``max_fit_pixels`` pixels of ``S`` (stratified, see ``bright_fraction``)."""
         n, _, H, W = S.shape
         per_pixel = self.max_fit_pixels / float(n * H * W)
-        feats, dets = [], []
+        feats, dets, weights = [], [], []
         for i in range(n):
             significance = self._significance(S[i])
             for outer, _, inner_local in iter_tiles((H, W), self.tile_size, self.tile_overlap,
                                                     align=self._align()):
                 tile = S[i][(slice(None),) + outer]
-                hc = self.extractor_.hypercolumns(tile[None])[0][inner_local]
-                det = significance[outer][inner_local]
+                det = significance[outer]
+                hc = self._pixel_features(tile, det)[inner_local]
+                det = det[inner_local]
                 hc = hc.reshape(-1, hc.shape[-1])
                 det = det.ravel()
-                k = int(np.ceil(per_pixel * len(det)))
-                if k < len(det):
-                    sel = rng.choice(len(det), k, replace=False)
-                    hc, det = hc[sel], det[sel]
-                feats.append(hc)
-                dets.append(det)
-        return np.concatenate(feats), np.concatenate(dets)
+                sel, w = _stratified_sample(det, int(np.ceil(per_pixel * len(det))),
+                                            self.bright_fraction, rng)
+                feats.append(hc[sel])
+                dets.append(det[sel])
+                weights.append(w)
+        return np.concatenate(feats), np.concatenate(dets), np.concatenate(weights)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -469,7 +534,7 @@ class HypercolumnSegmenter(BaseEstimator):
         if extractor.random_state is None:
             extractor.set_params(random_state=seed)
         self.extractor_ = extractor.fit(S)
-        Z, det = self._sample_pixels(S, rng)
+        Z, det, weight = self._sample_pixels(S, rng)
         n_clusters = min(self.n_clusters, len(Z))
         if len(Z) > self.max_fit_pixels // 2:
             km = MiniBatchKMeans(n_clusters=n_clusters, random_state=seed, n_init=3,
@@ -479,8 +544,8 @@ class HypercolumnSegmenter(BaseEstimator):
         km.fit(Z)
         self.kmeans_ = km
         labels = km.labels_
-        flux = np.array([det[labels == k].mean() if np.any(labels == k) else -np.inf
-                         for k in range(n_clusters)])
+        flux = np.array([np.average(det[labels == k], weights=weight[labels == k])
+                         if np.any(labels == k) else -np.inf for k in range(n_clusters)])
         self.cluster_flux_ = flux
         self.object_clusters_ = self._object_rule(self.cluster_flux_)
         return self
@@ -503,11 +568,21 @@ class HypercolumnSegmenter(BaseEstimator):
         km = self.kmeans_
 
         def fn(tile):
-            hc = self.extractor_.hypercolumns(tile[None])[0]
+            hc = self._pixel_features(tile[:-1], tile[-1])
             return km.predict(hc.reshape(-1, hc.shape[-1])).reshape(hc.shape[:2]).astype(np.int16)
 
-        return apply_tiled(fn, s, tile_size=self.tile_size, overlap=self.tile_overlap,
+        stacked = np.concatenate([s, self._significance(s)[None]])
+        return apply_tiled(fn, stacked, tile_size=self.tile_size, overlap=self.tile_overlap,
                            align=self._align())
+
+    def _pixel_features(self, tile, significance):
+        """Hypercolumns of one scaled tile ``(C, h, w)``, plus the weighted detection
+        significance as one more feature when ``significance_weight > 0``."""
+        hc = self.extractor_.hypercolumns(tile[None])[0]
+        if self.significance_weight:
+            sig = (self.significance_weight * significance)[..., None].astype(hc.dtype)
+            hc = np.concatenate([hc, sig], axis=-1)
+        return hc
 
     def _mask(self, s, bad=None):
         mask = self.object_clusters_[self._cluster_map(s)]
@@ -540,10 +615,12 @@ class HypercolumnSegmenter(BaseEstimator):
         for i, s in enumerate(S):
             mask = self._mask(s, bad[i])
             lab, _ = ndimage.label(mask, structure=np.ones((3, 3)))
+            det = self._detection_image(X[i])
             if self.deblend:
-                det = X[i][self.detection_bands_].mean(axis=0)
                 lab = deblend_watershed(lab, det, nsigma=self.deblend_nsigma,
                                         contrast=self.deblend_contrast, min_area=self.min_area)
+            if self.min_snr is not None:
+                lab = _drop_faint(lab, det, self.min_snr)
             out[i] = lab
         return out
 
@@ -586,8 +663,9 @@ class HypercolumnSegmenter(BaseEstimator):
         -------
         catalog : pandas.DataFrame
             Columns ``image`` (index in ``X``), ``label`` (its value in ``labels[image]``), ``x``,
-            ``y`` (:func:`object_positions`), ``area`` (pixels) and ``flux`` (sum of the
-            detection image over the object, input units).
+            ``y`` (:func:`object_positions` on the inverse-variance weighted detection image),
+            ``area`` (pixels) and ``flux`` (sum over the object of the band-averaged flux, input
+            units).
         labels : ndarray of int32, shape (n_samples, height, width)
             As :meth:`label` returns.
         """
@@ -595,8 +673,8 @@ class HypercolumnSegmenter(BaseEstimator):
         labels = self._labels(X, S, bad)
         frames = []
         for i, lab in enumerate(labels):
+            xy, ids = object_positions(lab, self._detection_image(X[i]))
             det = X[i][self.detection_bands_].mean(axis=0)
-            xy, ids = object_positions(lab, det)
             frames.append(pd.DataFrame({
                 "image": np.full(len(ids), i, dtype=int),
                 "label": ids.astype(int),
