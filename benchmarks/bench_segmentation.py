@@ -31,15 +31,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
+import torch
 
-from galaxy_learn.metrics import detection_scores, pixel_iou  # noqa: E402
-from galaxy_learn.segmentation import HypercolumnExtractor, HypercolumnSegmenter  # noqa: E402
+from galaxy_learn.metrics import detection_scores, pixel_iou
+from galaxy_learn.segmentation import HypercolumnExtractor, HypercolumnSegmenter
 
 SNR_BINS = (0, 3, 5, 10, 20, 50, 100, np.inf)
 
@@ -88,9 +87,9 @@ def _score(name, xy, labels, truth, catalog, dt):
 
 
 def _segmenter(args, **overrides):
-    ext = dict(max_epochs=args.epochs, device=args.device, random_state=0)
+    ext = {"max_epochs": args.epochs, "device": args.device, "random_state": 0}
     ext.update(overrides.pop("extractor", {}))
-    params = dict(n_clusters=args.n_clusters, threshold=args.threshold, random_state=0)
+    params = {"n_clusters": args.n_clusters, "threshold": args.threshold, "random_state": 0}
     params.update(overrides)
     return HypercolumnSegmenter(HypercolumnExtractor(**ext), **params)
 
@@ -177,13 +176,13 @@ def main():
     if not args.no_variants:
         field, truth, catalog = fields[0]
         for label, kw in [
-            ("threshold=2", dict(threshold=2.0)),
-            ("threshold=5", dict(threshold=5.0)),
-            ("significance_weight=0 (AE hypercolumns only)", dict(significance_weight=0.0)),
+            ("threshold=2", {"threshold": 2.0}),
+            ("threshold=5", {"threshold": 5.0}),
+            ("significance_weight=0 (AE hypercolumns only)", {"significance_weight": 0.0}),
             ("n_clusters=2, threshold=auto, sig. weight 0 (the seeds' method)",
-             dict(n_clusters=2, threshold="auto", significance_weight=0.0)),
-            ("no skip connections", dict(extractor=dict(skip_connections=False))),
-            ("layers enc0-enc2 (no input)", dict(extractor=dict(layers=("enc0", "enc1", "enc2")))),
+             {"n_clusters": 2, "threshold": "auto", "significance_weight": 0.0}),
+            ("no skip connections", {"extractor": {"skip_connections": False}}),
+            ("layers enc0-enc2 (no input)", {"extractor": {"layers": ("enc0", "enc1", "enc2")}}),
         ]:
             v = _segmenter(args, **kw).fit(train_field[None])
             xy, lab, dt = _ours(v, field)
