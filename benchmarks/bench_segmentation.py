@@ -141,8 +141,8 @@ def main():
     parser.add_argument("--n-fields", type=int, default=4)
     parser.add_argument("--size", type=int, default=512, help="test fields are size x size")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--n-clusters", type=int, default=8)
-    parser.add_argument("--threshold", type=float, default=2.0)
+    parser.add_argument("--n-clusters", type=int, default=32)
+    parser.add_argument("--threshold", type=float, default=3.0)
     parser.add_argument("--no-big", action="store_true", help="skip the 2048x1489 field")
     parser.add_argument("--no-variants", action="store_true", help="skip the trade-off table")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "segmentation.md"))
@@ -177,12 +177,13 @@ def main():
     if not args.no_variants:
         field, truth, catalog = fields[0]
         for label, kw in [
-            ("threshold=1", dict(threshold=1.0)),
-            ("threshold=4", dict(threshold=4.0)),
-            ("n_clusters=2, threshold=auto (seeds' rule)", dict(n_clusters=2, threshold="auto")),
+            ("threshold=2", dict(threshold=2.0)),
+            ("threshold=5", dict(threshold=5.0)),
+            ("significance_weight=0 (AE hypercolumns only)", dict(significance_weight=0.0)),
+            ("n_clusters=2, threshold=auto, sig. weight 0 (the seeds' method)",
+             dict(n_clusters=2, threshold="auto", significance_weight=0.0)),
             ("no skip connections", dict(extractor=dict(skip_connections=False))),
             ("layers enc0-enc2 (no input)", dict(extractor=dict(layers=("enc0", "enc1", "enc2")))),
-            ("layers input+output", dict(extractor=dict(layers=("input", "output")))),
         ]:
             v = _segmenter(args, **kw).fit(train_field[None])
             xy, lab, dt = _ours(v, field)
@@ -220,7 +221,9 @@ def main():
         f"HypercolumnExtractor defaults (layers {seg.extractor_.layers_}, channels "
         f"{tuple(seg.extractor.channels)}, skip connections), max_epochs={args.epochs}, "
         f"n_clusters={args.n_clusters}, threshold={args.threshold} (detection significance, sky "
-        f"sigmas of the 1-px-smoothed band mean), min_area=5, deblending on. Fit time "
+        f"sigmas of the 1-px-smoothed band mean), significance_weight="
+        f"{seg.significance_weight}, bright_fraction={seg.bright_fraction}, min_area=5, "
+        f"min_snr={seg.min_snr}, deblending on. Fit time "
         f"{fit_s:.1f} s. SEP: detection image g+r+i coadd, `sep.Background` defaults, "
         "`sep.extract(det - bkg, 1.5, err=bkg.globalrms, segmentation_map=True)`.\n\n"
         "Matching: a detection matches a true object within 2 px (one-to-one, nearest first); "

@@ -85,8 +85,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
-    n_speed = 1000 if args.quick else 10_000
-    n_per_bin = 300 if args.quick else 2000
+    n_speed = 500 if args.quick else 10_000
+    n_per_bin = 150 if args.quick else 2000
     seed = 0
     machine = _machine()
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -244,7 +244,9 @@ def test_segmenter_threshold_is_the_trade_off(fitted_segmenter):
 
 def test_two_cluster_auto_rule_is_the_brighter_cluster():
     field, _, _ = _blob_field(seed=2)
-    seg = HypercolumnSegmenter(HypercolumnExtractor(**TINY), random_state=0).fit(field[None])
+    seg = HypercolumnSegmenter(HypercolumnExtractor(**TINY), n_clusters=2, threshold="auto",
+                               random_state=0).fit(field[None])
+    assert seg.cluster_flux_.shape == (2,)
     assert seg.object_clusters_.tolist() == (seg.cluster_flux_ == seg.cluster_flux_.max()).tolist()
 
 

@@ -268,7 +268,8 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
         self.classes = classes
         self.random_state = random_state
 
-    def _orient(self, s, y, reference, z_cut_of):
+    def _orient(self, s, s_sub, y, reference):
+        """Orientation (+1: high scores are ``classes_[1]``) and the rule that set it."""
         rule = self.orientation
         if rule == "auto":
             rule = "y" if y is not None else ("reference" if reference is not None else "narrow")
@@ -287,12 +288,9 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
                 )
                 raise ValueError(msg)
             return (1 if _rank_correlation(s, reference) >= 0 else -1), "reference"
-        z = self._standardise(s)
-        return _narrow_side(z, self.class_prior, z_cut_of(z)), "narrow"
-
-    def _standardise(self, s):
-        center, scale = np.median(s), s.std()
-        return (s - center) / (scale if scale > 0 else 1.0)
+        scale = s_sub.std()
+        z = (s_sub - np.median(s_sub)) / (scale if scale > 0 else 1.0)
+        return _narrow_side(z, self.class_prior, np.quantile(z, 1.0 - self.class_prior)), "narrow"
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, reference=None):
@@ -332,17 +330,14 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
         s = X[:, 0]
         prior = float(self.class_prior)
         rng = check_random_state(self.random_state)
-        self.orientation_, self.orientation_source_ = self._orient(
-            s, y, reference, lambda z: np.quantile(z, 1.0 - prior)
-        )
-        t = self.orientation_ * s
-        self.threshold_ = float(np.quantile(t, 1.0 - prior))
-        sub = t
-        if t.size > _MAX_CALIBRATION_SAMPLES:
-            sub = t[rng.choice(t.size, _MAX_CALIBRATION_SAMPLES, replace=False)]
-        scale = sub.std()
+        s_sub = s
+        if s.size > _MAX_CALIBRATION_SAMPLES:
+            s_sub = s[rng.choice(s.size, _MAX_CALIBRATION_SAMPLES, replace=False)]
+        self.orientation_, self.orientation_source_ = self._orient(s, s_sub, y, reference)
+        self.threshold_ = float(np.quantile(self.orientation_ * s, 1.0 - prior))
+        scale = s_sub.std()
         scale = scale if scale > 0 else 1.0
-        z = (sub - self.threshold_) / scale
+        z = (self.orientation_ * s_sub - self.threshold_) / scale
         self.slope_ = _fit_slope(z, 0.0, prior) / scale
         return self
 

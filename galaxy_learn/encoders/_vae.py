@@ -107,11 +107,11 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
     image_shape : tuple of int, default=None
         ``(bands, height, width)`` to unflatten 2-D input; 2-D input without it is tabular and
         handled by a dense network.
-    channels : tuple of int, default=(32, 64, 128)
+    channels : tuple of int, default=(16, 32, 64)
         Channels of the stride-2 convolution levels.
-    hidden_units : int, default=128
+    hidden_units : int, default=64
         Width of the dense layer of the encoder / decoder.
-    max_epochs : int, default=30
+    max_epochs : int, default=15
     batch_size : int, default=128
         Capped at the number of training samples; the last incomplete batch of an epoch is dropped
         (batch norm).
@@ -216,9 +216,9 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         reconstruction="gaussian",
         scaling="auto",
         image_shape=None,
-        channels=(32, 64, 128),
-        hidden_units=128,
-        max_epochs=30,
+        channels=(16, 32, 64),
+        hidden_units=64,
+        max_epochs=15,
         batch_size=128,
         lr=1e-3,
         optimizer="adam",
@@ -287,7 +287,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
             )
             raise ValueError(msg)
 
-    def _build_net(self, Xs, seed):
+    def _build_net(self, Xs, seed, max_epochs):
         from skorch.dataset import ValidSplit
 
         from ..nets import VAENet
@@ -324,7 +324,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
             reconstruction=self.reconstruction,
             optimizer=optimizer,
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=max_epochs,
             batch_size=batch_size,
             iterator_train__shuffle=True,
             iterator_train__drop_last=True,
@@ -335,13 +335,13 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
             verbose=int(self.verbose),
         )
 
-    def _train(self, Xs, *, epochs=None, first=True):
+    def _train(self, Xs, *, epochs, first=True):
         seed = self._fit_seed() if first else self._seed_ + len(self.net_.history)
         device = self._resolve_device()
         with torch_seeded(seed, device):
             if first:
                 self._seed_ = seed
-                self.net_ = self._build_net(Xs, seed)
+                self.net_ = self._build_net(Xs, seed, epochs)
                 self.net_.initialize()
                 self.net_.fit(Xs, None)
             else:  # the seeded shuffling generator of the net continues its stream
@@ -383,7 +383,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
             X = self._check_X(X, reset=False)
             return self._train(self._scale(X), epochs=self.max_epochs, first=False)
         X = self._check_X(X, reset=True)
-        return self._train(self._fit_scaler(X))
+        return self._train(self._fit_scaler(X), epochs=self.max_epochs)
 
     def partial_fit(self, X, y=None):
         """Train one more epoch on ``X`` (initialising on the first call).
@@ -398,13 +398,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
             self._validate_params()
             self._check_latent_params()
             X = self._check_X(X, reset=True)
-            Xs = self._fit_scaler(X)
-            max_epochs = self.max_epochs
-            self.max_epochs = 1
-            try:
-                return self._train(Xs)
-            finally:
-                self.max_epochs = max_epochs
+            return self._train(self._fit_scaler(X), epochs=1)
         X = self._check_X(X, reset=False)
         return self._train(self._scale(X), epochs=1, first=False)
 

@@ -239,33 +239,38 @@ class HypercolumnSegmenter(BaseEstimator):
     pixels). ``predict`` assigns every pixel to a cluster and returns object masks; ``label`` returns
     labelled, deblended objects.
 
-    **Object / background assignment rule.** Each cluster gets the mean of the detection image (the
-    band-averaged scaled image, in units of the sky noise) over its training pixels. The cluster
-    with the lowest mean is background; another cluster is "object" when its mean exceeds
-    ``threshold`` (in sky sigmas). ``threshold="auto"`` reproduces the seeds' two-cluster rule: of
-    two clusters, the one with the higher mean flux is object; with more clusters, "auto" keeps
-    those whose mean is above the midpoint of the lowest and highest cluster means.
+    **Object / background assignment rule.** Each cluster gets the mean, over its training pixels,
+    of the *detection significance*: the band-averaged scaled image, smoothed by a Gaussian of
+    ``smoothing`` pixels (a matched filter for faint sources) and divided by its robust sky sigma.
+    The cluster with the lowest mean is always background; another cluster is "object" when its
+    mean exceeds ``threshold`` (sky sigmas). ``threshold="auto"`` is the seeds' two-cluster rule
+    -- of two clusters the one with the higher mean flux is object -- generalised to k clusters
+    as "above the midpoint of the lowest and highest cluster means". Objects are then the
+    8-connected components of object pixels (holes filled, fewer than ``min_area`` pixels
+    dropped), split by :func:`deblend_watershed`, and cut at isophotal S/N ``min_snr``.
 
     **The detection trade-off** (seeds 2.2.1: faint objects versus noise) is exposed by
-    ``threshold`` (lower finds fainter objects and admits more noise), ``n_clusters`` (finer
-    clusters resolve faint object wings from positive noise), ``min_area`` and, inside the
-    extractor, the layers and their weights (coarse layers average noise away).
+    ``threshold`` (lower finds fainter objects and admits more noise), ``min_snr``,
+    ``n_clusters`` (finer clusters separate faint object wings from positive noise),
+    ``min_area`` and, inside the extractor, the layers and their weights (coarse layers average
+    noise away, fine layers and skip connections keep faint structure and noise).
 
     Parameters
     ----------
     extractor : HypercolumnExtractor, default=None
         Unfitted feature extractor (cloned). None uses ``HypercolumnExtractor()``.
-    n_clusters : int, default=2
-        k of k-means.
-    threshold : "auto" or float, default="auto"
+    n_clusters : int, default=32
+        k of k-means. Many clusters give the assignment rule fine steps along the detection
+        significance; 2 is the seeds' object / background split.
+    threshold : "auto" or float, default=3.0
         Object clusters: see the assignment rule above.
     min_area : int, default=5
         Objects with fewer pixels are dropped (as SExtractor's ``minarea``).
-    min_snr : float or None, default=None
+    min_snr : float or None, default=5.0
         Objects whose isophotal S/N (sum of the inverse-variance weighted detection image over
         the object, in sky sigmas, divided by the square root of its area) is below this are
-        dropped from :meth:`label` / :meth:`detect` (not from :meth:`predict`'s masks). None
-        keeps all.
+        dropped from :meth:`label` / :meth:`detect` (not from :meth:`predict`'s masks): noise
+        blobs that fall into a faint object cluster are removed. None keeps all.
     fill_holes : bool, default=True
         Fill holes inside object masks.
     deblend : bool, default=True
@@ -289,10 +294,12 @@ class HypercolumnSegmenter(BaseEstimator):
         Bands averaged into the detection image (None: all).
     smoothing : float, default=1.0
         Gaussian sigma (pixels) of the detection image used to rank clusters (0: none).
-    significance_weight : float, default=0.0
+    significance_weight : float, default=3.0
         Weight of the detection significance appended to each pixel's hypercolumn as one more
-        feature (a fixed matched-filter "layer" beside the learned ones). 0 clusters the
-        autoencoder's hypercolumns alone (the seeds' method).
+        feature (a fixed matched-filter "layer" beside the learned ones, in units where each
+        learned channel has unit RMS). It spreads the clusters along the significance axis, which
+        makes the assignment rule stable from one fit to the next. 0 clusters the autoencoder's
+        hypercolumns alone (the seeds' method; see benchmarks/results/segmentation.md).
     tile_size : int, default=512
         Images larger than this are processed tile by tile (bounded memory).
     tile_overlap : int, default=32
@@ -373,10 +380,10 @@ class HypercolumnSegmenter(BaseEstimator):
         self,
         extractor=None,
         *,
-        n_clusters=2,
-        threshold="auto",
+        n_clusters=32,
+        threshold=3.0,
         min_area=5,
-        min_snr=None,
+        min_snr=5.0,
         fill_holes=True,
         deblend=True,
         deblend_nsigma=3.0,
@@ -385,7 +392,7 @@ class HypercolumnSegmenter(BaseEstimator):
         scale_per_image=True,
         detection_bands=None,
         smoothing=1.0,
-        significance_weight=0.0,
+        significance_weight=3.0,
         tile_size=512,
         tile_overlap=32,
         max_fit_pixels=200_000,
@@ -535,7 +542,8 @@ class HypercolumnSegmenter(BaseEstimator):
             extractor.set_params(random_state=seed)
         self.extractor_ = extractor.fit(S)
         Z, det, weight = self._sample_pixels(S, rng)
-        n_clusters = min(self.n_clusters, len(Z))
+        # never more clusters than distinct pixels (blank or tiny images)
+        n_clusters = min(self.n_clusters, len(np.unique(Z, axis=0)))
         if len(Z) > self.max_fit_pixels // 2:
             km = MiniBatchKMeans(n_clusters=n_clusters, random_state=seed, n_init=3,
                                  batch_size=4096)
