@@ -7,7 +7,7 @@ the transform phase alone (the kernel's high-water mark reset through /proc/self
 before it starts), split into anonymous and file-backed memory, the throughput, and whether the
 output equals an in-memory transform of the same rows. Target: peak RSS < 2 GB.
 
-The cutouts are 1,000 simulated ones tiled with extra noise drawn from a bank of 512 noise fields
+The cutouts are 1,000 (``--quick``: 256) simulated ones tiled with extra noise drawn from a bank of 512 noise fields
 (simulating 100,000 distinct cutouts would take many minutes and does not change memory behaviour).
 """
 import gc
@@ -45,10 +45,10 @@ def _reset_peak():
         return False
 
 
-def _write_memmap(path, n, seed, chunk=2000):
+def _write_memmap(path, n, seed, *, n_base, chunk=2000):
     from galaxy_learn.datasets import make_star_galaxy_cutouts
 
-    base, _, _ = make_star_galaxy_cutouts(min(n, 1000), random_state=seed)
+    base, _, _ = make_star_galaxy_cutouts(min(n, n_base), random_state=seed)
     base = np.asarray(base, dtype=np.float32)
     rng = np.random.default_rng(seed)
     sigma = float(np.median(np.abs(base - np.median(base)))) or 1.0
@@ -84,7 +84,7 @@ def main(argv=None):
         msg = f"{folder} has {free / GIB:.1f} GiB free; {need / GIB:.1f} GiB needed."
         raise SystemExit(msg)
     t0 = time.perf_counter()
-    base = _write_memmap(path, n, seed=0)
+    base = _write_memmap(path, n, seed=0, n_base=n_fit)
     write_s = time.perf_counter() - t0
     try:
         est = _estimator(args.device, args.quick)
