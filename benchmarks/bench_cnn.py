@@ -48,9 +48,11 @@ def parse_args(argv=None):
     p.add_argument("--channels", default="16,32,64", help="CNN channels per block")
     p.add_argument("--dense", default="128,128", help="CNN dense layer widths")
     p.add_argument("--epochs", type=int, default=20, help="max epochs (early stopping on)")
+    p.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--skip-unsupervised", action="store_true")
+    p.add_argument("--verbose", type=int, default=1, help="CNN epoch table (skorch)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = p.parse_args(argv)
     if args.quick:
@@ -114,34 +116,38 @@ def cnn(X_tr, y_tr, X_te, args, seed):
     clf = CNNClassifier(
         channels=_ints(args.channels), dense_units=_ints(args.dense), max_epochs=args.epochs,
         batch_size=args.batch_size, early_stopping=True, validation_fraction=0.1,
-        n_iter_no_change=5, lr=1e-3, random_state=seed, device=args.device,
+        n_iter_no_change=args.patience, lr=1e-3, random_state=seed, device=args.device,
+        verbose=args.verbose,
     ).fit(X_tr, y_tr)
     proba = clf.predict_proba(X_te)
     return clf, proba, time.perf_counter() - t
 
 
 def unsupervised(X_tr, ps_tr, X_te, args, seed):
-    """SLOT: the unsupervised VAEEncoder pipeline (encoder -> manifold -> threshold).
+    """The unsupervised mission pipeline: VAEEncoder -> LandmarkIsomap(1) -> ThresholdClassifier.
 
-    Runs when ``galaxy_learn.VAEEncoder`` and ``galaxy_learn.ThresholdClassifier`` exist. The
-    pipeline is fitted without labels except that ``y`` fixes the orientation of the threshold
-    (which side is "point source"), as ThresholdClassifier documents. Returns None when the
-    components are not in this checkout.
+    ``Pipeline([VAEEncoder(prior="dkl"), LandmarkIsomap(n_components=1),
+    ThresholdClassifier(class_prior)])`` with the VAE's default scaling (``'auto'``). It is fitted
+    without labels except that ``y`` fixes the orientation of the cut (which side is "point
+    source"), as ThresholdClassifier documents; ``class_prior`` is the true training fraction.
+    Returns None when these components are not in this checkout.
     """
     try:
         from galaxy_learn import ThresholdClassifier, VAEEncoder
+        from galaxy_learn.manifold import LandmarkIsomap
     except ImportError:
         return None
     from sklearn.pipeline import Pipeline
 
     t = time.perf_counter()
     pipe = Pipeline([
-        ("vae", VAEEncoder(n_latent=2, channels=_ints(args.channels), max_epochs=args.epochs,
-                           batch_size=args.batch_size, random_state=seed, device=args.device)),
+        ("vae", VAEEncoder(prior="dkl", max_epochs=args.epochs, batch_size=args.batch_size,
+                           random_state=seed, device=args.device)),
+        ("iso", LandmarkIsomap(n_components=1, n_landmarks=min(1000, len(X_tr)),
+                               random_state=seed)),
         ("cut", ThresholdClassifier(class_prior=float(np.mean(ps_tr)))),
     ]).fit(X_tr, ps_tr.astype(int))
-    score = pipe.decision_function(X_te)
-    return dict(score=score, pred=pipe.predict(X_te).astype(bool),
+    return dict(score=pipe.decision_function(X_te), pred=pipe.predict(X_te).astype(bool),
                 seconds=time.perf_counter() - t)
 
 
@@ -292,14 +298,17 @@ def main(argv=None):
         f"Simulation took {t_sim:.0f}s.",
         f"- CNN: `CNNClassifier(channels={_ints(args.channels)}, dense_units={_ints(args.dense)}, "
         f"scaling='asinh', augment=True, early_stopping=True (10% stratified validation, "
-        f"patience 5), max_epochs={args.epochs}, batch_size={args.batch_size}, lr=1e-3, "
+        f"patience {args.patience}), max_epochs={args.epochs}, batch_size={args.batch_size}, lr=1e-3, "
         f"random_state=0, device={args.device!r})`, torch threads {args.threads}.",
         "- Pixel baselines: `ImageScaler('asinh') -> ImageFlattener -> DecisionTreeClassifier("
         "min_samples_leaf=10)` / `MLPClassifier(hidden_layer_sizes=(128,), early_stopping=True)`.",
         "- Concentration index: `galaxy_learn.photometry.concentration_index` (g+r+i coadd, "
         "r 1.5/4 px); hard cut at the value maximising training accuracy "
         f"({results['concentration index']['cut']:.3f}).",
-        f"- Unsupervised VAEEncoder pipeline: {unsup_note}.",
+        "- Unsupervised pipeline: `Pipeline([VAEEncoder(prior='dkl', scaling='auto', "
+        f"max_epochs={args.epochs}), LandmarkIsomap(n_components=1, n_landmarks=1000), "
+        "ThresholdClassifier(class_prior=training point-source fraction)])`, labels used only "
+        f"for the orientation of the cut: {unsup_note}.",
         "",
         "## Summary (test set)",
         "",

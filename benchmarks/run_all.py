@@ -57,16 +57,16 @@ def run_one(script, *, quick, device, results_dir, timeout):
 
 
 def _snapshot(folder):
-    return {p.name: p.read_bytes() for p in Path(folder).glob("*.md")}
+    return {p.name: p.read_bytes() for p in Path(folder).iterdir() if p.is_file()}
 
 
 def _divert(canonical, before, results_dir):
-    """Move tables a quick run wrote into ``canonical`` to ``results_dir``; restore the originals.
+    """Move files a quick run wrote into ``canonical`` to ``results_dir``; restore the originals.
 
     Benchmarks that ignore ``$GALAXY_LEARN_RESULTS_DIR`` and write ``results/<name>.md`` directly
     must not have their measured tables replaced by smoke numbers.
     """
-    for path in Path(canonical).glob("*.md"):
+    for path in [p for p in Path(canonical).iterdir() if p.is_file()]:
         if before.get(path.name) == path.read_bytes():
             continue
         shutil.copyfile(path, Path(results_dir) / path.name)

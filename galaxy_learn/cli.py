@@ -96,7 +96,7 @@ def build_parser():
     demo.add_argument("-o", "--out", type=Path, default=Path("galaxy_learn_demo"),
                       help="folder for the figures and tables (default: galaxy_learn_demo)")
     demo.add_argument("--n-samples", type=_positive_int, default=None, metavar="N",
-                      help="simulated cutouts (default: 4000, or 300 with --quick)")
+                      help="simulated cutouts (default: 3000, or 300 with --quick)")
     demo.add_argument("--prior", choices=PRIORS, default="dkl", help="latent prior (default: dkl)")
     demo.add_argument("--class-prior", type=_fraction, default=None, metavar="P",
                       help="fraction of point sources assumed by the threshold (default: the "

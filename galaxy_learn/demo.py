@@ -19,7 +19,7 @@ __all__ = ["DemoReport", "make_denoiser", "make_segmenter", "make_unsupervised_p
 
 #: Settings of the full demo (minutes on 2 CPU cores) and of ``quick`` (seconds, for tests).
 DEMO_SETTINGS = {
-    "full": {"n_samples": 4000, "max_epochs": 20, "n_neighbors": 10},
+    "full": {"n_samples": 3000, "max_epochs": 10, "n_neighbors": 10},
     "quick": {"n_samples": 300, "max_epochs": 1, "n_neighbors": 5},
 }
 MAG_BINS = (14.0, 18.0, 19.0, 20.0, 21.0, 22.0, 30.0)
@@ -225,7 +225,7 @@ def run_demo(n_samples=None, *, prior="dkl", class_prior=None, quick=False, max_
     Parameters
     ----------
     n_samples : int, default=None
-        Simulated cutouts (train + held out); None: 4000, or 300 with ``quick``.
+        Simulated cutouts (train + held out); None: 3000, or 300 with ``quick``.
     prior : str, default="dkl"
         The VAE's latent prior.
     class_prior : float, default=None
@@ -234,7 +234,7 @@ def run_demo(n_samples=None, *, prior="dkl", class_prior=None, quick=False, max_
     quick : bool, default=False
         Tiny settings (a smaller network, one epoch): seconds, for tests and smoke runs.
     max_epochs : int, default=None
-        VAE epochs; None: 20, or 1 with ``quick``.
+        VAE epochs; None: 10, or 1 with ``quick``.
     out_dir : str or path, default="galaxy_learn_demo"
         Folder for the figures and ``results.csv``.
     figures : bool, default=True

@@ -44,7 +44,9 @@ def test_quick_run_cannot_overwrite_measured_tables(run_all, tmp_path):
     before = run_all._snapshot(canonical)
     (canonical / "vae.md").write_text("smoke")  # a benchmark ignoring the env variable
     (canonical / "new.md").write_text("smoke new")
+    (canonical / "roc.png").write_bytes(b"png")  # figures too
     run_all._divert(canonical, before, quick)
+    assert not (canonical / "roc.png").exists() and (quick / "roc.png").read_bytes() == b"png"
     assert (canonical / "vae.md").read_text() == "measured"
     assert not (canonical / "new.md").exists()
     assert (quick / "vae.md").read_text() == "smoke"

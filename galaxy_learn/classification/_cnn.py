@@ -293,23 +293,14 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
 
     # -- fit -----------------------------------------------------------------------------------
     def _build_net(self, net_input_shape, n_classes, weights, seed, device):
-        from skorch.callbacks import EarlyStopping
-        from skorch.dataset import ValidSplit
-
-        from ..nets import AugmentedNeuralNetClassifier
+        from ..nets import AugmentedNeuralNetClassifier, early_stopping_split
 
         tabular = len(self.input_shape_) == 1
         extra = []
         train_split = None
         if self.early_stopping:
-            train_split = ValidSplit(self.validation_fraction, stratified=True, random_state=seed)
-            extra.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss", patience=self.n_iter_no_change, load_best=True
-                    ),
-                )
+            train_split, extra = early_stopping_split(
+                self.validation_fraction, self.n_iter_no_change, seed
             )
         return AugmentedNeuralNetClassifier(
             ConvNet,

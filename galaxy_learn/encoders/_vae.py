@@ -416,10 +416,10 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         """
         check_is_fitted(self, "net_")
         X = self._check_X(X, reset=False)
-        # Scale and encode chunk by chunk: a memory-mapped survey is never materialised (scaled)
-        # in full, and iter_chunks releases the memmap's pages behind each chunk.
+        # Scale and encode 1024 images at a time: a memory-mapped survey is never materialised
+        # (scaled) in full, and iter_chunks releases the memmap's pages behind each chunk.
         return np.concatenate([self._encode(self._scale(chunk))
-                               for _, chunk in iter_chunks(X, 4096)])
+                               for _, chunk in iter_chunks(X, 1024)])
 
     def _decode(self, Z):
         module = self.net_.module_

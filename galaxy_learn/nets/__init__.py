@@ -6,7 +6,7 @@ from ._callbacks import DivergenceGuard, TrainingDivergedError
 from ._vae import VAENet
 from ._autoencoder import AutoencoderNet
 from ._denoiser import ContrastiveDenoiserNet
-from ._classifier import AugmentedNeuralNetClassifier, random_dihedral
+from ._classifier import AugmentedNeuralNetClassifier, early_stopping_split, random_dihedral
 from ._accelerate import build_net
 
 __all__ = [
@@ -17,5 +17,6 @@ __all__ = [
     "ContrastiveDenoiserNet",
     "AugmentedNeuralNetClassifier",
     "random_dihedral",
+    "early_stopping_split",
     "build_net",
 ]

@@ -3,7 +3,26 @@ import torch
 from skorch import NeuralNetClassifier
 from skorch.utils import to_device
 
-__all__ = ["AugmentedNeuralNetClassifier", "random_dihedral"]
+__all__ = ["AugmentedNeuralNetClassifier", "early_stopping_split", "random_dihedral"]
+
+
+def early_stopping_split(validation_fraction, patience, random_state):
+    """skorch pieces of early stopping: a stratified, seeded validation split and its callback.
+
+    Returns
+    -------
+    train_split : skorch.dataset.ValidSplit
+        Holds out ``validation_fraction`` of the training set, stratified by class.
+    callbacks : list of (str, skorch.callbacks.EarlyStopping)
+        Stops when the validation loss has not improved for ``patience`` epochs and restores the
+        weights of the best epoch.
+    """
+    from skorch.callbacks import EarlyStopping
+    from skorch.dataset import ValidSplit
+
+    split = ValidSplit(validation_fraction, stratified=True, random_state=random_state)
+    stopper = EarlyStopping(monitor="valid_loss", patience=patience, load_best=True)
+    return split, [("early_stopping", stopper)]
 
 
 def random_dihedral(X, generator):

@@ -54,10 +54,10 @@ class _DoubleConv(nn.Sequential):
         super().__init__(
             nn.Conv2d(c_in, c_out, 3, padding=1),
             nn.GroupNorm(_groups(c_out), c_out),
-            nn.SiLU(),
+            nn.ReLU(),
             nn.Conv2d(c_out, c_out, 3, padding=1),
             nn.GroupNorm(_groups(c_out), c_out),
-            nn.SiLU(),
+            nn.ReLU(),
         )
 
 
@@ -101,7 +101,7 @@ class UNet(nn.Module):
         self.embed = nn.Linear(chans[-1], embedding_dim)
         self.project = nn.Sequential(
             nn.Linear(embedding_dim, embedding_dim),
-            nn.SiLU(),
+            nn.ReLU(),
             nn.Linear(embedding_dim, projection_dim),
         )
 
@@ -117,7 +117,11 @@ class UNet(nn.Module):
                 x = F.max_pool2d(x, 2)
             x = block(x)
             skips.append(x)
-        h = self.embed(x.mean(dim=(-2, -1)))
+        pooled = x.mean(dim=(-2, -1))
+        # The linear map as a broadcast product + sum rather than a GEMM: a GEMM's blocking
+        # depends on the row's position in the batch (float32 results then differ in the last
+        # bit), and the embedding must not depend on the batch composition.
+        h = (pooled[:, None, :] * self.embed.weight).sum(dim=-1) + self.embed.bias
         return skips, h
 
     def decode(self, skips):
