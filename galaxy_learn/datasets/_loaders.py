@@ -12,6 +12,7 @@ import os
 import pickle
 import re
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -111,6 +112,9 @@ _PICKLE_HINT = (
 
 
 _HEADER_CACHE = {}  # raw .npy header bytes -> (shape, fortran_order, dtype)
+# numpy parses .npy headers with ast.literal_eval, and CPython 3.11's ast is not thread-safe
+# ("SystemError: AST constructor recursion depth mismatch" from concurrent reader threads).
+_HEADER_LOCK = threading.Lock()
 
 
 def _parse_header(head, path):
@@ -132,10 +136,11 @@ def _parse_header(head, path):
     if parsed is None:
         fh = io.BytesIO(head[:offset])
         version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            parsed = np.lib.format.read_array_header_1_0(fh)
-        else:  # 2.0 and 3.0 share the 4-byte header length
-            parsed = np.lib.format.read_array_header_2_0(fh)
+        with _HEADER_LOCK:
+            if version == (1, 0):
+                parsed = np.lib.format.read_array_header_1_0(fh)
+            else:  # 2.0 and 3.0 share the 4-byte header length
+                parsed = np.lib.format.read_array_header_2_0(fh)
         if len(_HEADER_CACHE) > 4096:
             _HEADER_CACHE.clear()
         _HEADER_CACHE[raw] = parsed
@@ -180,7 +185,7 @@ class _NpyFile:
                     if not allow_pickle:
                         msg = f"Cannot load {str(path)!r} with allow_pickle=False. {_PICKLE_HINT}"
                         raise ValueError(msg)
-                    with open(path, "rb") as fh:
+                    with open(path, "rb") as fh, _HEADER_LOCK:  # header parsed by ast
                         self.array = np.load(fh, allow_pickle=True)
                     return
                 self.count = int(np.prod(self.shape))
