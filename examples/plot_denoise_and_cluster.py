@@ -1,7 +1,7 @@
 """
-=====================================================
+=======================================================
 Denoising and clustering galaxies with a U-Net + SimCLR
-=====================================================
+=======================================================
 
 :class:`~galaxy_learn.ContrastiveDenoiser` learns, without labels, to remove the noise of galaxy
 images (a U-Net trained on noisy views of the images, with a foreground SSIM loss and a background

@@ -1,0 +1,4 @@
+"""Representation learners as scikit-learn transformers (autoencoders with latent priors)."""
+from ._vae import VAEEncoder, make_hierarchical_vae
+
+__all__ = ["VAEEncoder", "make_hierarchical_vae"]

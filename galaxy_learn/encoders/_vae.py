@@ -1,0 +1,551 @@
+"""VAEEncoder: a (variational) autoencoder as a scikit-learn transformer with selectable priors.
+
+The estimator owns a skorch :class:`~galaxy_learn.nets.VAENet` (``net_``) built in ``fit``. Raw
+survey images are scaled inside (``scaling``), encoded by a strided-convolution network (or an MLP
+for tabular input), and ``transform`` returns the posterior means of the latent units.
+"""
+import numbers
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
+
+from .._base import NetEstimatorMixin
+from ..losses import PRIORS, make_prior
+from ..nn import VAEModule
+from ..utils import batched_apply, iter_chunks, torch_seeded, validate_image_data
+from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
+
+__all__ = ["VAEEncoder", "make_hierarchical_vae"]
+
+# Defaults of the internal scaling, chosen by the study in benchmarks/bench_vae.py (see
+# benchmarks/results/vae.md): each cutout divided by its own central flux, arcsinh-stretched in
+# units of the typical sky noise, central crop. ("peak" alone leaves pixel values of ~1/45 so the
+# unit-variance reconstruction term is negligible beside the prior and the posterior collapses.)
+_AUTO_METHOD = "peak_asinh"
+_AUTO_CROP = 32
+
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+def _auto_scaler(input_shape):
+    """The ``scaling="auto"`` transformer for images of ``input_shape`` or tabular data."""
+    from ..preprocessing import ImageScaler
+
+    if len(input_shape) == 1:
+        return ImageScaler(method="zscore")
+    _, h, w = input_shape
+    crop = _AUTO_CROP if min(h, w) > _AUTO_CROP else None
+    return ImageScaler(method=_AUTO_METHOD, crop=crop)
+
+
+def _allows_nonfinite(scaling):
+    """Whether a user scaling transformer fills NaN pixels itself (``nan_policy != "raise"``)."""
+    if scaling is None or isinstance(scaling, str):
+        return False
+    return getattr(scaling, "nan_policy", "raise") != "raise"
+
+
+def _as_float32(X):
+    X = np.asarray(X, dtype=np.float32)
+    if not np.isfinite(X).all():
+        msg = (
+            "The scaled input contains NaN or infinity; check the 'scaling' transformer "
+            "(e.g. ImageScaler(nan_policy='fill') for NaN-masked pixels)."
+        )
+        raise ValueError(msg)
+    return X
+
+
+class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimatorMixin,
+                 BaseEstimator):
+    """Convolutional variational autoencoder with selectable latent priors, as a transformer.
+
+    ``fit`` trains the (V)AE without labels; ``transform`` returns the posterior means of the
+    latent units, which a manifold learner (e.g. :class:`~sklearn.manifold.Isomap`) and a
+    threshold turn into an unsupervised star/galaxy classifier.
+
+    Parameters
+    ----------
+    n_latent : int, default=2
+        Number of latent units (output features of ``transform``).
+    prior : str or object, default="dkl"
+        Prior term on the latent posterior N(μ, σ²):
+
+        * ``"normal"``: KL to N(0, 1), closed form.
+        * ``"dkl"``: exact KL to the double-peak prior ½N(−m, s²) + ½N(m, s²) (quadrature).
+        * ``"dkl_seed"``: the seed's closed-form approximation of it, as published (it is not a
+          KL: negative and asymmetric for μ < 0; kept to reproduce the seed).
+        * ``"scaling"``: the convexity upper bound log(s/σ) + (σ² + μ² + m²)/(2s²) − ½.
+        * ``"aw"``: −‖μ‖_p + ‖σ − s‖_p with μ bounded by m·tanh.
+        * ``"pw"``: ‖μ‖_p + (Σ ∫|P − Q|^p dx)^{1/p} (exact for p=2).
+        * ``"none"``: plain deterministic autoencoder.
+        * an object with a ``kl(mu, logvar) -> Tensor of shape (n,)`` method (optional
+          ``mean_activation``, ``sample``, ``log_prob``, ``stochastic``), see
+          :mod:`galaxy_learn.losses`.
+    m : float, default=1.0
+        Half distance between the peaks of the double-peak prior (and the tanh bound of "aw").
+    s : float, default=0.5
+        Standard deviation of each peak.
+    p : float, default=2.0
+        Norm order of "aw" and "pw".
+    kl_weight : float, default=1.0
+        β, weight of the prior term against the reconstruction term (summed over pixels).
+    n_prior_latent : int, default=None
+        Apply the prior to the first ``n_prior_latent`` units only, leaving the others free for
+        reconstruction (the seeds' most stable design). None: all units.
+    reconstruction : {"gaussian", "bce"}, default="gaussian"
+        Likelihood of the decoder: unit-variance Gaussian (linear output) or Bernoulli (sigmoid
+        output; for data scaled to [0, 1], e.g. ``ImageScaler("minmax")``).
+    scaling : "auto", None or transformer, default="auto"
+        Input scaling fitted on the training data and applied before the network.
+        ``"auto"``: :class:`~galaxy_learn.preprocessing.ImageScaler` with
+        ``method="peak_asinh"`` (each cutout divided by its own central flux, then an arcsinh
+        stretch in units of the typical sky noise) and ``crop=32`` for images larger than 32
+        pixels — the best representation measured (benchmarks/results/vae.md) — and a
+        per-feature z-score for tabular input. A transformer (e.g. ``ImageScaler("asinh")``) is cloned and used instead. None:
+        the network sees the input as given.
+    image_shape : tuple of int, default=None
+        ``(bands, height, width)`` to unflatten 2-D input; 2-D input without it is tabular and
+        handled by a dense network.
+    channels : tuple of int, default=(16, 32, 64)
+        Channels of the stride-2 convolution levels.
+    hidden_units : int, default=64
+        Width of the dense layer of the encoder / decoder.
+    max_epochs : int, default=15
+    batch_size : int, default=128
+        Capped at the number of training samples; the last incomplete batch of an epoch is dropped
+        (batch norm).
+    lr : float, default=1e-3
+    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
+    validation_fraction : float, default=None
+        Fraction of the training data held out (seeded split) to report ``valid_loss`` in
+        ``history_``. None: no hold-out.
+    callbacks : list of skorch callbacks or (name, callback) pairs, default=None
+        E.g. ``EarlyStopping`` (needs ``validation_fraction``), ``Checkpoint``, ``LRScheduler``.
+    warm_start : bool, default=False
+        If True, ``fit`` on an already fitted estimator continues training the network (the
+        scaling is kept).
+    device : str, default="auto"
+        "auto" (CUDA when available), "cpu" or "cuda[:N]".
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight init, shuffling, sampling and the validation split.
+    verbose : int, default=0
+        >0 shows skorch's epoch table and a progress bar.
+
+    Attributes
+    ----------
+    net_ : galaxy_learn.nets.VAENet
+        The trained skorch net (``net_.module_`` is the :class:`~galaxy_learn.nn.VAEModule`).
+    scaler_ : transformer or None
+        The fitted input scaling.
+    prior_ : object
+        The prior object used.
+    latent_mean_, latent_std_ : ndarray of shape (n_latent,)
+        Mean and std of the training codes (used by :meth:`sample` for units without a prior).
+    input_shape_ : tuple of int
+        ``(bands, height, width)`` or ``(n_features,)`` seen in fit.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Defined when fit on a DataFrame.
+    history_ : skorch History
+        Loss per epoch (``train_loss``, ``valid_loss``).
+
+    See Also
+    --------
+    make_hierarchical_vae : AE features → VAE, the seeds' hierarchical design.
+
+    Notes
+    -----
+    ``score_samples`` returns minus the training loss of each sample, evaluated deterministically
+    at the posterior mean: −[reconstruction NLL(x | z=μ) + kl_weight × prior term]. With a
+    Gaussian likelihood the constant ½ log 2π per pixel is included, so for ``kl_weight=1`` and
+    a true-KL prior ("normal", "dkl") it is a plug-in estimate of the ELBO in the scaled space.
+    ``score`` is its mean: higher is better.
+
+    ``inverse_transform`` and ``sample`` return images in the scaled space (after ``scaling``,
+    cropped when it crops): per-cutout normalisation cannot be undone without each cutout's flux.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galaxy_learn import VAEEncoder
+    >>> X = np.random.default_rng(0).normal(size=(64, 2, 12, 12)).astype(np.float32)
+    >>> enc = VAEEncoder(n_latent=2, max_epochs=2, channels=(4, 8), hidden_units=16,
+    ...                  scaling=None, random_state=0).fit(X)
+    >>> enc.transform(X).shape
+    (64, 2)
+    >>> enc.get_feature_names_out()
+    array(['vaeencoder0', 'vaeencoder1'], dtype=object)
+    """
+
+    _parameter_constraints = {
+        "n_latent": [Interval(numbers.Integral, 1, None, closed="left")],
+        "prior": [StrOptions(set(PRIORS)), HasMethods(["kl"])],
+        "m": [Interval(numbers.Real, 0, None, closed="left")],
+        "s": [Interval(numbers.Real, 0, None, closed="neither")],
+        "p": [Interval(numbers.Real, 1, None, closed="left")],
+        "kl_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_prior_latent": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "reconstruction": [StrOptions({"gaussian", "bce"})],
+        "scaling": [None, StrOptions({"auto"}), HasMethods(["fit", "transform"])],
+        "image_shape": [None, tuple, list],
+        "channels": [tuple, list],
+        "hidden_units": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 2, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
+        "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
+        "callbacks": [None, list],
+        "warm_start": ["boolean"],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_latent=2,
+        *,
+        prior="dkl",
+        m=1.0,
+        s=0.5,
+        p=2.0,
+        kl_weight=1.0,
+        n_prior_latent=None,
+        reconstruction="gaussian",
+        scaling="auto",
+        image_shape=None,
+        channels=(16, 32, 64),
+        hidden_units=64,
+        max_epochs=15,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        validation_fraction=None,
+        callbacks=None,
+        warm_start=False,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_latent = n_latent
+        self.prior = prior
+        self.m = m
+        self.s = s
+        self.p = p
+        self.kl_weight = kl_weight
+        self.n_prior_latent = n_prior_latent
+        self.reconstruction = reconstruction
+        self.scaling = scaling
+        self.image_shape = image_shape
+        self.channels = channels
+        self.hidden_units = hidden_units
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.validation_fraction = validation_fraction
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ data
+    def _check_X(self, X, *, reset):
+        return validate_image_data(
+            self,
+            X,
+            reset=reset,
+            image_shape=self.image_shape,
+            allow_tabular=True,
+            allow_nonfinite=_allows_nonfinite(self.scaling),
+            min_samples=2 if reset else 1,
+        )
+
+    def _scale(self, X):
+        if self.scaler_ is None:
+            return _as_float32(X)
+        return _as_float32(self.scaler_.transform(X))
+
+    def _fit_scaler(self, X):
+        if self.scaling is None:
+            self.scaler_ = None
+        elif isinstance(self.scaling, str):
+            self.scaler_ = _auto_scaler(X.shape[1:]).fit(X)
+        else:
+            self.scaler_ = clone(self.scaling).fit(X)
+        return self._scale(X)
+
+    # ------------------------------------------------------------------ net
+    def _check_latent_params(self):
+        if self.n_prior_latent is not None and self.n_prior_latent > self.n_latent:
+            msg = (
+                f"The 'n_prior_latent' parameter must be <= n_latent={self.n_latent}. "
+                f"Got {self.n_prior_latent!r}."
+            )
+            raise ValueError(msg)
+
+    def _build_net(self, Xs, seed, max_epochs):
+        from skorch.dataset import ValidSplit
+
+        from ..nets import VAENet
+
+        optimizer = self.optimizer
+        if isinstance(optimizer, str):
+            optimizer = _OPTIMIZERS[optimizer]
+        n = Xs.shape[0]
+        train_split = None
+        if self.validation_fraction is not None:
+            n_valid = int(round(self.validation_fraction * n))
+            if n_valid < 1 or n - n_valid < 2:
+                msg = (
+                    f"validation_fraction={self.validation_fraction} leaves {n - n_valid} "
+                    f"training and {n_valid} validation samples out of {n}; need >= 2 and >= 1."
+                )
+                raise ValueError(msg)
+            train_split = ValidSplit(self.validation_fraction, stratified=False, random_state=seed)
+            n -= n_valid
+        batch_size = int(min(self.batch_size, n))
+        generator = torch.Generator().manual_seed(seed)
+        self.prior_ = make_prior(self.prior, m=self.m, s=self.s, p=self.p)
+        return VAENet(
+            VAEModule,
+            module__in_shape=Xs.shape[1:],
+            module__n_latent=self.n_latent,
+            module__prior=self.prior_,
+            module__channels=tuple(self.channels),
+            module__hidden_units=self.hidden_units,
+            module__output="sigmoid" if self.reconstruction == "bce" else "identity",
+            prior=self.prior_,
+            kl_weight=self.kl_weight,
+            n_prior_latent=self.n_prior_latent,
+            reconstruction=self.reconstruction,
+            optimizer=optimizer,
+            lr=self.lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            iterator_train__shuffle=True,
+            iterator_train__drop_last=True,
+            iterator_train__generator=generator,
+            train_split=train_split,
+            callbacks=self._make_callbacks(),
+            device=self._resolve_device(),
+            verbose=int(self.verbose),
+        )
+
+    def _train(self, Xs, *, epochs, first=True):
+        seed = self._fit_seed() if first else self._seed_ + len(self.net_.history)
+        device = self._resolve_device()
+        with torch_seeded(seed, device):
+            if first:
+                self._seed_ = seed
+                self.net_ = self._build_net(Xs, seed, epochs)
+                self.net_.initialize()
+                self.net_.fit(Xs, None)
+            else:  # the seeded shuffling generator of the net continues its stream
+                self.net_.partial_fit(Xs, None, epochs=epochs)
+        codes = self._encode(Xs)
+        self.latent_mean_ = codes.mean(axis=0)
+        self.latent_std_ = codes.std(axis=0)
+        return self
+
+    def _encode(self, Xs, *, logvar=False):
+        module = self.net_.module_
+        module.eval()
+        out = batched_apply(
+            module.encode, Xs, batch_size=self._infer_batch(), device=self.net_.device
+        )
+        return out if logvar else out[0]
+
+    def _infer_batch(self):
+        return max(256, int(self.batch_size))
+
+    # ------------------------------------------------------------------ fit API
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on images ``X`` (``y`` is ignored: unsupervised).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, bands, height, width) or (n_samples, n_features)
+            Images (or rows with ``image_shape``, or tabular data).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : VAEEncoder
+        """
+        self._check_latent_params()
+        if self.warm_start and hasattr(self, "net_"):
+            X = self._check_X(X, reset=False)
+            return self._train(self._scale(X), epochs=self.max_epochs, first=False)
+        X = self._check_X(X, reset=True)
+        return self._train(self._fit_scaler(X), epochs=self.max_epochs)
+
+    def partial_fit(self, X, y=None):
+        """Train one more epoch on ``X`` (initialising on the first call).
+
+        The scaling is fitted on the first call only.
+
+        Returns
+        -------
+        self : VAEEncoder
+        """
+        if not hasattr(self, "net_"):
+            self._validate_params()
+            self._check_latent_params()
+            X = self._check_X(X, reset=True)
+            return self._train(self._fit_scaler(X), epochs=1)
+        X = self._check_X(X, reset=False)
+        return self._train(self._scale(X), epochs=1, first=False)
+
+    # ------------------------------------------------------------------ transform API
+    def transform(self, X):
+        """Posterior means of the latent units (deterministic: eval mode, no sampling).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, bands, height, width) or (n_samples, n_features)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_latent)
+        """
+        check_is_fitted(self, "net_")
+        X = self._check_X(X, reset=False)
+        # Scale and encode 1024 images at a time: a memory-mapped survey is never materialised
+        # (scaled) in full, and iter_chunks releases the memmap's pages behind each chunk.
+        return np.concatenate([self._encode(self._scale(chunk))
+                               for _, chunk in iter_chunks(X, 1024)])
+
+    def _decode(self, Z):
+        module = self.net_.module_
+        module.eval()
+        out = batched_apply(
+            module.decode_mean, Z, batch_size=self._infer_batch(), device=self.net_.device
+        )
+        if self.image_shape is not None or len(self.input_shape_) == 1:
+            return out.reshape(out.shape[0], -1)
+        return out
+
+    def inverse_transform(self, X):
+        """Decode latent codes into images (in the scaled space, see Notes).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_latent)
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, bands, h, w) or (n_samples, n_features)
+            Flattened rows when fitted on 2-D input.
+        """
+        check_is_fitted(self, "net_")
+        Z = np.asarray(X, dtype=np.float32)
+        if Z.ndim != 2 or Z.shape[1] != self.n_latent:
+            msg = (
+                f"inverse_transform expects codes of shape (n_samples, {self.n_latent}); "
+                f"got {Z.shape}."
+            )
+            raise ValueError(msg)
+        if not np.isfinite(Z).all():
+            msg = "inverse_transform received NaN or infinite latent codes."
+            raise ValueError(msg)
+        return self._decode(Z)
+
+    def sample(self, n_samples=1, *, random_state=None):
+        """Draw latent codes from the prior and decode them.
+
+        Units under the prior are drawn from it; free units (beyond ``n_prior_latent``, or all
+        units without a prior density) from a normal with the training codes' mean and std.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, bands, h, w) or (n_samples, n_features)
+        Z : ndarray of shape (n_samples, n_latent)
+        """
+        check_is_fitted(self, "net_")
+        from ..utils import seed_from_random_state
+
+        gen = torch.Generator().manual_seed(seed_from_random_state(random_state))
+        Z = torch.randn(n_samples, self.n_latent, generator=gen).numpy()
+        Z = Z * self.latent_std_ + self.latent_mean_
+        k = self.n_latent if self.n_prior_latent is None else self.n_prior_latent
+        prior_sample = getattr(self.prior_, "sample", None)
+        if prior_sample is not None and getattr(self.prior_, "stochastic", True):
+            Z[:, :k] = prior_sample(n_samples, k, generator=gen).numpy()
+        Z = Z.astype(np.float32)
+        return self._decode(Z), Z
+
+    def score_samples(self, X):
+        """Minus the training loss per sample, at the posterior mean (ELBO plug-in, see Notes).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "net_")
+        X = self._check_X(X, reset=False)
+        Xs = self._scale(X)
+        module, net = self.net_.module_, self.net_
+        module.eval()
+        const = 0.0
+        if self.reconstruction == "gaussian":
+            const = 0.5 * np.log(2 * np.pi) * np.prod(Xs.shape[1:])
+
+        def per_sample(xb):
+            mu, logvar = module.encode(xb)
+            rec, pen = net.loss_terms((module.decode(mu), mu, logvar, mu), xb)
+            return -(rec + net.kl_weight * pen)
+
+        scores = batched_apply(per_sample, Xs, batch_size=self._infer_batch(), device=net.device)
+        return scores - const
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` (higher is better)."""
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def _n_features_out(self):
+        return self.n_latent
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the network computes in float32
+        return tags
+
+
+def make_hierarchical_vae(n_ae_latent=32, n_latent=2, *, ae_params=None, vae_params=None,
+                          random_state=None):
+    """The seeds' hierarchical design: a VAE trained on the features of a frozen autoencoder.
+
+    Returns a :class:`~sklearn.pipeline.Pipeline` ``[("ae", VAEEncoder(prior="none",
+    n_latent=n_ae_latent)), ("vae", VAEEncoder(n_latent=n_latent))]``. In a pipeline the AE is
+    fitted first and then only used to transform (frozen) while the VAE — a dense network on
+    the AE's codes, z-scored — is trained.
+
+    Parameters
+    ----------
+    n_ae_latent : int, default=32
+        Code size of the convolutional AE.
+    n_latent : int, default=2
+        Latent size of the VAE on top.
+    ae_params, vae_params : dict, default=None
+        Extra parameters of each stage (e.g. ``{"prior": "dkl", "n_prior_latent": 1}``).
+    random_state : int or None, default=None
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+    """
+    from sklearn.pipeline import Pipeline
+
+    ae = VAEEncoder(n_latent=n_ae_latent, prior="none", random_state=random_state)
+    vae = VAEEncoder(n_latent=n_latent, random_state=random_state)
+    ae.set_params(**(ae_params or {}))
+    vae.set_params(**(vae_params or {}))
+    return Pipeline([("ae", ae), ("vae", vae)])

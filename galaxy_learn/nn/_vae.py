@@ -1,0 +1,216 @@
+"""Encoder / decoder networks of the (variational) autoencoders. Pure torch.
+
+* :class:`ConvEncoder` / :class:`ConvDecoder`: any band count and image size. Strided 3×3
+  convolutions replace pooling (the seeds' "ConvReplacePooling"), each followed by batch norm and
+  a leaky ReLU. Sizes not divisible by 2 are handled by padding (ceil division going down) and a
+  per-level ``output_padding`` going up, so the decoder returns exactly the input size.
+* :class:`MLPEncoder` / :class:`MLPDecoder`: plain 2-D tabular input (features of a frozen AE in
+  the hierarchical design, and scikit-learn's estimator checks).
+* :class:`VAEModule`: encoder → (μ, log σ²) → z → decoder, with the prior deciding the mean
+  activation (tanh-bounded for the AW penalty) and whether z is sampled (not for a plain AE).
+"""
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["ConvEncoder", "ConvDecoder", "MLPEncoder", "MLPDecoder", "VAEModule", "conv_sizes"]
+
+
+def conv_sizes(height, width, n_levels):
+    """Spatial sizes ``[(H0, W0), (H1, W1), ...]`` after each stride-2 level (ceil division)."""
+    sizes = [(int(height), int(width))]
+    for _ in range(n_levels):
+        h, w = sizes[-1]
+        sizes.append(((h + 1) // 2, (w + 1) // 2))
+    return sizes
+
+
+def _block(conv, channels, batch_norm):
+    layers = [conv]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(channels))
+    layers.append(nn.LeakyReLU(0.2))
+    return layers
+
+
+class ConvEncoder(nn.Module):
+    """Strided-convolution encoder ``(n, C, H, W) → (n, n_out)``.
+
+    Parameters
+    ----------
+    in_shape : tuple of int
+        ``(bands, height, width)``.
+    n_out : int
+        Output width (``2 * n_latent`` for a VAE: means and log-variances).
+    channels : tuple of int, default=(32, 64, 128)
+        Channels of the stride-2 levels (one level per entry).
+    hidden_units : int, default=128
+        Width of the dense layer between the convolutions and the output.
+    batch_norm : bool, default=True
+    """
+
+    def __init__(self, in_shape, n_out, channels=(32, 64, 128), hidden_units=128, batch_norm=True):
+        super().__init__()
+        c, h, w = (int(v) for v in in_shape)
+        layers = []
+        prev = c
+        for ch in channels:
+            layers += _block(nn.Conv2d(prev, ch, 3, stride=2, padding=1), ch, batch_norm)
+            prev = ch
+        self.conv = nn.Sequential(*layers)
+        hl, wl = conv_sizes(h, w, len(channels))[-1]
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(prev * hl * wl, hidden_units),
+            nn.LeakyReLU(0.2),
+            nn.Linear(hidden_units, n_out),
+        )
+
+    def forward(self, x):
+        return self.head(self.conv(x))
+
+
+class ConvDecoder(nn.Module):
+    """Mirror of :class:`ConvEncoder`: ``(n, n_latent) → (n, C, H, W)`` (linear output)."""
+
+    def __init__(self, out_shape, n_latent, channels=(32, 64, 128), hidden_units=128,
+                 batch_norm=True):
+        super().__init__()
+        c, h, w = (int(v) for v in out_shape)
+        channels = tuple(channels)
+        sizes = conv_sizes(h, w, len(channels))
+        self._top = (channels[-1],) + sizes[-1]
+        self.head = nn.Sequential(
+            nn.Linear(n_latent, hidden_units),
+            nn.LeakyReLU(0.2),
+            nn.Linear(hidden_units, int(math.prod(self._top))),
+            nn.LeakyReLU(0.2),
+        )
+        layers = []
+        outs = list(channels[::-1][1:]) + [c]
+        prev = channels[-1]
+        for level, ch in enumerate(outs):
+            (h_in, w_in), (h_out, w_out) = sizes[-1 - level], sizes[-2 - level]
+            pad = (h_out - 2 * h_in + 1, w_out - 2 * w_in + 1)
+            conv = nn.ConvTranspose2d(prev, ch, 3, stride=2, padding=1, output_padding=pad)
+            if level == len(outs) - 1:
+                layers.append(conv)  # output layer: activation chosen by the likelihood
+            else:
+                layers += _block(conv, ch, batch_norm)
+            prev = ch
+        self.deconv = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.deconv(self.head(z).view(-1, *self._top))
+
+
+class MLPEncoder(nn.Module):
+    """Dense encoder for tabular input ``(n, n_features) → (n, n_out)``."""
+
+    def __init__(self, n_features, n_out, hidden_units=(64, 32), batch_norm=True):
+        super().__init__()
+        layers, prev = [], int(n_features)
+        for width in hidden_units:
+            layers.append(nn.Linear(prev, width))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(width))
+            layers.append(nn.LeakyReLU(0.2))
+            prev = width
+        layers.append(nn.Linear(prev, n_out))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x.reshape(x.shape[0], -1))
+
+
+class MLPDecoder(nn.Module):
+    """Dense decoder ``(n, n_latent) → (n, n_features)`` (linear output)."""
+
+    def __init__(self, n_features, n_latent, hidden_units=(64, 32), batch_norm=True):
+        super().__init__()
+        layers, prev = [], int(n_latent)
+        for width in tuple(hidden_units)[::-1]:
+            layers.append(nn.Linear(prev, width))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(width))
+            layers.append(nn.LeakyReLU(0.2))
+            prev = width
+        layers.append(nn.Linear(prev, int(n_features)))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.net(z)
+
+
+class _Identity:
+    stochastic = True
+
+    @staticmethod
+    def mean_activation(raw):
+        return raw
+
+
+class VAEModule(nn.Module):
+    """Variational autoencoder: ``forward(x) → (x_hat, mu, logvar, z)``.
+
+    Parameters
+    ----------
+    in_shape : tuple of int
+        ``(bands, height, width)`` for the convolutional networks or ``(n_features,)`` for the
+        dense ones.
+    n_latent : int
+        Latent units.
+    prior : object, default=None
+        Prior object (``galaxy_learn.losses``); only its ``mean_activation`` and ``stochastic``
+        attributes are used here. None: identity mean, sampled z.
+    channels : tuple of int, default=(32, 64, 128)
+        Convolution levels (images) — ignored for tabular input.
+    hidden_units : int, default=128
+        Dense width (images); tabular input uses ``(2*hidden_units//4, hidden_units//4)``
+        (at least 8 units).
+    batch_norm : bool, default=True
+    output : {"identity", "sigmoid"}, default="identity"
+        Activation of :meth:`decode_mean` (the decoder itself returns logits / linear values).
+    """
+
+    def __init__(self, in_shape, n_latent=2, prior=None, channels=(32, 64, 128),
+                 hidden_units=128, batch_norm=True, output="identity"):
+        super().__init__()
+        in_shape = tuple(int(v) for v in in_shape)
+        self.in_shape = in_shape
+        self.n_latent = int(n_latent)
+        self.prior = prior if prior is not None else _Identity()
+        self.output = output
+        if len(in_shape) == 3:
+            self.encoder = ConvEncoder(in_shape, 2 * n_latent, channels, hidden_units, batch_norm)
+            self.decoder = ConvDecoder(in_shape, n_latent, channels, hidden_units, batch_norm)
+        else:
+            widths = (max(8, hidden_units // 2), max(8, hidden_units // 4))
+            self.encoder = MLPEncoder(in_shape[0], 2 * n_latent, widths, batch_norm)
+            self.decoder = MLPDecoder(in_shape[0], n_latent, widths, batch_norm)
+
+    def encode(self, x):
+        """Return ``(mu, logvar)`` of the approximate posterior."""
+        h = self.encoder(x)
+        raw_mu, logvar = h[:, : self.n_latent], h[:, self.n_latent:]
+        # bounded log-variance: keeps exp() finite early in training without changing optima
+        logvar = 10.0 * torch.tanh(logvar / 10.0)
+        return self.prior.mean_activation(raw_mu), logvar
+
+    def decode(self, z):
+        """Decoder output before the output activation (logits for a Bernoulli likelihood)."""
+        return self.decoder(z)
+
+    def decode_mean(self, z):
+        """Decoded image / features in data units (output activation applied)."""
+        out = self.decoder(z)
+        return torch.sigmoid(out) if self.output == "sigmoid" else out
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        if self.training and getattr(self.prior, "stochastic", True):
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        else:
+            z = mu
+        return self.decode(z), mu, logvar, z

@@ -1,0 +1,225 @@
+"""VAEEncoder, VAEModule and VAENet: invariants, determinism, persistence, errors."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.manifold import Isomap
+from sklearn.pipeline import Pipeline
+
+from galaxy_learn import VAEEncoder
+from galaxy_learn.encoders import make_hierarchical_vae
+from galaxy_learn.nets import TrainingDivergedError
+from galaxy_learn.nn import VAEModule, conv_sizes
+from galaxy_learn.preprocessing import ImageScaler
+
+TINY = dict(max_epochs=2, batch_size=8, channels=(4, 8), hidden_units=16, random_state=0)
+
+
+@pytest.fixture
+def images(rng):
+    """24 two-band 20x20 cutouts: point-like and extended blobs of varied flux, plus noise."""
+    yy, xx = np.mgrid[:20, :20] - 9.5
+    r2 = xx**2 + yy**2
+    width = np.where(np.arange(24) % 2 == 0, 1.5, 6.0)[:, None, None, None]
+    flux = rng.uniform(5, 200, size=(24, 1, 1, 1))
+    X = flux * np.exp(-r2 / width) + rng.normal(0, 0.5, size=(24, 2, 20, 20))
+    return X.astype(np.float32)
+
+
+@pytest.mark.parametrize("shape", [(5, 64, 64), (3, 33, 17), (1, 7, 9), (2, 1, 1), (11,)])
+def test_module_any_shape_roundtrip(shape):
+    module = VAEModule(shape, n_latent=3, channels=(4, 8, 8), hidden_units=8)
+    x = torch.randn(4, *shape)
+    x_hat, mu, logvar, z = module(x)
+    assert x_hat.shape == x.shape
+    assert mu.shape == logvar.shape == z.shape == (4, 3)
+    module.eval()
+    assert torch.equal(module(x)[3], module(x)[1])  # eval: z = mu
+
+
+def test_conv_sizes_ceil():
+    assert conv_sizes(33, 17, 3) == [(33, 17), (17, 9), (9, 5), (5, 3)]
+
+
+def test_fit_transform_basics(images):
+    enc = VAEEncoder(**TINY)
+    Z = enc.fit_transform(images)
+    assert Z.shape == (24, 2) and Z.dtype == np.float32
+    assert enc.n_features_in_ == 2 * 20 * 20
+    assert enc.input_shape_ == (2, 20, 20)
+    np.testing.assert_array_equal(enc.transform(images), enc.transform(images))
+    np.testing.assert_allclose(enc.transform(images), Z, atol=1e-6)
+    assert list(enc.get_feature_names_out()) == ["vaeencoder0", "vaeencoder1"]
+    assert len(enc.history_) == 2
+    # default scaling: per-cutout peak normalisation, no crop below 32 pixels
+    assert isinstance(enc.scaler_, ImageScaler) and enc.scaler_.method == "peak_asinh"
+
+
+def test_same_seed_same_fit_and_pickle(images):
+    a = VAEEncoder(**TINY).fit(images)
+    b = VAEEncoder(**TINY).fit(images)
+    np.testing.assert_array_equal(a.transform(images), b.transform(images))
+    c = VAEEncoder(**{**TINY, "random_state": 1}).fit(images)
+    assert not np.allclose(a.transform(images), c.transform(images))
+    restored = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(restored.transform(images), a.transform(images))
+    np.testing.assert_array_equal(restored.score_samples(images), a.score_samples(images))
+    assert clone(a).get_params() == a.get_params()
+    assert not hasattr(clone(a), "net_")
+    # the caller's global torch RNG is untouched by a seeded fit
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    VAEEncoder(**TINY).fit(images)
+    assert torch.equal(torch.rand(1), expected)
+
+
+@pytest.mark.parametrize("prior", ["normal", "dkl", "dkl_seed", "scaling", "aw", "pw", "none"])
+def test_every_prior_trains(images, prior):
+    enc = VAEEncoder(prior=prior, n_latent=3, n_prior_latent=1, **TINY).fit(images)
+    Z = enc.transform(images)
+    assert np.isfinite(Z).all()
+    if prior == "aw":
+        assert np.abs(Z[:, 0]).max() <= enc.m
+    X_new, Z_new = enc.sample(5, random_state=0)
+    assert X_new.shape == (5, 2, 20, 20) and Z_new.shape == (5, 3)
+    assert enc.inverse_transform(Z).shape == (24, 2, 20, 20)
+    assert np.isfinite(enc.score_samples(images)).all()
+
+
+def test_score_is_mean_score_samples_and_elbo_parts(images):
+    enc = VAEEncoder(prior="normal", scaling=None, **TINY).fit(images)
+    s = enc.score_samples(images)
+    assert enc.score(images) == pytest.approx(s.mean(), rel=1e-6)
+    # reference: -(Gaussian NLL at z=mu incl. constant + KL), recomputed by hand
+    module = enc.net_.module_.eval()
+    with torch.no_grad():
+        x = torch.as_tensor(images)
+        mu, logvar = module.encode(x)
+        x_hat = module.decode(mu)
+        nll = (0.5 * (x_hat - x) ** 2 + 0.5 * np.log(2 * np.pi)).flatten(1).sum(1)
+        kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1)
+    np.testing.assert_allclose(s, -(nll + kl).numpy(), rtol=1e-5)
+
+
+def test_user_prior_and_kl_weight(images):
+    class Quadratic:
+        stochastic = True
+
+        def kl(self, mu, logvar):
+            return (mu**2).sum(-1)
+
+        def mean_activation(self, raw):
+            return raw
+
+    enc = VAEEncoder(prior=Quadratic(), kl_weight=0.5, **TINY).fit(images)
+    assert np.isfinite(enc.transform(images)).all()
+    assert enc.net_.kl_weight == 0.5
+
+
+def test_tabular_and_flattened_input(images):
+    X2 = images.reshape(24, -1)
+    enc = VAEEncoder(image_shape=(2, 20, 20), **TINY).fit(X2)
+    assert enc.input_shape_ == (2, 20, 20)
+    np.testing.assert_array_equal(
+        enc.transform(X2), VAEEncoder(**TINY).fit(images).transform(images)
+    )
+    assert enc.inverse_transform(enc.transform(X2)).shape == (24, 800)
+    tab = VAEEncoder(**TINY).fit(np.random.default_rng(0).normal(size=(30, 6)))
+    assert tab.transform(np.zeros((3, 6))).shape == (3, 2)
+
+
+def test_set_output_pandas_and_pipeline_with_isomap(images):
+    pd = pytest.importorskip("pandas")
+    enc = VAEEncoder(**TINY).set_output(transform="pandas")
+    out = enc.fit_transform(images)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["vaeencoder0", "vaeencoder1"]
+    pipe = Pipeline([("vae", VAEEncoder(**TINY)), ("iso", Isomap(n_neighbors=12, n_components=1))])
+    assert pipe.fit_transform(images).shape == (24, 1)
+
+
+def test_partial_fit_and_warm_start(images):
+    enc = VAEEncoder(**TINY)
+    enc.partial_fit(images)
+    assert len(enc.history_) == 1
+    enc.partial_fit(images)
+    assert len(enc.history_) == 2
+    warm = VAEEncoder(warm_start=True, **TINY).fit(images)
+    first = warm.transform(images)
+    warm.fit(images)
+    assert len(warm.history_) == 4
+    assert not np.array_equal(first, warm.transform(images))
+    with pytest.raises(ValueError, match="band"):
+        enc.partial_fit(images[:, :1])
+
+
+def test_validation_fraction_and_callbacks(images):
+    from skorch.callbacks import EarlyStopping
+
+    enc = VAEEncoder(
+        validation_fraction=0.25, callbacks=[EarlyStopping(patience=1)], **{**TINY, "max_epochs": 3}
+    ).fit(images)
+    assert "valid_loss" in enc.history_[-1]
+    with pytest.raises(ValueError, match="validation_fraction"):
+        VAEEncoder(validation_fraction=0.01, **TINY).fit(images[:4])
+
+
+def test_verbose_progress_bar(images, capsys):
+    VAEEncoder(verbose=1, **{**TINY, "max_epochs": 1}).fit(images)
+    out = capsys.readouterr()
+    assert "train_loss" in out.out + out.err
+
+
+def test_hierarchical_pipeline(images):
+    pipe = make_hierarchical_vae(
+        n_ae_latent=6, n_latent=2, ae_params=TINY, vae_params={**TINY, "n_prior_latent": 1}
+    )
+    Z = pipe.fit_transform(images)
+    assert Z.shape == (24, 2)
+    assert pipe.named_steps["ae"].prior == "none"
+    assert pipe.named_steps["vae"].input_shape_ == (6,)
+
+
+def test_nan_input_errors_and_fill(images):
+    bad = images.copy()
+    bad[0, 0, 3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        VAEEncoder(**TINY).fit(bad)
+    enc = VAEEncoder(**TINY).fit(images)
+    with pytest.raises(ValueError, match="NaN"):
+        enc.transform(bad)
+    filled = VAEEncoder(scaling=ImageScaler("peak", nan_policy="fill"), **TINY).fit(bad)
+    assert np.isfinite(filled.transform(bad)).all()
+
+
+def test_shape_errors(images):
+    enc = VAEEncoder(**TINY).fit(images)
+    with pytest.raises(ValueError, match="band"):
+        enc.transform(images[:, :1])
+    with pytest.raises(ValueError, match="size 10x10"):
+        enc.transform(images[:, :, :10, :10])
+    with pytest.raises(ValueError, match="dimension"):
+        enc.transform(images[None])
+    with pytest.raises(ValueError, match="image_shape"):
+        VAEEncoder(image_shape=(3, 20, 20), **TINY).fit(images.reshape(24, -1))
+    with pytest.raises(ValueError, match="at least 2"):
+        VAEEncoder(**TINY).fit(images[:1])
+    with pytest.raises(ValueError, match="n_prior_latent"):
+        VAEEncoder(n_prior_latent=3, **TINY).fit(images)
+    with pytest.raises(ValueError, match="codes of shape"):
+        enc.inverse_transform(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="'prior' parameter"):
+        VAEEncoder(prior="laplace", **TINY).fit(images)
+
+
+def test_diverging_loss_is_a_clear_error(images):
+    with pytest.raises(TrainingDivergedError, match="diverged"):
+        VAEEncoder(scaling=None, lr=1e12, optimizer="sgd", **TINY).fit(images * 1e3)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu_shapes(images):  # pragma: no cover - GPU only
+    enc = VAEEncoder(device="cuda", **TINY).fit(images)
+    assert enc.transform(images).shape == (24, 2)
