@@ -88,8 +88,8 @@ fig.tight_layout()
 # A few galaxies of each cluster (noise points, label -1, left out)
 clusters = sorted(set(labels) - {-1})
 n_show = 8
-fig, axes = plt.subplots(max(len(clusters), 1), n_show, figsize=(n_show * 1.1, 1.2 * max(len(clusters), 1)),
-                         squeeze=False)
+n_rows = max(len(clusters), 1)
+fig, axes = plt.subplots(n_rows, n_show, figsize=(n_show * 1.1, 1.2 * n_rows), squeeze=False)
 for row, c in enumerate(clusters):
     members = np.flatnonzero(labels == c)[:n_show]
     for col in range(n_show):
