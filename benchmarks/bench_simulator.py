@@ -12,7 +12,6 @@ Writes ``benchmarks/results/simulator.md``. Usage::
     python benchmarks/bench_simulator.py            # full: 10,000 cutouts, 2,000 per AUC bin
     python benchmarks/bench_simulator.py --quick    # smoke test (< 1 min)
 """
-import argparse
 import datetime
 import os
 import platform
@@ -26,7 +25,9 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _common import bench_parser, machine_markdown, results_path  # noqa: E402
 from galaxy_learn.datasets import make_sky_field, make_star_galaxy_cutouts  # noqa: E402
 from galaxy_learn.photometry import concentration_index  # noqa: E402
 
@@ -77,11 +78,9 @@ def _auc_table(X, truth, n_per_bin, seed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke-test sizes (< 1 min)")
-    parser.add_argument("--device", default="cpu",
-                        help="accepted for uniformity; the simulator is numpy/scipy on CPU")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "simulator.md"))
+    parser = bench_parser(__doc__.splitlines()[0])
+    parser.add_argument("--out", default=None,
+                        help="output markdown (default: results/simulator.md via _common)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
@@ -147,9 +146,12 @@ def main(argv=None):
     ]
     for name, n, n_ps, n_gal, auc in rows:
         lines.append(f"| {name} | {n} | {n_ps} | {n_gal} | {auc:.3f} |")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    lines += ["", machine_markdown({"n_speed": n_speed, "n_per_bin": n_per_bin, "seed": seed,
+                                    "quick": args.quick, "device": "cpu (numpy/scipy)"})]
+    out = Path(args.out) if args.out else results_path("simulator")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ from galaxy_learn.segmentation import (
     to_pixel_features,
 )
 
-TINY = dict(channels=(4, 8), layers=("input", "enc0", "enc1"), max_epochs=2, device="cpu",
-            batch_size=16)
+TINY = {"channels": (4, 8), "layers": ("input", "enc0", "enc1"), "max_epochs": 2, "device": "cpu",
+            "batch_size": 16}
 
 
 def _blob(shape, x, y, sigma):
@@ -201,7 +201,7 @@ def test_tiles_cover_every_pixel_once(h, w, tile, overlap, align):
 @given(h=st.integers(5, 60), w=st.integers(5, 60), tile=st.integers(4, 30), size=st.integers(1, 4))
 def test_apply_tiled_equals_untiled_for_local_operator(h, w, tile, size):
     img = np.random.default_rng(h * w).normal(size=(2, h, w))
-    fn = lambda t: ndimage.uniform_filter(t.sum(0), 2 * size + 1, mode="constant")  # noqa: E731
+    fn = lambda t: ndimage.uniform_filter(t.sum(0), 2 * size + 1, mode="constant")
     np.testing.assert_allclose(apply_tiled(fn, img, tile_size=tile, overlap=size), fn(img),
                                atol=1e-12)
 
@@ -242,11 +242,15 @@ def test_segmenter_threshold_is_the_trade_off(fitted_segmenter):
     assert areas[0] > areas[1] > areas[2] == 0
 
 
-def test_two_cluster_auto_rule_is_the_brighter_cluster():
+def test_two_cluster_auto_rule_is_the_brighter_cluster_and_fit_is_deterministic():
     field, _, _ = _blob_field(seed=2)
     seg = HypercolumnSegmenter(HypercolumnExtractor(**TINY), n_clusters=2, threshold="auto",
                                random_state=0).fit(field[None])
     assert seg.cluster_flux_.shape == (2,)
+    again = HypercolumnSegmenter(HypercolumnExtractor(**TINY), n_clusters=2, threshold="auto",
+                                 random_state=0).fit(field[None])
+    np.testing.assert_array_equal(again.cluster_flux_, seg.cluster_flux_)
+    np.testing.assert_array_equal(again.label(field[None]), seg.label(field[None]))
     assert seg.object_clusters_.tolist() == (seg.cluster_flux_ == seg.cluster_flux_.max()).tolist()
 
 

@@ -15,11 +15,11 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 __all__ = [
-    "pixel_iou",
-    "dice_score",
-    "object_centroids",
-    "match_objects",
     "detection_scores",
+    "dice_score",
+    "match_objects",
+    "object_centroids",
+    "pixel_iou",
 ]
 
 

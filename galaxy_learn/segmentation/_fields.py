@@ -11,7 +11,7 @@ per-pixel features materialised at once.
 """
 import numpy as np
 
-__all__ = ["iter_tiles", "apply_tiled"]
+__all__ = ["apply_tiled", "iter_tiles"]
 
 
 def iter_tiles(shape, tile_size, overlap, *, align=1):

@@ -10,9 +10,8 @@ Whole fields and cutouts go through the same code: images are processed in tiles
 (:func:`~galaxy_learn.segmentation.apply_tiled`), which is exact for a fully convolutional network,
 so a 2048x1489 5-band field is segmented with bounded memory.
 """
-from numbers import Integral, Real
-
 import heapq
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -316,6 +315,7 @@ class HypercolumnSegmenter(BaseEstimator):
         ``(bands, height, width)`` to unflatten 2-D input.
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
+        Passed to the extractor when it has none: a progress bar over the autoencoder's epochs.
 
     Attributes
     ----------
@@ -427,7 +427,7 @@ class HypercolumnSegmenter(BaseEstimator):
     def _validate_X(self, X, *, reset):
         # NaN-masked pixels are let through only to a scaler that fills them
         nan_ok = getattr(self.scaler, "nan_policy", "raise") == "fill"
-        kw = dict(image_shape=self.image_shape, allow_tabular=True, allow_nonfinite=nan_ok)
+        kw = {"image_shape": self.image_shape, "allow_tabular": True, "allow_nonfinite": nan_ok}
         if reset:
             X = validate_image_data(self, X, reset=True, **kw)
         else:
@@ -540,6 +540,8 @@ class HypercolumnSegmenter(BaseEstimator):
         extractor = HypercolumnExtractor() if self.extractor is None else clone(self.extractor)
         if extractor.random_state is None:
             extractor.set_params(random_state=seed)
+        if self.verbose and not extractor.verbose:
+            extractor.set_params(verbose=self.verbose)
         self.extractor_ = extractor.fit(S)
         Z, det, weight = self._sample_pixels(S, rng)
         # never more clusters than distinct pixels (blank or tiny images)
