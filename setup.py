@@ -20,11 +20,15 @@ EXTRAS = {
     ],
     "ssim": ["pytorch-msssim>=1.0"],
     "cluster": ["hdbscan>=0.8.33", "umap-learn>=0.5"],
-    "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "pydata-sphinx-theme"],
+    "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "pydata-sphinx-theme",
+             "myst-parser>=2"],
     "dask": ["dask[distributed]>=2024.1"],
+    "accelerate": ["accelerate>=0.26"],
 }
 EXTRAS["images"] = ["Pillow>=9.1"]  # load_galaxy_zoo (JPG / PNG cutouts)
 EXTRAS["test"].append("Pillow>=9.1")
+# The product's tests: Dask scale-out and the single-process Accelerate path run in CI.
+EXTRAS["test"] += ["dask[distributed]>=2024.1", "accelerate>=0.26"]
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 
 setup(

@@ -49,6 +49,10 @@ def timed(fn, repeat):
     return min(times), times
 
 
+def fmt_load(load):
+    return "/".join(f"{v:.1f}" for v in load)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 files (smoke test)")
@@ -56,12 +60,13 @@ def main():
     parser.add_argument("--objects-per-file", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--n-jobs", type=int, nargs="*", default=[1, None])
-    parser.add_argument("--device", default="cpu", help="unused (I/O benchmark); kept for CLI parity")
+    parser.add_argument("--device", default="cpu", help="unused (I/O only); CLI parity")
     parser.add_argument("--workdir", default=None, help="where to write the files (default tmp)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "loaders.md"))
     args = parser.parse_args()
     n_files = 1000 if args.quick else args.n_files
 
+    load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="bench_loaders_", dir=args.workdir))
     data, cache = work / "data", work / "cache"
     data.mkdir()
@@ -72,8 +77,15 @@ def main():
         n_obj = n_files * args.objects_per_file
         size_gb = sum(f.stat().st_size for f in data.iterdir()) / 1e9
         rows = []
+
+        def naive():
+            recs = [np.load(f) for f in sorted(data.iterdir())]
+            return np.concatenate([r["image"] for r in recs]).astype(np.float32)
+
+        best, times = timed(naive, 1)
+        rows.append(("baseline: np.load loop + np.concatenate (not galaxy_learn)", 1, best, times))
         for n_jobs in args.n_jobs:
-            best, times = timed(lambda: load_sdss_npy(data, n_jobs=n_jobs), args.repeat)
+            best, times = timed(lambda: load_sdss_npy(data, n_jobs=n_jobs), args.repeat)  # noqa: B023
             rows.append(("eager", n_jobs, best, times))
         for n_jobs in args.n_jobs:
             shutil.rmtree(cache, ignore_errors=True)
@@ -99,6 +111,8 @@ def main():
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores "
         "visible, shared with other jobs (contended: timings are indicative); no GPU involved.",
+        f"- Load average (1/5/15 min) at start {fmt_load(load_before)}, at end "
+        f"{fmt_load(os.getloadavg())} on {os.cpu_count()} cores.",
         f"- numpy {np.__version__}, Python {platform.python_version()}",
         f"- Settings: {n_files} files x {args.objects_per_file} record(s) "
         f"= {n_obj} images (5x64x64 float32), {size_gb:.2f} GB on disk; "
@@ -110,7 +124,7 @@ def main():
         "|---|---|---|---|---|",
     ]
     for mode, n_jobs, best, times in rows:
-        jobs = "default (min(8, 2*cores))" if n_jobs is None else n_jobs
+        jobs = "default (min(4, cores))" if n_jobs is None else n_jobs
         runs = ", ".join(f"{t:.2f}" for t in times)
         lines.append(f"| {mode} | {jobs} | {best:.2f} | {n_obj / best:,.0f} | {runs} |")
     lines += [

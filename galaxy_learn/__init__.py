@@ -12,11 +12,24 @@ Every component is a scikit-learn estimator, so a whole system is a
 
 Image conventions: arrays of shape ``(n_samples, bands, height, width)`` (or flattened rows with an
 ``image_shape`` parameter), float32 inside, ``random_state``, ``device="auto"|"cpu"|"cuda"``,
-``verbose`` for progress bars. See ``docs/conventions.rst``.
-"""
+``verbose`` for progress bars. See ``docs/conventions.rst``."""
 from ._version import __version__
+from .encoders import VAEEncoder
+from .classification import ManifoldThresholdClassifier
+from .classification import ThresholdClassifier
+from .manifold import LandmarkIsomap
+from .segmentation import HypercolumnExtractor, HypercolumnSegmenter
+from .denoising import ContrastiveDenoiser
+from .classification import CNNClassifier
 
-__all__ = ["__version__"]
-from .encoders import VAEEncoder  # noqa: E402
-
-__all__ += ["VAEEncoder"]
+__all__ = [
+    "__version__",
+    "VAEEncoder",
+    "ManifoldThresholdClassifier",
+    "ThresholdClassifier",
+    "LandmarkIsomap",
+    "HypercolumnExtractor",
+    "HypercolumnSegmenter",
+    "ContrastiveDenoiser",
+    "CNNClassifier",
+]

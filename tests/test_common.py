@@ -14,14 +14,46 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import galaxy_learn
+from galaxy_learn.segmentation import HypercolumnExtractor
 
 # Small, fast settings per estimator class (never changes what is checked, only how long it takes).
 CHECK_PARAMS = {}
 CHECK_PARAMS["VAEEncoder"] = dict(max_epochs=2, batch_size=16, hidden_units=8, channels=(4,))
+CHECK_PARAMS["CNNClassifier"] = dict(
+    channels=(4,), dense_units=(16,), dropout=0.0, max_epochs=15, batch_size=32, lr=2e-2,
+    random_state=0, device="cpu",
+)
 CHECK_PARAMS["CenterCrop"] = {"size": 1}  # tabular rows are 1x1-pixel bands
+CHECK_PARAMS["HypercolumnExtractor"] = {
+    "channels": (2, 4), "layers": ("input", "enc0", "enc1"), "max_epochs": 1, "device": "cpu",
+}
+CHECK_PARAMS["HypercolumnSegmenter"] = {
+    "extractor": HypercolumnExtractor(channels=(2, 4), layers=("input", "enc0", "enc1"),
+                                      max_epochs=1, device="cpu"),
+    "max_fit_pixels": 500,
+}
+CHECK_PARAMS["ContrastiveDenoiser"] = dict(
+    base_channels=2, depth=1, embedding_dim=2, projection_dim=2, max_epochs=1, batch_size=32,
+    device="cpu", random_state=0,
+)
 
 # {class name: {check name: reason a reviewer would accept}}
 EXPECTED_FAILED_CHECKS = {}
+_FLOAT32_CONV = (
+    "float32 convolutions (oneDNN on CPU, cuDNN on GPU) pick their algorithm per batch shape, so "
+    "an image's output differs by ~1e-7-1e-6 (a few float32 ulps) between a batch of one and a "
+    "full batch or another position in the batch; these checks demand 1e-7 relative / 1e-9 "
+    "absolute. Same input, same batching is bit-identical (tested in the estimators' own tests); "
+    "predicted labels agree."
+)
+EXPECTED_FAILED_CHECKS["CNNClassifier"] = {
+    "check_methods_subset_invariance": _FLOAT32_CONV,
+    "check_methods_sample_order_invariance": _FLOAT32_CONV,
+}
+EXPECTED_FAILED_CHECKS["ContrastiveDenoiser"] = {
+    "check_methods_subset_invariance": _FLOAT32_CONV,
+    "check_methods_sample_order_invariance": _FLOAT32_CONV,
+}
 
 
 def _public_estimators():
@@ -41,6 +73,9 @@ def _public_estimators():
                 and issubclass(obj, BaseEstimator)
                 and not inspect.isabstract(obj)
                 and not name.startswith("_")
+                # skorch nets (galaxy_learn.nets) are building blocks owned by the estimators,
+                # configured through **kwargs like every skorch NeuralNet: not checked here.
+                and not obj.__module__.startswith("galaxy_learn.nets")
             ):
                 found[name] = obj
     return [found[k] for k in sorted(found)]

@@ -152,6 +152,7 @@ def test_sdss_lazy_memmap_cache(tmp_path):
     os.utime(data / "f000.npy", ns=(1, 1))
     X3, _, _ = load_sdss_npy(data, image_shape=SHAPE, lazy=True, cache_dir=cache)
     assert X3.filename != X.filename
+    assert len(list(cache.glob("*.npy"))) == 1  # the stale version was removed
     np.testing.assert_array_equal(X3[:2], truth["image"][:2] + 1)
     # A failure leaves no half-written cache behind.
     (data / "f001.npy").write_bytes(b"\x93NUMPY garbage")
@@ -323,3 +324,43 @@ def test_galaxy_zoo_bad_inputs(tmp_path):
         load_galaxy_zoo_catalog(sol, image_column="nope")
     with pytest.raises(ValueError, match="GalaxyID"):
         load_galaxy_zoo(tmp_path, sol.drop(columns="GalaxyID"))
+
+
+def test_sdss_non_native_layouts_fall_back_to_converting_reads(tmp_path):
+    """Big-endian records and Fortran-ordered plain arrays cannot be read in place."""
+    rng = np.random.default_rng(3)
+    dtype = [("objID", ">i8"), ("image", ">f4", SHAPE), ("class", "S6"), ("z", ">f8")]
+    rec = np.zeros(2, dtype=dtype)
+    rec["image"] = rng.normal(size=(2,) + SHAPE)
+    rec["class"] = [b"QSO", b"STAR"]
+    rec["objID"] = [7, 8]
+    np.save(tmp_path / "be.npy", rec)
+    X, y, meta = load_sdss_npy(tmp_path, image_shape=SHAPE, classes=["STAR"])
+    np.testing.assert_array_equal(X, rec["image"][1:].astype(np.float32))
+    assert y.tolist() == ["STAR"] and meta["objID"].tolist() == [8]
+    fdir = tmp_path / "fortran"
+    fdir.mkdir()
+    images = np.asfortranarray(rng.normal(size=(3,) + SHAPE).astype(np.float32))
+    np.save(fdir / "f.npy", images)
+    X, y, _ = load_sdss_npy(fdir, image_shape=SHAPE)
+    np.testing.assert_array_equal(X, images)
+
+
+def test_fits_cube_band_keywords_select_and_reorder(tmp_path):
+    """Legacy Survey style cube: BAND0..BAND2 = g, r, z; ask for z, g, r."""
+    cube = _cube(10, (3, 8, 8))
+    hdu = fits.PrimaryHDU(cube)
+    for k, band in enumerate("grz"):
+        hdu.header[f"BAND{k}"] = band
+    hdu.writeto(tmp_path / "ls.fits")
+    X, _ = load_fits_cutouts(tmp_path, bands="zgr")
+    np.testing.assert_array_equal(X[0], cube[[2, 0, 1]])
+    X, _ = load_fits_cutouts(tmp_path, bands="r")
+    np.testing.assert_array_equal(X[0], cube[[1]])
+    with pytest.raises(ValueError, match=r"ls\.fits.*missing band\(s\) \['i'\]"):
+        load_fits_cutouts(tmp_path, bands="gri")
+    packed = fits.PrimaryHDU(cube)
+    packed.header["BANDS"] = "grz"
+    packed.writeto(tmp_path / "ls.fits", overwrite=True)
+    X, _ = load_fits_cutouts(tmp_path, bands="zrg")
+    np.testing.assert_array_equal(X[0], cube[::-1])

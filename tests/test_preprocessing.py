@@ -311,3 +311,17 @@ def test_center_crop_values(size, height, start):
     assert flat.shape == (2, size * size)
     with pytest.raises(ValueError, match="larger than the images"):
         CenterCrop(height + 1).fit(X)
+
+
+def test_robust_statistics_on_a_subset_of_large_inputs(monkeypatch, rng):
+    """Above the pixel budget a regular subset of samples is used; the result barely moves."""
+    import galaxy_learn.preprocessing._scaler as scaler_module
+
+    X = rng.normal(size=(600, 2, 4, 4)).astype(np.float32)
+    full = ImageScaler("asinh").fit(X)
+    monkeypatch.setattr(scaler_module, "_MAX_QUANTILE_PIXELS", 1000)
+    sub = ImageScaler("asinh").fit(X)
+    np.testing.assert_allclose(sub.softening_, full.softening_, rtol=0.15)
+    np.testing.assert_allclose(sub.scale_, full.scale_, rtol=0.15)
+    zs = ImageScaler().fit(X)  # mean / std always use every pixel
+    np.testing.assert_allclose(zs.center_, X.mean(axis=(0, 2, 3)), rtol=1e-5, atol=1e-7)

@@ -2,6 +2,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import integrate
 
 from galaxy_learn.datasets import make_star_galaxy_cutouts
@@ -64,6 +66,29 @@ def test_bulge_disk_half_light_radius():
     assert frac == pytest.approx(0.5, abs=1e-8)
 
 
+def test_truth_half_light_radius_of_bulge_plus_disk_matches_galsim():
+    """The truth half-light radius of simulated bulge + disk galaxies, measured by GalSim."""
+    from galaxy_learn.datasets._population import sample_objects
+
+    pop = sample_objects(np.array(["GALAXY"] * 3), np.array([17.0, 19.0, 21.0]),
+                         np.random.default_rng(0))
+    for i in range(3):
+        bf = pop["bulge_fraction"][i, 2]  # B/T in r
+        gal = galsim.Add([
+            galsim.DeVaucouleurs(half_light_radius=pop["r_bulge"][i], flux=bf),
+            galsim.Exponential(half_light_radius=pop["r_disk"][i], flux=1 - bf),
+        ])
+        hlr = pop["half_light_radius"][i]
+        # Enclosed light from GalSim's surface brightness, integrated in log r.
+        r = hlr * np.logspace(-5, 2.5, 3000)
+        sb = np.array([gal.xValue(galsim.PositionD(rr, 0.0)) for rr in r])
+        integrand = 2 * np.pi * r**2 * sb
+        enclosed = np.concatenate([[0.0], np.cumsum(0.5 * (integrand[1:] + integrand[:-1])
+                                                    * np.diff(np.log(r)))])
+        assert enclosed[-1] == pytest.approx(1.0, abs=2e-3)
+        assert np.interp(0.5, enclosed, r) == pytest.approx(hlr, rel=2e-3)
+
+
 # --------------------------------------------------------------------------------- vs GalSim
 @pytest.mark.parametrize("n_sersic", [1, 4])
 @pytest.mark.parametrize(
@@ -84,6 +109,16 @@ def test_render_matches_galsim(n_sersic, hlr, q, theta, fwhm, dx, dy):
     assert img.sum() == pytest.approx(ref.sum(), rel=1e-2)
     assert _half_light_radius(img, flux) == pytest.approx(_half_light_radius(ref, flux), rel=1e-2)
     assert np.abs(img - ref).max() < 2e-3 * ref.max()
+
+
+@pytest.mark.parametrize("size", [33, 45])
+def test_render_odd_stamp_sizes_match_galsim(size):
+    gal = galsim.Exponential(half_light_radius=1.5, flux=10.0).shear(q=0.6, beta=0.4 * galsim.radians)
+    ref = galsim.Convolve(gal, galsim.Moffat(beta=4.765, fwhm=2.0)).drawImage(
+        nx=size, ny=size, scale=1.0, use_true_center=False, offset=(0.3, -0.2)).array
+    img = render_stamps(size, [[10.0]], [[2.0]], dx=[0.3], dy=[-0.2], r_disk=[1.5], q=[0.6],
+                        theta=[0.4])[0, 0]
+    assert np.abs(img - ref).max() < 2e-4 * ref.max()
 
 
 def test_render_kolmogorov_matches_galsim():
@@ -115,6 +150,25 @@ def test_psf_fwhm(fwhm):
     row = img[128, 128:]
     half = np.interp(row[0] / 2, row[::-1], np.arange(row.size)[::-1])
     assert 2 * half / 10 == pytest.approx(fwhm, rel=1e-2)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    r_b=st.floats(0.0, 6.0), r_d=st.floats(0.0, 10.0), bf=st.floats(0.0, 1.0),
+    q=st.floats(0.15, 1.0), theta=st.floats(0.0, np.pi), fwhm=st.floats(1.6, 6.0),
+    dx=st.floats(-0.5, 0.5), dy=st.floats(-0.5, 0.5),
+)
+def test_render_is_consistent_across_stamp_sizes_and_positive(r_b, r_d, bf, q, theta, fwhm, dx, dy):
+    """Any profile: a 32 px stamp is the centre of a 128 px one (padding stops the wings from
+    wrapping: the L1 difference is < 1% of the flux), and negative ringing (truncation at Nyquist for PSFs >= 3 px) stays below 2e-4 of the
+    peak."""
+    kw = dict(dx=[dx], dy=[dy], r_bulge=[r_b], r_disk=[r_d], bulge_fraction=[[bf]], q=[q],
+              theta=[theta])
+    small = render_stamps(32, [[100.0]], [[fwhm]], **kw)[0, 0]
+    big = render_stamps(128, [[100.0]], [[fwhm]], **kw)[0, 0]
+    assert np.abs(small - big[48:80, 48:80]).sum() < 1.0
+    assert big.sum() <= 100.01
+    assert small.min() >= -2e-4 * small.max()
 
 
 # --------------------------------------------------------------------------------- cutouts
@@ -154,6 +208,11 @@ def test_reproducible_and_band_subsets():
     np.testing.assert_array_equal(t3["mag_r"], t1["mag_r"])
     X5, _, _ = make_star_galaxy_cutouts(20, image_size=32, random_state=8)
     assert not np.allclose(X1, X5)
+    # Odd sizes, the Kolmogorov PSF and a seeing range work end to end.
+    X6, _, t6 = make_star_galaxy_cutouts(10, image_size=31, psf="kolmogorov", seeing=(1.0, 1.2),
+                                         random_state=7)
+    assert X6.shape == (10, 5, 31, 31) and np.isfinite(X6).all()
+    assert t6["seeing_fwhm_r"].between(1.0, 1.2).all()
 
 
 def test_noise_variance_matches_poisson_expectation():
@@ -210,10 +269,42 @@ def test_neighbours_are_added():
     assert (X1.sum(axis=(1, 2, 3)) > X0.sum(axis=(1, 2, 3))).mean() > 0.9
 
 
+def test_cutout_segmentation_truth():
+    kw = dict(image_size=40, neighbor_probability=0.5, random_state=6)
+    X, y, truth, seg = make_star_galaxy_cutouts(30, return_segmentation=True, noise=False,
+                                                bands="gi", **kw)
+    X2, _, _ = make_star_galaxy_cutouts(30, noise=False, bands="gi", **kw)
+    np.testing.assert_array_equal(X, X2)  # the flag only adds an output
+    assert seg.shape == (30, 40, 40) and seg.dtype == np.int8
+    assert set(np.unique(seg)) <= {0, 1, 2}
+    assert (seg[:, 20, 20] == 1).mean() > 0.9  # the centre belongs to the central object
+    has_nb = truth["has_neighbor"].to_numpy()
+    assert not (seg[~has_nb] == 2).any()
+    # Without neighbours the central label is exactly the r-band model above the isophote.
+    Xr, _, _, seg_r = make_star_galaxy_cutouts(10, return_segmentation=True, noise=False,
+                                               bands="r", image_size=40, neighbor_probability=0,
+                                               isophote=23.0, random_state=1)
+    np.testing.assert_array_equal(seg_r == 1, Xr[:, 0] >= sky_level(23.0))
+
+
+def test_masked_bad_columns():
+    kw = dict(image_size=32, random_state=9)
+    X0, _, t0 = make_star_galaxy_cutouts(40, **kw)
+    X1, _, t1 = make_star_galaxy_cutouts(40, mask_probability=0.5, **kw)
+    nan = np.isnan(X1)
+    assert not np.isnan(X0).any() and (t0["n_masked_pixels"] == 0).all()
+    np.testing.assert_array_equal(nan.sum(axis=(1, 2, 3)), t1["n_masked_pixels"])
+    assert 8 < (t1["n_masked_pixels"] > 0).sum() < 32
+    # One band per masked image; elsewhere identical to the unmasked draw.
+    assert (nan.any(axis=(2, 3)).sum(axis=1) <= 1).all()
+    np.testing.assert_array_equal(X1[~nan], X0[~nan])
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
         ({"n_samples": 0}, "n_samples"),
+        ({"mask_probability": -0.1}, "mask_probability"),
         ({"image_size": 4}, "image_size"),
         ({"bands": "ugx"}, "bands"),
         ({"star_fraction": 0.8, "qso_fraction": 0.3}, "must not exceed 1"),
@@ -221,6 +312,7 @@ def test_neighbours_are_added():
         ({"seeing": -1.0}, "seeing"),
         ({"neighbor_probability": 2.0}, "neighbor_probability"),
         ({"psf": "gauss"}, "psf"),
+        ({"return_segmentation": True, "isophote": "deep"}, "isophote"),
         ({"sky": [1.0, 2.0]}, "sky"),
     ],
 )

@@ -13,6 +13,8 @@ from ._units import (
     nanomaggies_to_ab_mag,
     nanomaggies_to_asinh_mag,
 )
+from ._morphology import MORPHOLOGIES, make_galaxy_images
+from ._fields import make_sky_field
 
 __all__ = [
     "make_star_galaxy_cutouts",
@@ -25,4 +27,7 @@ __all__ = [
     "load_sdss_npy",
     "nanomaggies_to_ab_mag",
     "nanomaggies_to_asinh_mag",
+    "MORPHOLOGIES",
+    "make_galaxy_images",
+    "make_sky_field",
 ]

@@ -10,10 +10,11 @@ its normal limit ``N(lambda, lambda)`` above (identical mean and variance; only 
 """
 import numpy as np
 
-from ._photometry_constants import (BANDS, COUNTS_PER_NMGY, DARK_VARIANCE, GAIN, PIXEL_SCALE,
+from ._photometry_constants import (COUNTS_PER_NMGY, DARK_VARIANCE, GAIN, PIXEL_SCALE,
                                     SKY_MAG, mag_to_nmgy)
 
-__all__ = ["sky_level", "electrons_per_nmgy", "read_noise_e2", "add_noise", "resolve_sky"]
+__all__ = ["sky_level", "electrons_per_nmgy", "read_noise_e2", "add_noise", "resolve_sky",
+           "matched_filter_snr"]
 
 _EXACT_POISSON_BELOW = 30.0
 
@@ -54,6 +55,17 @@ def resolve_sky(sky, bands, *, name="sky"):
     return arr
 
 
+def matched_filter_snr(model, band, sky_mag):
+    """Ideal (matched-filter) S/N of noiseless models (n, H, W) in nmgy on the given sky.
+
+    ``sqrt(sum_pixels s^2 / (s + sky + read))`` with everything in electrons.
+    """
+    e = electrons_per_nmgy(band)[0]
+    s_e = np.maximum(model, 0.0) * e
+    var_bg = sky_level(sky_mag) * e + read_noise_e2(band)[0]
+    return np.sqrt((s_e**2 / (s_e + var_bg)).sum(axis=(-2, -1)))
+
+
 def add_noise(images, bands, sky_mag, rng):
     """Return a noisy, sky-subtracted copy of ``images`` (n, C, H, W) in nmgy (float32).
 
@@ -64,13 +76,18 @@ def add_noise(images, bands, sky_mag, rng):
     sky = sky_level(sky_mag).astype(np.float32)
     out = np.empty(images.shape, dtype=np.float32)
     for c in range(images.shape[1]):
-        lam = (np.maximum(images[:, c], 0.0) + sky[c]) * e_per[c]
-        noise = rng.standard_normal(lam.shape, dtype=np.float32)
-        noisy = lam + np.sqrt(lam + read[c]) * noise
-        low = lam < _EXACT_POISSON_BELOW
+        src = np.maximum(images[:, c], 0.0)
+        low = (src + sky[c]) * e_per[c] < _EXACT_POISSON_BELOW
+        # Normal limit: value = image + sqrt(variance in nmgy^2) * N(0, 1).
+        std = src
+        std += sky[c] + read[c] / e_per[c]
+        std *= 1.0 / e_per[c]
+        np.sqrt(std, out=std)
+        std *= rng.standard_normal(std.shape, dtype=np.float32)
+        np.add(images[:, c], std, out=out[:, c])
         if low.any():
-            noisy[low] = rng.poisson(lam[low]) + np.sqrt(read[c]) * rng.standard_normal(
-                int(low.sum()), dtype=np.float32)
-        out[:, c] = noisy / e_per[c] - sky[c]
+            lam = (np.maximum(images[:, c][low], 0.0) + sky[c]) * e_per[c]
+            draw = rng.poisson(lam) + np.sqrt(read[c]) * rng.standard_normal(lam.size)
+            out[:, c][low] = (draw / e_per[c] - sky[c]).astype(np.float32)
     return out, sky, e_per
 

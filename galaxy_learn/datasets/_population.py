@@ -44,7 +44,7 @@ import numpy as np
 from ._photometry_constants import BANDS, mag_to_nmgy, nmgy_to_mag
 from ._profiles import bulge_disk_half_light_radius
 
-__all__ = ["sample_magnitudes", "sample_objects"]
+__all__ = ["sample_magnitudes", "sample_class_magnitudes", "sample_objects", "truth_columns"]
 
 COUNT_SLOPE = {"STAR": 0.20, "QSO": 0.40, "GALAXY": 0.45}
 SIZE_NORM, SIZE_SLOPE, SIZE_SCATTER, EARLY_SIZE_OFFSET = 0.75, -0.17, 0.22, -0.10
@@ -68,6 +68,36 @@ def sample_magnitudes(n, slope, mag_range, rng):
     a = slope * np.log(10.0)
     u = rng.uniform(size=n)
     return lo + np.log1p(u * np.expm1(a * (hi - lo))) / a
+
+
+def sample_class_magnitudes(classes, mag_range, rng):
+    """r magnitudes for objects of the given classes, each class with its own count slope."""
+    mag_r = np.empty(len(classes))
+    for cls in ("STAR", "QSO", "GALAXY"):
+        idx = np.flatnonzero(classes == cls)
+        mag_r[idx] = sample_magnitudes(idx.size, COUNT_SLOPE[cls], mag_range, rng)
+    return mag_r
+
+
+def truth_columns(classes, pop):
+    """The truth/catalog columns shared by cutouts and fields (see make_star_galaxy_cutouts)."""
+    galaxy = np.asarray(classes) == "GALAXY"
+    mags = nmgy_to_mag(pop["flux"])
+    return {
+        "class": classes,
+        "point_source": ~galaxy,
+        **{f"mag_{band}": mags[:, k] for k, band in enumerate(BANDS)},
+        "flux_r": pop["flux"][:, BANDS.index("r")],
+        "half_light_radius": pop["half_light_radius"],
+        "bulge_half_light_radius": pop["r_bulge"],
+        "disk_half_light_radius": pop["r_disk"],
+        "sersic_n": pop["sersic_n"],
+        "bulge_fraction": pop["bulge_fraction_r"],
+        "galaxy_type": pop["galaxy_type"],
+        "axis_ratio": pop["axis_ratio"],
+        "ellipticity": np.where(galaxy, 1.0 - pop["axis_ratio"], 0.0),
+        "position_angle": np.where(galaxy, np.degrees(pop["theta"]), 0.0),
+    }
 
 
 def _star_colours(n, rng):

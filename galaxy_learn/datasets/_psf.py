@@ -10,8 +10,9 @@ Both PSFs are circular and parametrised by their full width at half maximum (FWH
   (Fried 1966) with ``FWHM = 0.975865 lambda / r0`` (the same relation GalSim uses).
 
 Seeing (:func:`sample_seeing`): the r-band FWHM of each object's exposure is lognormal around
-``seeing`` (default median 1.35", sigma of ln FWHM 0.18, clipped to 0.8–2.5"), typical of SDSS
-imaging (median r-band seeing ~1.3–1.4"; Stoughton et al. 2002; Ross et al. 2011). Other bands scale
+``seeing`` (default median 1.35", sigma of ln FWHM 0.14, i.e. 10–90% range 1.13–1.62", clipped to
+0.8–2.0"), typical of SDSS survey-quality imaging (median r-band seeing ~1.3–1.4" with few fields
+worse than 2"; Stoughton et al. 2002, AJ 123, 485; Abazajian et al. 2009, ApJS 182, 543). Other bands scale
 as ``FWHM ∝ lambda^-0.2`` (Kolmogorov turbulence; Fried 1966) with a 3% per-band jitter for
 focus/tracking differences between the CCD columns.
 """
@@ -20,7 +21,7 @@ import functools
 import numpy as np
 from scipy import special
 
-from ._photometry_constants import BANDS, EFFECTIVE_WAVELENGTH, PIXEL_SCALE
+from ._photometry_constants import EFFECTIVE_WAVELENGTH, PIXEL_SCALE
 
 __all__ = ["moffat_alpha", "psf_fourier", "sample_seeing", "DEFAULT_BETA"]
 
@@ -71,8 +72,8 @@ def psf_fourier(k, fwhm, *, psf="moffat", beta=DEFAULT_BETA):
     raise ValueError(msg)
 
 
-def sample_seeing(n, bands, rng, seeing=1.35, *, scatter=0.18, band_jitter=0.03,
-                  limits=(0.8, 2.5)):
+def sample_seeing(n, bands, rng, seeing=1.35, *, scatter=0.14, band_jitter=0.03,
+                  limits=(0.8, 2.0)):
     """Draw per-object, per-band PSF FWHM in **arcsec**.
 
     Parameters

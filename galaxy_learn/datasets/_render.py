@@ -12,8 +12,9 @@ Nyquist frequency and inverted with one real FFT on a grid ``oversample`` times 
 pixels; keeping every ``oversample``-th sample is the exact pixel-centre sampling (it folds the
 frequencies above Nyquist back, i.e. it aliases them as real pixels do). With ``oversample=2``
 the neglected power beyond twice Nyquist is < 1e-4 of the total for any FWHM >= 1.5 px (0.6").
-Images are periodic over the stamp (the light that would fall off one edge wraps to the other);
-stamps are therefore chosen several half-light radii / FWHM wide (see :mod:`._fields`).
+Images are periodic over the render box (light that would fall off one edge wraps to the
+other): galaxies with more than 0.5% of their light beyond the stamp are rendered in a 2x or 4x
+box and cropped (``pad=True``), and fields size each object's stamp to its light profile.
 
 Everything is vectorised over a batch of objects (float32 / complex64, ``scipy.fft`` with
 ``workers``).
@@ -33,13 +34,15 @@ __all__ = ["render_stamps"]
 # the transfer function beyond the pixel Nyquist frequency is then < 1.6e-3 (Moffat, beta=4.765)
 # of its peak, and the aliased light it would carry is < 1e-4 of the peak pixel.
 _OVERSAMPLE_FWHM = 3.0
-# Transfer functions are tabulated on a grid of FWHM (1% steps) for stamps up to this many
-# Fourier cells; larger stamps (rare, bright objects in fields) evaluate them directly.
-_TABLE_MAX_CELLS = 128 * 65
+# Transfer functions are tabulated on a grid of FWHM (2% steps: linear interpolation error
+# < 1e-4) for render boxes up to this many Fourier cells; larger boxes (rare, big bright
+# galaxies) evaluate them directly.
+_TABLE_MAX_CELLS = 256 * 129
+_FWHM_STEP = 0.02
 # Galaxies whose light beyond the stamp edge exceeds this fraction are rendered in a 2x or 4x
 # larger periodic box and cropped, so their wings do not wrap around onto the stamp.
-_WRAP_TOL = 2e-3
-_FWHM_GRID = np.exp(np.arange(np.log(0.5), np.log(40.0), 0.01))
+_WRAP_TOL = 5e-3
+_FWHM_GRID = np.exp(np.arange(np.log(0.5), np.log(40.0), _FWHM_STEP))
 
 
 @functools.lru_cache(maxsize=32)
@@ -59,28 +62,45 @@ def _psf_table(size, oversample, psf, beta):
     _, _, _, kabs = _grids(size, oversample)
     if kabs.size > _TABLE_MAX_CELLS:
         return None
-    return psf_fourier(kabs[None], _FWHM_GRID[:, None, None], psf=psf, beta=beta)
+    return np.stack([psf_fourier(kabs, f, psf=psf, beta=beta) for f in _FWHM_GRID])
+
+
+@functools.lru_cache(maxsize=64)
+def _psf_single(size, oversample, fwhm, psf, beta):
+    _, _, _, kabs = _grids(size, oversample)
+    return psf_fourier(kabs, np.float32(fwhm), psf=psf, beta=beta)
 
 
 def _psf_batch(size, oversample, fwhm, psf, beta):
     """Transfer functions for a batch of FWHM values: (b, M, M//2+1) float32."""
-    table = _psf_table(size, oversample, psf, beta)
+    if fwhm.size and np.all(fwhm == fwhm[0]):  # one exposure (a field): one transfer function
+        single = _psf_single(size, oversample, float(fwhm[0]), psf, beta)
+        return np.broadcast_to(single, (fwhm.size,) + single.shape).copy()
+    inside = fwhm.size and _FWHM_GRID[0] <= fwhm.min() and fwhm.max() <= _FWHM_GRID[-2]
+    table = _psf_table(size, oversample, psf, beta) if inside else None
     if table is None:
         _, _, _, kabs = _grids(size, oversample)
         return psf_fourier(kabs[None], fwhm[:, None, None], psf=psf, beta=beta)
-    u = (np.log(np.clip(fwhm, _FWHM_GRID[0], _FWHM_GRID[-2])) - np.log(_FWHM_GRID[0])) / 0.01
+    u = (np.log(np.clip(fwhm, _FWHM_GRID[0], _FWHM_GRID[-2])) - np.log(_FWHM_GRID[0])) / _FWHM_STEP
     i = np.minimum(u.astype(np.int64), _FWHM_GRID.size - 2)
     w = (u - i).astype(np.float32)[:, None, None]
     return table[i] * (1.0 - w) + table[i + 1] * w
 
 
 def _fold(spec, size):
-    """Fold a half-plane spectrum sampled to twice the pixel Nyquist onto the pixel grid."""
+    """Fold a half-plane spectrum sampled to twice the pixel Nyquist onto the pixel grid.
+
+    Rows: frequencies ``y`` and ``y + N`` alias. Columns: the fine half-plane holds
+    ``k_x = 0 … N``; coarse column ``j`` receives ``k_x = j`` and ``k_x = j - N``, the latter being
+    the complex conjugate of the fine column ``N - j`` at row ``-y``.
+    """
     n = size
-    folded = spec[..., :n, :] + spec[..., n:, :]  # rows: frequencies y and y + N alias
-    flip = (-np.arange(n)) % n
-    negative = np.conj(folded[..., flip, :][..., n::-1][..., : n // 2 + 1])
-    return folded[..., : n // 2 + 1] + negative
+    folded = spec[..., :n, :] + spec[..., n:, :]
+    neg = folded[..., :, n // 2:][..., ::-1]  # columns N, N-1, ..., N/2
+    neg = np.roll(neg[..., ::-1, :], 1, axis=-2)  # rows -y (mod N)
+    out = folded[..., : n // 2 + 1]
+    out += np.conj(neg)
+    return out
 
 
 def _galaxy_fourier(ky, kx, r_bulge, r_disk, q, theta, n_bulge):
@@ -195,7 +215,7 @@ def render_stamps(
 def _render_sizes(size, is_galaxy, r_bulge, r_disk, bulge_fraction, q, dx, dy, n_bulge, pad):
     """Per object, the (periodic) render box: ``size``, or 2x / 4x when the galaxy's wings would
     otherwise wrap more than ``_WRAP_TOL`` of its light around the stamp."""
-    sizes = np.full(is_galaxy.shape, size)
+    sizes = np.full(is_galaxy.shape, size + size % 2)  # FFT boxes are even (then cropped)
     if not pad or not is_galaxy.any():
         return sizes
     g = np.flatnonzero(is_galaxy)
@@ -208,7 +228,7 @@ def _render_sizes(size, is_galaxy, r_bulge, r_disk, bulge_fraction, q, dx, dy, n
                 r_bulge[g] > 0, rho / r_bulge[g], np.inf))) + (1 - bf) * (
                 1 - sersic_enclosed_fraction(1.0, np.where(r_disk[g] > 0, rho / r_disk[g], np.inf)))
         grow = outside > _WRAP_TOL
-        sizes[g[grow]] = 2 * factor * size
+        sizes[g[grow]] = 2 * factor * (size + size % 2)
         g, bf = g[grow], bf[grow]
         if not g.size:
             break

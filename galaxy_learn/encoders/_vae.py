@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from .._base import NetEstimatorMixin
 from ..losses import PRIORS, make_prior
 from ..nn import VAEModule
-from ..utils import batched_apply, torch_seeded, validate_image_data
+from ..utils import batched_apply, iter_chunks, torch_seeded, validate_image_data
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
 
 __all__ = ["VAEEncoder", "make_hierarchical_vae"]
@@ -416,7 +416,10 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         """
         check_is_fitted(self, "net_")
         X = self._check_X(X, reset=False)
-        return self._encode(self._scale(X))
+        # Scale and encode 1024 images at a time: a memory-mapped survey is never materialised
+        # (scaled) in full, and iter_chunks releases the memmap's pages behind each chunk.
+        return np.concatenate([self._encode(self._scale(chunk))
+                               for _, chunk in iter_chunks(X, 1024)])
 
     def _decode(self, Z):
         module = self.net_.module_

@@ -1,4 +1,4 @@
-"""Pure torch losses: latent priors (KL terms and their analogies), reconstruction terms."""
+"""Loss functions (pure torch): priors and KL terms, reconstruction, SSIM/TV, contrastive."""
 from ._priors import (
     PRIORS,
     AWPrior,
@@ -16,6 +16,16 @@ from ._priors import (
     seed_double_peak_kl,
 )
 from ._reconstruction import reconstruction_loss
+from ._contrastive import nt_xent_loss
+from ._denoising import (
+    DenoisingContrastiveLoss,
+    foreground_l1_loss,
+    foreground_mask,
+    background_darkening_loss,
+    background_tv_loss,
+    foreground_ssim,
+    foreground_ssim_loss,
+)
 
 __all__ = [
     "PRIORS",
@@ -33,4 +43,12 @@ __all__ = [
     "make_prior",
     "seed_double_peak_kl",
     "reconstruction_loss",
+    "nt_xent_loss",
+    "background_darkening_loss",
+    "background_tv_loss",
+    "foreground_ssim",
+    "foreground_ssim_loss",
+    "foreground_mask",
+    "foreground_l1_loss",
+    "DenoisingContrastiveLoss",
 ]

@@ -254,7 +254,7 @@ class ScalingBoundPrior(BasePrior):
 class AWPrior(BasePrior):
     """Analogy of Wasserstein: −‖μ‖_p + ‖σ − s‖_p with the mean bounded by m·tanh (``"aw"``).
 
-    Pushes |μ| towards the bound m and σ towards s.
+    Pushes :math:`|\\mu|` towards the bound m and σ towards s.
     """
 
     name = "aw"

@@ -1,4 +1,21 @@
-"""Pure torch networks (never imports scikit-learn or skorch)."""
+"""Pure torch modules (networks). Never imports scikit-learn or skorch."""
+from ._residual_ae import ResidualConvAutoencoder, autoencoder_layer_names
 from ._vae import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, VAEModule, conv_sizes
+from ._augment import add_poisson_gaussian_noise, random_geometric
+from ._unet import UNet
+from ._cnn import ConvNet
 
-__all__ = ["ConvDecoder", "ConvEncoder", "MLPDecoder", "MLPEncoder", "VAEModule", "conv_sizes"]
+__all__ = [
+    "ConvDecoder",
+    "ConvEncoder",
+    "MLPDecoder",
+    "MLPEncoder",
+    "VAEModule",
+    "conv_sizes",
+    "ResidualConvAutoencoder",
+    "autoencoder_layer_names",
+    "UNet",
+    "add_poisson_gaussian_noise",
+    "random_geometric",
+    "ConvNet",
+]

@@ -1,7 +1,9 @@
 """Aperture photometry and classical morphology measures (concentration index)."""
 from ._aperture import aperture_flux, aperture_weights, concentration_index, find_centers
+from ._concentration import ConcentrationIndex
 
 __all__ = [
+    "ConcentrationIndex",
     "aperture_flux",
     "aperture_weights",
     "concentration_index",

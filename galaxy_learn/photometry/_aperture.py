@@ -64,8 +64,13 @@ def aperture_weights(shape, centers, radius):
 _SIGMA, _MAX_SHIFT = 2.0, 2.0
 
 
-def find_centers(images, *, sigma=_SIGMA, max_shift=_MAX_SHIFT, n_iter=5, nominal=None):
-    """Gaussian-weighted centroids near the stamp centre (iterated), clipped to ``max_shift``.
+def find_centers(images, *, sigma=_SIGMA, max_shift=_MAX_SHIFT, n_iter=6, nominal=None):
+    """Gaussian-weighted ("adaptive") centroids near the stamp centre, within ``max_shift``.
+
+    Each iteration measures the centroid and the second moment ``M`` of the light under a
+    Gaussian window at the current centre and moves by ``(centroid - centre) sigma^2 /
+    (sigma^2 - M)`` (the exact step for a Gaussian profile; a plain weighted centroid only moves
+    part of the way for sources wider than the window). Negative pixels count as zero.
 
     Parameters
     ----------
@@ -73,9 +78,9 @@ def find_centers(images, *, sigma=_SIGMA, max_shift=_MAX_SHIFT, n_iter=5, nomina
     sigma : float
         Width (pixels) of the Gaussian window.
     max_shift : float
-        Centroids further than this from the nominal centre are pulled back.
+        Centroids further than this from the nominal centre are pulled back onto that circle.
     n_iter : int
-        Iterations (each re-centres the window).
+        Iterations.
     nominal : (float, float), default=None
         Starting/nominal centre ``(x, y)``; default ``(W // 2, H // 2)``.
 
@@ -87,14 +92,20 @@ def find_centers(images, *, sigma=_SIGMA, max_shift=_MAX_SHIFT, n_iter=5, nomina
     c0 = np.array([w // 2, h // 2] if nominal is None else nominal, dtype=float)
     centers = np.tile(c0, (n, 1))
     yy, xx = np.mgrid[:h, :w]
+    light = np.clip(images, 0.0, None)
     for _ in range(n_iter):
-        d2 = (xx[None] - centers[:, 0, None, None]) ** 2 + (yy[None] - centers[:, 1, None, None]) ** 2
-        wgt = np.exp(-0.5 * d2 / sigma**2) * np.clip(images, 0.0, None)
+        ddx = xx[None] - centers[:, 0, None, None]
+        ddy = yy[None] - centers[:, 1, None, None]
+        wgt = np.exp(-0.5 * (ddx * ddx + ddy * ddy) / sigma**2) * light
         tot = wgt.sum(axis=(1, 2))
         ok = tot > 0
-        cx = np.where(ok, (wgt * xx).sum(axis=(1, 2)) / np.where(ok, tot, 1.0), c0[0])
-        cy = np.where(ok, (wgt * yy).sum(axis=(1, 2)) / np.where(ok, tot, 1.0), c0[1])
-        shift = np.stack([cx, cy], axis=1) - c0
+        tot = np.where(ok, tot, 1.0)
+        mx = (wgt * ddx).sum(axis=(1, 2)) / tot
+        my = (wgt * ddy).sum(axis=(1, 2)) / tot
+        m2 = 0.5 * (wgt * (ddx * ddx + ddy * ddy)).sum(axis=(1, 2)) / tot - 0.5 * (mx**2 + my**2)
+        gain = np.clip(sigma**2 / np.maximum(sigma**2 - m2, 1e-6), 1.0, 4.0)
+        step = np.where(ok[:, None], np.stack([mx, my], axis=1) * gain[:, None], 0.0)
+        shift = centers + step - c0
         norm = np.hypot(shift[:, 0], shift[:, 1])
         scale = np.where(norm > max_shift, max_shift / np.maximum(norm, 1e-12), 1.0)
         centers = c0 + shift * scale[:, None]
@@ -115,6 +126,21 @@ def _resolve_bands(bands, n_bands):
         msg = f"The 'bands' parameter {bands!r} is out of range for images with {n_bands} band(s)."
         raise ValueError(msg)
     return idx
+
+
+def _window(X, half):
+    """Crop (n, C, H, W) images to the ``2 half + 1`` window around ``(W // 2, H // 2)``.
+
+    Returns the crop and its origin ``(x0, y0)`` in the full image.
+    """
+    h, w = X.shape[-2:]
+    y0, x0 = max(0, h // 2 - half), max(0, w // 2 - half)
+    return X[..., y0:h // 2 + half + 1, x0:w // 2 + half + 1], np.array([x0, y0], dtype=float)
+
+
+def _coadd(X, band_idx):
+    return X[:, band_idx].sum(axis=1, dtype=np.float64) if band_idx is not None else X.sum(
+        axis=1, dtype=np.float64)
 
 
 def _resolve_centers(images, center, nominal=None):
@@ -169,7 +195,7 @@ def aperture_flux(X, radii, *, bands=None, center="image", image_shape=None, bat
     >>> np.round(aperture_flux(X, [3.0], bands=[0]), 6)  # area of the circle, pi * 9
     array([[28.274334]])
     """
-    X = check_images(X, image_shape=image_shape, dtype=np.float64)
+    X = check_images(X, image_shape=image_shape)
     radii = np.atleast_1d(np.asarray(radii, dtype=float))
     if radii.ndim != 1 or np.any(~np.isfinite(radii)) or np.any(radii <= 0):
         msg = f"The 'radii' parameter must be positive finite radii in pixels. Got {radii!r}."
@@ -177,31 +203,41 @@ def aperture_flux(X, radii, *, bands=None, center="image", image_shape=None, bat
     n, n_bands, h, w = X.shape
     band_idx = None if bands is None else _resolve_bands(bands, n_bands)
     nominal = np.array([w // 2, h // 2], dtype=float)
-    if isinstance(center, str) and center in ("image", "centroid"):
-        # Only a window around the stamp centre matters: the apertures, plus the centroid's
-        # search radius and its Gaussian window (weights < 1e-4 beyond 4.3 sigma).
-        half = int(np.ceil(radii.max() + (_MAX_SHIFT + 4.3 * _SIGMA if center == "centroid"
-                                          else 0.0))) + 1
-        y0, x0 = max(0, h // 2 - half), max(0, w // 2 - half)
-        X = X[:, :, y0:h // 2 + half + 1, x0:w // 2 + half + 1]
-        nominal -= np.array([x0, y0], dtype=float)
-        h, w = X.shape[-2:]
+    if isinstance(center, str) and center not in ("image", "centroid"):
+        _resolve_centers(X[:1, 0], center)  # raises the error
+    # Only windows around the stamp centre are read: one for the centroid (its search radius
+    # plus 4.3 sigma of its Gaussian window, weights < 1e-4 beyond) and one for the apertures.
+    by_centre = isinstance(center, str)
+    half_a = int(np.ceil(radii.max() + (_MAX_SHIFT if by_centre and center == "centroid"
+                                        else 0.0))) + 1
+    half_c = int(np.ceil(_MAX_SHIFT + 4.3 * _SIGMA)) + 1
     out_shape = (n, len(radii)) if band_idx is not None else (n, n_bands, len(radii))
     out = np.empty(out_shape)
     for start in range(0, n, batch_size):
-        xb = X[start:start + batch_size]
-        coadd = xb[:, band_idx].sum(axis=1) if band_idx is not None else xb.sum(axis=1)
-        if isinstance(center, str):
-            centers = _resolve_centers(coadd, center, nominal)
+        stop = min(n, start + batch_size)
+        if by_centre and center == "centroid":
+            win, origin = _window(X[start:stop], half_c)
+            coadd = _coadd(win, band_idx)
+            centers = find_centers(coadd, nominal=nominal - origin) + origin
+        elif by_centre:
+            centers = np.tile(nominal, (stop - start, 1))
         else:
-            centers = _resolve_centers(coadd, np.asarray(center)[start:start + batch_size]
-                                       if np.ndim(center) == 2 else center)
+            centers = np.asarray(center, dtype=float)
+            centers = _resolve_centers(X[start:stop, 0], centers[start:stop]
+                                       if centers.ndim == 2 else centers)
+        if by_centre:
+            xb, origin = _window(X[start:stop], half_a)
+        else:
+            xb, origin = X[start:stop], np.zeros(2)
+        xb = xb.astype(np.float64)
+        local = centers - origin
+        coadd = _coadd(xb, band_idx) if band_idx is not None else None
         for j, r in enumerate(radii):
-            wgt = aperture_weights((h, w), centers, r)
+            wgt = aperture_weights(xb.shape[-2:], local, r)
             if band_idx is not None:
-                out[start:start + len(xb), j] = np.einsum("nhw,nhw->n", coadd, wgt)
+                out[start:stop, j] = np.einsum("nhw,nhw->n", coadd, wgt)
             else:
-                out[start:start + len(xb), :, j] = np.einsum("nchw,nhw->nc", xb, wgt)
+                out[start:stop, :, j] = np.einsum("nchw,nhw->nc", xb, wgt)
     return out
 
 

@@ -185,7 +185,10 @@ class CenterCrop(TransformerMixin, BaseEstimator):
             X = X[:, :, None, None]
         height, width = X.shape[2:]
         if self.size > min(height, width):
-            msg = f"The 'size' parameter ({self.size}) is larger than the images ({height}x{width})."
+            msg = (
+                f"The 'size' parameter ({self.size}) is larger than the images "
+                f"({height}x{width})."
+            )
             raise ValueError(msg)
         return X, ndim
 

@@ -184,6 +184,9 @@ class ImageScaler(TransformerMixin, BaseEstimator):
     in a set of cutouts is brightness, so unsupervised embeddings order objects by magnitude rather
     than by shape; dividing by each object's central flux removes that direction.
 
+    ``set_output(transform="pandas")`` applies to 2-D input (rows, or tabular data) only: a
+    DataFrame cannot hold 4-D images.
+
     Robust statistics (median, MAD, percentiles) are computed on at most about 4 million pixels per
     band: for larger training sets a regular subset of the samples (every k-th) is used.
     Mean / std (zscore) always use every pixel. Work is done in chunks of 256 samples, so
@@ -276,11 +279,10 @@ class ImageScaler(TransformerMixin, BaseEstimator):
             Xb = Xb[:, :, rows, cols]
         return Xb
 
-    def _prepared(self, X):
-        """Fully prepared (filled + cropped) training images; a view when nothing changes."""
-        if self.nan_policy == "raise" and self.crop is None:
-            return X
-        return np.concatenate([self._prepare(X[sl]) for sl in _chunks(len(X))])
+    def _iter_prepared(self, X):
+        """Prepared (filled + cropped) chunks of ``X``: memory stays bounded for memmaps."""
+        for sl in _chunks(len(X)):
+            yield self._prepare(X[sl])
 
     def _check_percentiles(self):
         try:
@@ -367,7 +369,9 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         n_bands = X.shape[1]
         low, high = self._check_percentiles()
         self.fill_values_ = self._fit_fill_values(X)
-        X = self._prepared(X)
+        side = (self.crop,) * 2 if self.crop is not None else X.shape[2:]
+        # Robust statistics use a bounded, regular subset of the samples (all of them when small).
+        sub = self._prepare(np.asarray(X[:: _sample_stride(len(X), side[0] * side[1])]))
         self.softening_ = None
         self.peak_floor_ = None
         self.peak_softening_ = None
@@ -375,37 +379,37 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         scale = np.ones(n_bands)
         if self.method == "zscore":
             total = np.zeros(n_bands)
-            for sl in _chunks(len(X)):
-                total += np.asarray(X[sl], dtype=np.float64).sum(axis=(0, 2, 3))
-            count = X.shape[0] * X.shape[2] * X.shape[3]
+            for Xb in self._iter_prepared(X):
+                total += np.asarray(Xb, dtype=np.float64).sum(axis=(0, 2, 3))
+            count = X.shape[0] * side[0] * side[1]
             center = total / count
             sq = np.zeros(n_bands)
-            for sl in _chunks(len(X)):
-                diff = np.asarray(X[sl], dtype=np.float64) - center[None, :, None, None]
+            for Xb in self._iter_prepared(X):
+                diff = np.asarray(Xb, dtype=np.float64) - center[None, :, None, None]
                 sq += (diff**2).sum(axis=(0, 2, 3))
             scale = _handle_zeros(np.sqrt(sq / count), center)
         elif self.method == "minmax":
             for b in range(n_bands):
-                pix = _band_pixels(X, b)
+                pix = _band_pixels(sub, b)
                 center[b], top = np.percentile(pix, [low, high])
                 scale[b] = top - center[b]
             scale = _handle_zeros(scale, center)
         elif self.method == "asinh":
-            self.softening_ = self._fit_softening(X)
+            self.softening_ = self._fit_softening(sub)
             for b in range(n_bands):
-                pix = np.arcsinh(_band_pixels(X, b) / self.softening_[b])
+                pix = np.arcsinh(_band_pixels(sub, b) / self.softening_[b])
                 q25, center[b], q75 = np.percentile(pix, [25, 50, 75])
                 scale[b] = (q75 - q25) / _IQR_TO_SIGMA
             scale = _handle_zeros(scale, center)
         else:  # peak methods
-            self.softening_ = self._fit_softening(X)
-            rows, cols = _central_box(X.shape[2], X.shape[3])
+            self.softening_ = self._fit_softening(sub)
+            rows, cols = _central_box(*side)
             n_box = (rows.stop - rows.start) * (cols.stop - cols.start)
             self.peak_floor_ = float(
                 _PEAK_FLOOR_SIGMA * np.sqrt(n_box * np.sum(self.softening_**2))
             )
             if self.method == "peak_asinh":
-                flux = np.concatenate([self._central_flux(X[sl]) for sl in _chunks(len(X))])
+                flux = np.concatenate([self._central_flux(Xb) for Xb in self._iter_prepared(X)])
                 typical = max(float(np.median(flux)), self.peak_floor_)
                 self.peak_softening_ = self.softening_ / typical
         self.center_ = center

@@ -11,3 +11,6 @@ __all__ = [
     "torch_seeded",
     "validate_image_data",
 ]
+from ._memmap import iter_chunks  # noqa: E402
+
+__all__ += ["iter_chunks"]

@@ -60,11 +60,14 @@ def batched_apply(fn, X, *, batch_size=256, device="cpu", dtype=torch.float32):
     ``X`` may be a memory-mapped array: only one batch is materialised at a time. Returns numpy
     arrays (a tuple when ``fn`` returns a tuple).
     """
+    from ._memmap import iter_chunks
+
     outputs = None
-    n = len(X)
     with torch.no_grad():
-        for start in range(0, n, batch_size):
-            xb = torch.as_tensor(np.asarray(X[start:start + batch_size]), dtype=dtype).to(device)
+        # iter_chunks copies one batch at a time (a read-only memmap gives writable tensors) and
+        # releases the memmap's pages behind it, so RSS stays at about one batch.
+        for _, chunk in iter_chunks(X, batch_size):
+            xb = torch.as_tensor(chunk, dtype=dtype).to(device)
             out = fn(xb)
             single = not isinstance(out, tuple)
             out = (out,) if single else out

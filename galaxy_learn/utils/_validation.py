@@ -52,12 +52,15 @@ def check_image_shape(image_shape, *, name="image_shape"):
     return shape
 
 
-def _count_nonfinite(X):
-    bad = ~np.isfinite(X)
-    n_bad = int(bad.sum())
-    if n_bad == 0:
-        return 0, 0
-    n_samples_bad = int(bad.reshape(X.shape[0], -1).any(axis=1).sum())
+def _count_nonfinite(X, chunk_size=1024):
+    # In chunks: a full-size boolean mask of a memory-mapped survey would not fit in memory.
+    from ._memmap import iter_chunks
+
+    n_bad = n_samples_bad = 0
+    for _, chunk in iter_chunks(X, chunk_size):
+        bad = ~np.isfinite(chunk).reshape(len(chunk), -1)
+        n_bad += int(bad.sum())
+        n_samples_bad += int(bad.any(axis=1).sum())
     return n_bad, n_samples_bad
 
 

@@ -1,0 +1,102 @@
+"""
+=======================================================
+Denoising and clustering galaxies with a U-Net + SimCLR
+=======================================================
+
+:class:`~galaxy_learn.ContrastiveDenoiser` learns, without labels, to remove the noise of galaxy
+images (a U-Net trained on noisy views of the images, with a foreground SSIM loss and a background
+"darkening" loss) and an embedding in which galaxies of similar appearance are close (an NT-Xent
+contrastive loss between the two noisy views of each galaxy).
+
+We simulate galaxies of five morphologies with
+:func:`~galaxy_learn.datasets.make_galaxy_images`, fit the denoiser, look at denoised images, and
+cluster the embeddings with HDBSCAN, shown on a t-SNE map and as an image grid per cluster.
+The sizes are small so that the example runs in a few minutes on a CPU; see
+``benchmarks/bench_denoiser.py`` for the measured numbers.
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from sklearn.cluster import HDBSCAN
+from sklearn.manifold import TSNE
+from sklearn.metrics import adjusted_rand_score
+from sklearn.preprocessing import StandardScaler
+
+from galaxy_learn import ContrastiveDenoiser
+from galaxy_learn.datasets import make_galaxy_images
+
+torch.set_num_threads(1)
+
+# %%
+# Simulated galaxies: noisy images (what a survey gives) and the noiseless truth
+X, y, truth, X_clean = make_galaxy_images(
+    400, image_size=32, bands="gri", return_clean=True, random_state=0
+)
+print(truth[["morphology", "n_arms", "pitch_angle", "has_bar", "inclination"]].head())
+
+# %%
+# Fit the denoiser on the noisy images only
+est = ContrastiveDenoiser(
+    8, depth=2, max_epochs=6, batch_size=16, lr=2e-3, device="auto", random_state=0
+)
+est.fit(X)
+denoised = est.denoise(X)
+embedding = est.transform(X)
+
+
+def to_rgb(img, ref):
+    """asinh stretch of a gri image into an RGB array (i -> red, r -> green, g -> blue)."""
+    soft = 0.05 * ref.max()
+    rgb = np.arcsinh(np.clip(img[::-1], 0, None) / soft) / np.arcsinh(ref.max() / soft)
+    return np.clip(rgb.transpose(1, 2, 0), 0, 1)
+
+
+# %%
+# Noisy input, denoised output and noiseless truth
+fig, axes = plt.subplots(3, 6, figsize=(9, 4.8))
+for j in range(6):
+    for i, (img, title) in enumerate(
+        ((X[j], "noisy"), (denoised[j], "denoised"), (X_clean[j], "truth"))
+    ):
+        axes[i, j].imshow(to_rgb(img, X_clean[j]))
+        axes[i, j].set_axis_off()
+        if j == 0:
+            axes[i, j].set_title(title, loc="left", fontsize=9)
+fig.tight_layout()
+
+# %%
+# Cluster the embeddings with HDBSCAN and compare with the true morphology
+Z = StandardScaler().fit_transform(embedding)
+labels = HDBSCAN(min_cluster_size=15, copy=True).fit_predict(Z)
+print(f"{len(set(labels) - {-1})} clusters, "
+      f"{np.mean(labels == -1):.0%} noise points, ARI = {adjusted_rand_score(y, labels):.2f}")
+
+tsne = TSNE(n_components=2, random_state=0, init="pca", perplexity=30).fit_transform(Z)
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+for ax, colours, title in ((axes[0], labels, "HDBSCAN clusters"),
+                           (axes[1], np.unique(y, return_inverse=True)[1], "true morphology")):
+    sc = ax.scatter(tsne[:, 0], tsne[:, 1], c=colours, s=6, cmap="tab10")
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+handles = [plt.Line2D([], [], marker="o", ls="", color=plt.cm.tab10(k / 9))
+           for k in range(len(np.unique(y)))]
+axes[1].legend(handles, np.unique(y), fontsize=7, loc="best")
+fig.tight_layout()
+
+# %%
+# A few galaxies of each cluster (noise points, label -1, left out)
+clusters = sorted(set(labels) - {-1})
+n_show = 8
+n_rows = max(len(clusters), 1)
+fig, axes = plt.subplots(n_rows, n_show, figsize=(n_show * 1.1, 1.2 * n_rows), squeeze=False)
+for row, c in enumerate(clusters):
+    members = np.flatnonzero(labels == c)[:n_show]
+    for col in range(n_show):
+        ax = axes[row, col]
+        ax.set_axis_off()
+        if col < len(members):
+            ax.imshow(to_rgb(denoised[members[col]], X_clean[members[col]]))
+    axes[row, 0].set_title(f"cluster {c}", loc="left", fontsize=8)
+fig.tight_layout()
+plt.show()

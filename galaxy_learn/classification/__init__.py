@@ -1,0 +1,10 @@
+"""Classifiers: threshold cuts on unsupervised scores and the supervised CNN baseline."""
+from ._threshold import ManifoldThresholdClassifier
+from ._threshold import ThresholdClassifier
+from ._cnn import CNNClassifier
+
+__all__ = [
+    "ManifoldThresholdClassifier",
+    "ThresholdClassifier",
+    "CNNClassifier",
+]

@@ -1,0 +1,4 @@
+"""Denoising autoencoders for astronomical images."""
+from ._contrastive_denoiser import ContrastiveDenoiser
+
+__all__ = ["ContrastiveDenoiser"]

@@ -1,0 +1,393 @@
+"""ContrastiveDenoiser: a U-Net denoising autoencoder whose bottleneck is trained contrastively.
+
+Follows the Galaxy Zoo: Hubble denoiser: the network learns to map noisy views of the training
+images back to the (augmented) images themselves, with a foreground SSIM loss, a background
+total-variation + darkening loss (so noise present in the targets' background is removed too) and
+an NT-Xent loss between the projections of the two views of each image, so that the pooled
+bottleneck is an embedding in which galaxies of similar appearance lie close together.
+"""
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+
+from .._base import NetEstimatorMixin
+from ..utils import batched_apply, torch_seeded, validate_image_data
+from ..utils._compat import Interval, StrOptions, _fit_context, check_is_fitted
+
+__all__ = ["ContrastiveDenoiser"]
+
+
+def _as_images(X):
+    """4-D view of validated input: tabular rows are 1x1-pixel images whose bands are the
+    features (the convention of :class:`~galaxy_learn.preprocessing.ImageScaler`)."""
+    if X.ndim == 2:
+        return X[:, :, None, None]
+    return X
+
+
+def _border_median(x):
+    """Per-image, per-band sky level: median of a border of width ``min(H, W) // 8`` (torch).
+
+    Images too small to have a border around a centre (fewer than 3 pixels a side, e.g. tabular
+    rows seen as 1x1-pixel images) get a sky level of 0: the scaler's offset alone applies.
+    """
+    h, w = x.shape[-2:]
+    b = max(1, min(h, w) // 8)
+    if 2 * b >= h or 2 * b >= w:
+        return torch.zeros_like(x[..., :1, :1])
+    border = torch.cat(
+        [x[..., :b, :].flatten(2), x[..., -b:, :].flatten(2),
+         x[..., b:-b, :b].flatten(2), x[..., b:-b, -b:].flatten(2)], dim=2,
+    )
+    return border.median(dim=2).values[..., None, None]
+
+
+class _ScaledView:
+    """Lazy, sliceable view of ``scaler.transform(X)``: one batch scaled at a time."""
+
+    def __init__(self, X, scaler):
+        self.X = X
+        self.scaler = scaler
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, sl):
+        return self.scaler.transform(self.X[sl])
+
+
+class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimatorMixin,
+                          BaseEstimator):
+    """U-Net denoising autoencoder with a contrastive (NT-Xent) projection head.
+
+    ``fit`` trains on images treated as the clean targets ``C``: each batch gets two random
+    geometric transforms (``C1``, ``C2``), Poisson + Gaussian noise (``N1``, ``N2``) and foreground
+    masks from the clean views (``M1``, ``M2``); the network reconstructs ``C1``, ``C2`` from
+    ``N1``, ``N2`` (foreground SSIM, background total variation and darkening) while the
+    projections of ``N1`` and ``N2`` are pulled together and pushed away from the rest of the batch
+    (NT-Xent). ``transform`` returns the pooled bottleneck (the representation before the
+    projection head, as in SimCLR); ``denoise`` returns cleaned images in the input's units.
+
+    Scaling (inverted by ``denoise``): a :class:`~galaxy_learn.preprocessing.ImageScaler`
+    (``method="minmax"``: per band, the 0.5-99.5 percentile range of the training pixels maps to
+    [0, 1]) fitted in ``fit`` as ``scaler_``; then each image's per-band sky level (median of a
+    border of width ``min(H, W) // 8``) is subtracted, the level the darkening term pulls the
+    background to, and added back after denoising. Noise levels and the mask floor below are in
+    these scaled units (1 ~ a bright galaxy pixel).
+
+    Parameters
+    ----------
+    base_channels : int, default=16
+        Channels of the U-Net's first level (doubled at each of the ``depth`` down-samplings).
+    depth : int, default=3
+        Number of down-samplings; images are padded to a multiple of ``2**depth`` internally and
+        cropped back, so any size works.
+    embedding_dim : int, default=64
+        Size of the embedding returned by ``transform``.
+    projection_dim : int, default=32
+        Size of the projection head's output used by the contrastive loss.
+    temperature : float, default=0.5
+        NT-Xent temperature.
+    ssim_weight : float, default=1.0
+        Weight of the foreground SSIM loss ``1 - SSIM(pred * M, C * M)``.
+    tv_weight : float, default=0.1
+        Weight of the background total variation.
+    dark_weight : float, default=10.0
+        Weight of the background darkening term (mean squared value of the background, sky = 0).
+    contrastive_weight : float, default=0.1
+        Weight of the NT-Xent loss.
+    l1_weight : float, default=1.0
+        Weight of the mean absolute error over the foreground (helps SSIM pin absolute levels;
+        set 0 for the seed's SSIM-only foreground loss).
+    noise_sigma : float, default=0.1
+        Gaussian noise added to the training views (scaled units); each image draws its level
+        uniformly in [0.25, 1] of it.
+    noise_gain : float or None, default=100.0
+        Poisson gain (counts per scaled unit) of the added shot noise; None for Gaussian only.
+    max_rotation : float, default=15.0
+        Random rotation (degrees) on top of random flips and 90-degree rotations.
+    max_shift : float, default=0.05
+        Random shift, as a fraction of the image size.
+    mask_threshold : float, default=3.0
+        Foreground = band-mean of the clean view above ``median + mask_threshold * sigma_MAD``
+        of the image (and above ``mask_floor``), dilated by one pixel.
+    mask_floor : float, default=0.02
+        Minimum foreground level (scaled units), needed for noiseless training images.
+    image_shape : tuple of int, default=None
+        ``(bands, height, width)`` to unflatten 2-D input. 2-D input without it is treated as
+        1x1-pixel images whose bands are the features (as ``ImageScaler``).
+    batch_size : int, default=16
+        Training and inference batch size (small batches give more optimiser steps per epoch,
+        which mattered most on a CPU; on a GPU raise it, and ``lr`` with it, for more
+        negatives in the NT-Xent loss).
+    max_epochs : int, default=20
+        Training epochs.
+    lr : float, default=2e-3
+        Adam learning rate.
+    device : {"auto", "cpu", "cuda"} or str, default="auto"
+        Torch device.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, batch order and augmentations.
+    verbose : int, default=0
+        Show a progress bar per epoch when > 0.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks (e.g. ``EarlyStopping``, ``Checkpoint``).
+
+    Attributes
+    ----------
+    net_ : ContrastiveDenoiserNet
+        The fitted skorch net (its ``module_`` is a :class:`galaxy_learn.nn.UNet`).
+    scaler_ : ImageScaler
+        The fitted per-band scaler (``method="minmax"``).
+    input_shape_ : tuple of int
+        Shape of one sample seen in ``fit``.
+    n_features_in_ : int
+        Number of values per sample seen in ``fit``.
+    history_ : skorch History
+        Loss per epoch and batch, including ``ssim_loss``, ``tv_loss``, ``dark_loss`` and
+        ``contrastive_loss``.
+
+    See Also
+    --------
+    galaxy_learn.losses.DenoisingContrastiveLoss : the training loss.
+    galaxy_learn.datasets.make_galaxy_images : simulated morphologies to cluster.
+
+    Notes
+    -----
+    There is no ``inverse_transform``: the U-Net decoder needs the encoder's skip connections,
+    so the embedding alone cannot be decoded. Use :meth:`denoise`.
+
+    References
+    ----------
+    Ronneberger, Fischer & Brox (2015), U-Net, arXiv:1505.04597.
+    Chen et al. (2020), A Simple Framework for Contrastive Learning (SimCLR), arXiv:2002.05709.
+
+    Examples
+    --------
+    >>> from galaxy_learn import ContrastiveDenoiser
+    >>> from galaxy_learn.datasets import make_galaxy_images
+    >>> X, y, truth = make_galaxy_images(32, image_size=16, random_state=0)
+    >>> est = ContrastiveDenoiser(base_channels=4, depth=2, embedding_dim=8, max_epochs=1,
+    ...                           device="cpu", random_state=0).fit(X)
+    >>> est.transform(X).shape
+    (32, 8)
+    >>> est.denoise(X).shape
+    (32, 3, 16, 16)
+    """
+
+    _parameter_constraints = {
+        "base_channels": [Interval(Integral, 1, None, closed="left")],
+        "depth": [Interval(Integral, 0, None, closed="left")],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "projection_dim": [Interval(Integral, 1, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "ssim_weight": [Interval(Real, 0, None, closed="left")],
+        "tv_weight": [Interval(Real, 0, None, closed="left")],
+        "dark_weight": [Interval(Real, 0, None, closed="left")],
+        "contrastive_weight": [Interval(Real, 0, None, closed="left")],
+        "l1_weight": [Interval(Real, 0, None, closed="left")],
+        "noise_sigma": [Interval(Real, 0, None, closed="left")],
+        "noise_gain": [Interval(Real, 0, None, closed="neither"), None],
+        "max_rotation": [Interval(Real, 0, 180, closed="both")],
+        "max_shift": [Interval(Real, 0, 0.5, closed="both")],
+        "mask_threshold": [Interval(Real, None, None, closed="neither")],
+        "mask_floor": [Interval(Real, None, None, closed="neither")],
+        "image_shape": [tuple, list, None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "device": [StrOptions({"auto", "cpu", "cuda", "mps"}), str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+    }
+
+    def __init__(
+        self,
+        base_channels=16,
+        *,
+        depth=3,
+        embedding_dim=64,
+        projection_dim=32,
+        temperature=0.5,
+        ssim_weight=1.0,
+        tv_weight=0.1,
+        dark_weight=10.0,
+        contrastive_weight=0.1,
+        l1_weight=1.0,
+        noise_sigma=0.1,
+        noise_gain=100.0,
+        max_rotation=15.0,
+        max_shift=0.05,
+        mask_threshold=3.0,
+        mask_floor=0.02,
+        image_shape=None,
+        batch_size=16,
+        max_epochs=20,
+        lr=2e-3,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.base_channels = base_channels
+        self.depth = depth
+        self.embedding_dim = embedding_dim
+        self.projection_dim = projection_dim
+        self.temperature = temperature
+        self.ssim_weight = ssim_weight
+        self.tv_weight = tv_weight
+        self.dark_weight = dark_weight
+        self.contrastive_weight = contrastive_weight
+        self.l1_weight = l1_weight
+        self.noise_sigma = noise_sigma
+        self.noise_gain = noise_gain
+        self.max_rotation = max_rotation
+        self.max_shift = max_shift
+        self.mask_threshold = mask_threshold
+        self.mask_floor = mask_floor
+        self.image_shape = image_shape
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def _validate(self, X, *, reset):
+        X = validate_image_data(self, X, reset=reset, image_shape=self.image_shape,
+                                allow_tabular=True)
+        return _as_images(X)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the denoising autoencoder and its projection head on images ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands, height, width)
+            Training images (the clean targets; noise is added on the fly). Flattened rows are
+            accepted with ``image_shape``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ContrastiveDenoiser
+        """
+        from skorch.callbacks import PassthroughScoring
+
+        from ..losses import DenoisingContrastiveLoss
+        from ..nets import ContrastiveDenoiserNet
+        from ..nn import UNet
+        from ..preprocessing import ImageScaler
+
+        X = self._validate(X, reset=True)
+        seed = self._fit_seed()
+        device = self._resolve_device()
+        self.scaler_ = ImageScaler(method="minmax").fit(X)
+        Xs = torch.as_tensor(self.scaler_.transform(X))
+        Xs = (Xs - _border_median(Xs)).numpy()
+        terms = ["ssim_loss", "l1_loss", "tv_loss", "dark_loss", "contrastive_loss"]
+        extra = [(t, PassthroughScoring(name=t, on_train=True)) for t in terms]
+        with torch_seeded(seed, device):
+            self.net_ = ContrastiveDenoiserNet(
+                UNet,
+                module__in_channels=X.shape[1],
+                module__base_channels=self.base_channels,
+                module__depth=self.depth,
+                module__embedding_dim=self.embedding_dim,
+                module__projection_dim=self.projection_dim,
+                criterion=DenoisingContrastiveLoss,
+                criterion__ssim_weight=self.ssim_weight,
+                criterion__tv_weight=self.tv_weight,
+                criterion__dark_weight=self.dark_weight,
+                criterion__contrastive_weight=self.contrastive_weight,
+                criterion__temperature=self.temperature,
+                criterion__l1_weight=self.l1_weight,
+                noise_gain=self.noise_gain,
+                noise_sigma=self.noise_sigma,
+                max_rotation=self.max_rotation,
+                max_shift=self.max_shift,
+                mask_threshold=self.mask_threshold,
+                mask_floor=self.mask_floor,
+                augment_seed=seed,
+                optimizer=torch.optim.Adam,
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                train_split=None,
+                iterator_train__shuffle=True,
+                iterator_train__generator=torch.Generator().manual_seed(seed),
+                callbacks=self._make_callbacks(extra),
+                device=device,
+                verbose=0,
+            )
+            self.net_.fit(Xs, None)
+        self.net_.module_.eval()
+        return self
+
+    def _apply(self, X, fn):
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        module = self.net_.module_
+        module.eval()
+        device = self.net_.device
+        return batched_apply(lambda zb: fn(module, zb), _ScaledView(X, self.scaler_),
+                             batch_size=self.batch_size, device=device)
+
+    def transform(self, X):
+        """Embed images: the pooled U-Net bottleneck (eval mode, deterministic).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands, height, width)
+            Images of the band count and size seen in ``fit``.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, embedding_dim)
+        """
+
+        def embed(module, zb):
+            return module.embedding(zb - _border_median(zb))
+
+        return self._apply(X, embed)
+
+    def denoise(self, X):
+        """Denoise images, returned in the input's units and layout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands, height, width)
+            Noisy images (3-D single-band stacks and flattened rows are returned in the same
+            layout).
+
+        Returns
+        -------
+        X_clean : ndarray of float32, same shape as the validated input
+        """
+
+        def clean(module, zb):
+            sky = _border_median(zb)
+            return module(zb - sky)[0] + sky
+
+        ndim = np.ndim(X) if not hasattr(X, "shape") else len(X.shape)
+        out = self.scaler_.inverse_transform(self._apply(X, clean))
+        if ndim == 2:
+            return out.reshape(out.shape[0], -1)
+        if ndim == 3:
+            return out[:, 0]
+        return out
+
+    @property
+    def _n_features_out(self):
+        return self.embedding_dim
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

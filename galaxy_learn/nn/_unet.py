@@ -1,0 +1,145 @@
+"""A U-Net denoising autoencoder with a contrastive projection head (pure torch).
+
+The encoder is a stack of double-convolution blocks with stride-2 max pooling; the decoder mirrors
+it with bilinear up-sampling and skip connections (Ronneberger et al. 2015). The bottleneck feature
+map is average-pooled into a representation ``h`` (the embedding returned by
+``ContrastiveDenoiser.transform``) and a small MLP maps ``h`` to the projection ``z`` on which the
+NT-Xent loss acts (SimCLR, Chen et al. 2020: the loss acts on ``z``, downstream tasks use ``h``).
+
+GroupNorm rather than BatchNorm: outputs of one image never depend on the other images of the
+batch, so ``transform`` is invariant to batch composition and works with a batch of one.
+Any band count; images whose size is not a multiple of ``2**depth`` are padded (edge replication)
+and the output is cropped back.
+"""
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["UNet", "pad_to_multiple"]
+
+
+def pad_to_multiple(x, multiple):
+    """Pad the last two dims of ``x`` (edge replication) up to a multiple of ``multiple``.
+
+    Returns the padded tensor and the ``(height, width)`` to crop back to.
+    """
+    h, w = x.shape[-2:]
+    ph = (-h) % multiple
+    pw = (-w) % multiple
+    if ph == 0 and pw == 0:
+        return x, (h, w)
+    top, left = ph // 2, pw // 2
+    x = F.pad(x, (left, pw - left, top, ph - top), mode="replicate")
+    return x, (h, w)
+
+
+def _crop_center(x, size):
+    h, w = size
+    H, W = x.shape[-2:]
+    top, left = (H - h) // 2, (W - w) // 2
+    return x[..., top:top + h, left:left + w]
+
+
+def _groups(channels):
+    """GroupNorm groups: at most 8, at least 4 channels per group (a group of one channel would
+    erase spatially constant inputs such as 1x1-pixel images)."""
+    for g in (8, 4, 2):
+        if channels % g == 0 and channels // g >= 4:
+            return g
+    return 1
+
+
+class _DoubleConv(nn.Sequential):
+    def __init__(self, c_in, c_out):
+        super().__init__(
+            nn.Conv2d(c_in, c_out, 3, padding=1),
+            nn.GroupNorm(_groups(c_out), c_out),
+            nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, padding=1),
+            nn.GroupNorm(_groups(c_out), c_out),
+            nn.ReLU(),
+        )
+
+
+class UNet(nn.Module):
+    """U-Net autoencoder returning ``(reconstruction, embedding, projection)``.
+
+    Parameters
+    ----------
+    in_channels : int
+        Number of bands.
+    base_channels : int, default=16
+        Channels of the first level; doubled at every down-sampling.
+    depth : int, default=3
+        Number of down-sampling steps (the stride is ``2**depth``).
+    embedding_dim : int, default=64
+        Size of the representation ``h`` (a linear map of the pooled bottleneck).
+    projection_dim : int, default=32
+        Size of the projection ``z`` fed to the contrastive loss.
+    residual : bool, default=False
+        Whether the decoder predicts a correction added to the input (``x + f(x)``, as in DnCNN),
+        which makes the identity the starting point; otherwise it predicts the image directly.
+    """
+
+    def __init__(self, in_channels, base_channels=16, depth=3, embedding_dim=64, projection_dim=32,
+                 residual=False):
+        super().__init__()
+        self.in_channels = in_channels
+        self.depth = depth
+        self.residual = residual
+        chans = [base_channels * 2**i for i in range(depth + 1)]
+        self.down = nn.ModuleList()
+        c_prev = in_channels
+        for c in chans:
+            self.down.append(_DoubleConv(c_prev, c))
+            c_prev = c
+        self.up = nn.ModuleList()
+        for c_skip in reversed(chans[:-1]):
+            self.up.append(_DoubleConv(c_prev + c_skip, c_skip))
+            c_prev = c_skip
+        self.out = nn.Conv2d(c_prev, in_channels, 1)
+        self.embed = nn.Linear(chans[-1], embedding_dim)
+        self.project = nn.Sequential(
+            nn.Linear(embedding_dim, embedding_dim),
+            nn.ReLU(),
+            nn.Linear(embedding_dim, projection_dim),
+        )
+
+    @property
+    def stride(self):
+        return 2**self.depth
+
+    def encode(self, x):
+        """Return the skip feature maps and the representation ``h`` of padded input ``x``."""
+        skips = []
+        for i, block in enumerate(self.down):
+            if i > 0:
+                x = F.max_pool2d(x, 2)
+            x = block(x)
+            skips.append(x)
+        pooled = x.mean(dim=(-2, -1))
+        # The linear map as a broadcast product + sum rather than a GEMM: a GEMM's blocking
+        # depends on the row's position in the batch (float32 results then differ in the last
+        # bit), and the embedding must not depend on the batch composition.
+        h = (pooled[:, None, :] * self.embed.weight).sum(dim=-1) + self.embed.bias
+        return skips, h
+
+    def decode(self, skips):
+        x = skips[-1]
+        for block, skip in zip(self.up, reversed(skips[:-1])):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = block(torch.cat([x, skip], dim=1))
+        return self.out(x)
+
+    def embedding(self, x):
+        """Representation ``h`` of images ``x`` of shape (n, C, H, W), any H, W."""
+        x, _ = pad_to_multiple(x, self.stride)
+        return self.encode(x)[1]
+
+    def forward(self, x):
+        x_pad, size = pad_to_multiple(x, self.stride)
+        skips, h = self.encode(x_pad)
+        out = self.decode(skips)
+        if self.residual:
+            out = out + x_pad
+        return _crop_center(out, size), h, self.project(h)

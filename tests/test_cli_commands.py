@@ -1,0 +1,85 @@
+"""End-to-end runs of the galaxy-learn subcommands with tiny settings (in-process)."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import galaxy_learn
+from galaxy_learn.cli import main
+from galaxy_learn.persistence import load, read_metadata
+
+needs_pipeline = pytest.mark.skipif(
+    not all(hasattr(galaxy_learn, n) for n in ("VAEEncoder", "ThresholdClassifier")),
+    reason="VAEEncoder / ThresholdClassifier are not merged in this build yet",
+)
+
+
+@pytest.fixture(scope="module")
+def cutout_dir(tmp_path_factory):
+    from galaxy_learn.datasets import make_star_galaxy_cutouts
+
+    X, _, _ = make_star_galaxy_cutouts(40, random_state=1)
+    folder = tmp_path_factory.mktemp("cutouts")
+    np.save(folder / "a.npy", X[:25])
+    np.save(folder / "b.npy", X[25:])
+    return folder
+
+
+@needs_pipeline
+def test_demo_quick_prints_table_and_writes_figures(tmp_path, capsys):
+    code = main(["demo", "--quick", "-q", "-o", str(tmp_path / "demo"), "--n-samples", "120",
+                 "--model", str(tmp_path / "demo.glm")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "AUC pipeline" in out and "AUC CI" in out and "all" in out
+    assert (tmp_path / "demo" / "roc.png").stat().st_size > 0
+    assert (tmp_path / "demo" / "latent_space.png").stat().st_size > 0
+    assert (tmp_path / "demo" / "segmentation.png").stat().st_size > 0
+    table = pd.read_csv(tmp_path / "demo" / "results.csv")
+    assert table["n"].iloc[-1] == 36  # the 'all' row: 30% of 120 held out
+    assert read_metadata(tmp_path / "demo.glm")["estimator_class"].endswith("Pipeline")
+
+
+@needs_pipeline
+def test_classify_fits_saves_and_reuses_model(cutout_dir, tmp_path, capsys):
+    model = tmp_path / "m.glm"
+    argv = ["classify", str(cutout_dir), "-o", str(tmp_path / "out.csv"), "--max-epochs", "1",
+            "--batch-size", "16", "--class-prior", "0.4", "--model", str(model), "-q",
+            "--device", "cpu"]
+    assert main(argv) == 0, capsys.readouterr().err
+    first = pd.read_csv(tmp_path / "out.csv")
+    assert len(first) == 40 and set(first["label"]) <= {"POINT", "GALAXY"}
+    assert {"file", "index_in_file", "label", "score"} <= set(first.columns)
+    assert (first["label"] == "POINT").mean() == pytest.approx(0.4, abs=0.05)
+    # Second run: the saved model is reused (no refit), same labels.
+    argv[3] = str(tmp_path / "again.csv")
+    assert main(argv) == 0
+    again = pd.read_csv(tmp_path / "again.csv")
+    pd.testing.assert_frame_equal(first, again)
+    assert load(model, allow_pickle=True).named_steps["thresholdclassifier"].class_prior == 0.4
+
+
+def test_segment_writes_an_object_map(cutout_dir, tmp_path, capsys):
+    from astropy.io import fits
+
+    from galaxy_learn import _io
+
+    X = np.load(cutout_dir / "a.npy")
+    field = np.concatenate([np.concatenate([X[0], X[1]], axis=2),
+                            np.concatenate([X[2], X[3]], axis=2)], axis=1)  # 5 x 128 x 128
+    _io.write_fits(field, tmp_path / "field.fits")
+    code = main(["segment", str(tmp_path / "field.fits"), "-o", str(tmp_path / "mask.fits"),
+                 "--max-epochs", "1", "--batch-size", "8", "-q", "--device", "cpu"])
+    assert code == 0, capsys.readouterr().err
+    segmap = fits.getdata(tmp_path / "mask.fits")
+    assert segmap.shape == (128, 128) and segmap.min() == 0 and segmap.max() >= 1
+
+
+def test_denoise_writes_images_in_input_units(cutout_dir, tmp_path, capsys):
+    code = main(["denoise", str(cutout_dir / "b.npy"), "-o", str(tmp_path / "clean.npy"),
+                 "--max-epochs", "1", "--batch-size", "8", "-q", "--device", "cpu",
+                 "--model", str(tmp_path / "den.glm")])
+    assert code == 0, capsys.readouterr().err
+    clean = np.load(tmp_path / "clean.npy")
+    noisy = np.load(cutout_dir / "b.npy")
+    assert clean.shape == noisy.shape and np.isfinite(clean).all()
+    assert (tmp_path / "den.glm").exists()

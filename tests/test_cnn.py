@@ -1,0 +1,193 @@
+"""Tests of the supervised CNNClassifier, its ConvNet module and the augmentation of its net."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import FunctionTransformer
+
+from galaxy_learn.classification import CNNClassifier
+from galaxy_learn.nets import random_dihedral
+from galaxy_learn.nn import ConvNet
+
+FAST = dict(channels=(4, 8), dense_units=(16,), max_epochs=12, batch_size=8, lr=3e-3,
+            random_state=0, device="cpu")
+
+
+def _blobs(n=48, size=16, bands=2, seed=0, labels=("galaxy", "star")):
+    """Point-like (narrow) vs extended (wide) Gaussian sources, off-centre by up to 1 pixel."""
+    rng = np.random.default_rng(seed)
+    y = np.array([labels[i % 2] for i in range(n)])
+    yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
+    dx, dy = rng.uniform(-1, 1, (2, n, 1, 1))
+    width = np.where(y == labels[1], 1.0, 2.5)[:, None, None]
+    img = np.exp(-((xx - dx) ** 2 + (yy - dy) ** 2) / (2 * width**2))
+    X = img[:, None] * rng.uniform(0.5, 2, (n, bands, 1, 1)) + rng.normal(0, 0.05, (n, bands, size, size))
+    return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = _blobs()
+    return CNNClassifier(**FAST).fit(X, y), X, y
+
+
+def test_convnet_shapes_any_size():
+    for shape in [(5, 64, 64), (3, 17, 9), (1, 1, 6)]:
+        net = ConvNet(shape, n_outputs=3, channels=(4, 8, 8), dense_units=(8, 8))
+        assert net(torch.zeros(2, *shape)).shape == (2, 3)
+        assert net.embed(torch.zeros(2, *shape)).shape == (2, 8)
+    with pytest.raises(ValueError, match="channels=\\(\\)"):
+        ConvNet((7,), channels=(4,))
+    with pytest.raises(ValueError, match="'activation'"):
+        ConvNet((1, 8, 8), activation="tanhh")
+
+
+def test_random_dihedral_is_a_symmetry_and_seeded():
+    X = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).reshape(2 * 3, 1, 4, 4)
+    out = random_dihedral(X, torch.Generator().manual_seed(1))
+    again = random_dihedral(X, torch.Generator().manual_seed(1))
+    assert torch.equal(out, again)
+    for x, o in zip(X, out):
+        group = [torch.rot90(f, k, (-2, -1)) for f in (x, x.flip(-1)) for k in range(4)]
+        assert any(torch.equal(o, g) for g in group)
+    # all eight symmetries show up on enough draws, the input is untouched
+    many = random_dihedral(X[:1].repeat(200, 1, 1, 1), torch.Generator().manual_seed(2))
+    assert len({tuple(m.flatten().tolist()) for m in many}) == 8
+    assert torch.equal(X, torch.arange(96, dtype=torch.float32).reshape(6, 1, 4, 4))
+    # rectangular images keep their shape (no transposition)
+    rect = torch.zeros(5, 2, 3, 7)
+    assert random_dihedral(rect, torch.Generator().manual_seed(0)).shape == rect.shape
+
+
+def test_learns_point_vs_extended_with_string_labels(fitted):
+    clf, X, y = fitted
+    X_test, y_test = _blobs(n=40, seed=1)
+    assert list(clf.classes_) == ["galaxy", "star"]
+    assert clf.score(X_test, y_test) >= 0.9
+    proba = clf.predict_proba(X_test)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    scores = clf.decision_function(X_test)
+    # binary decision function is the log-odds of classes_[1]
+    np.testing.assert_allclose(scores, np.log(proba[:, 1] / proba[:, 0]), rtol=1e-6, atol=1e-6)
+    assert roc_auc_score(y_test == "star", scores) > 0.95
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X_test)), proba, rtol=1e-10)
+    assert clf.embed(X_test).shape == (40, 16)
+
+
+def test_flattened_rows_with_image_shape_match_images(fitted):
+    clf, X, y = fitted
+    flat = CNNClassifier(**FAST, image_shape=X.shape[1:]).fit(X.reshape(len(X), -1), y)
+    np.testing.assert_allclose(
+        flat.predict_proba(X.reshape(len(X), -1)), clf.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
+    assert flat.input_shape_ == X.shape[1:]
+
+
+def test_determinism_pickle_and_rng_untouched(fitted):
+    clf, X, y = fitted
+    state = torch.get_rng_state()
+    clf2 = CNNClassifier(**FAST).fit(X, y)
+    assert torch.equal(state, torch.get_rng_state())  # no global seeding
+    np.testing.assert_array_equal(clf.decision_function(X), clf2.decision_function(X))
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.decision_function(X), clf.decision_function(X))
+    other = CNNClassifier(**{**FAST, "random_state": 1}).fit(X, y)
+    assert not np.array_equal(other.decision_function(X), clf.decision_function(X))
+    X_copy = X.copy()
+    clf.predict(X)
+    np.testing.assert_array_equal(X, X_copy)
+
+
+def test_three_classes_and_class_weight():
+    X, y = _blobs(n=60, labels=("a", "b"))
+    y = y.astype(object)
+    y[::3] = "c"  # a third, indistinguishable class
+    clf = CNNClassifier(**{**FAST, "max_epochs": 4}).fit(X, y)
+    assert clf.predict_proba(X).shape == (60, 3)
+    assert clf.decision_function(X).shape == (60, 3)
+    np.testing.assert_array_equal(clf.class_weight_, [1, 1, 1])
+    heavy = CNNClassifier(**{**FAST, "max_epochs": 4}, class_weight={"c": 50.0}).fit(X, y)
+    np.testing.assert_array_equal(heavy.class_weight_, [1, 1, 50])
+    assert np.mean(heavy.predict(X) == "c") > np.mean(clf.predict(X) == "c")
+    bal = CNNClassifier(**{**FAST, "max_epochs": 1}, class_weight="balanced").fit(X, y)
+    counts = np.array([np.sum(y == c) for c in bal.classes_])
+    np.testing.assert_allclose(bal.class_weight_, len(y) / (3 * counts))
+    with pytest.raises(ValueError, match="class_weight.*'z'"):
+        CNNClassifier(**FAST, class_weight={"z": 2.0}).fit(X, y)
+
+
+def test_early_stopping_restores_best_and_stops():
+    X, y = _blobs(n=60)
+    clf = CNNClassifier(**{**FAST, "max_epochs": 60}, early_stopping=True, n_iter_no_change=3,
+                        validation_fraction=0.25).fit(X, y)
+    hist = clf.history_
+    assert clf.n_epochs_ < 60
+    assert "valid_loss" in hist[0]
+    valid = np.array(hist[:, "valid_loss"])
+    assert np.argmin(valid) == len(valid) - 1 - 3  # stopped `patience` epochs after the best
+
+
+def test_errors():
+    X, y = _blobs(n=16)
+    clf = CNNClassifier(**{**FAST, "max_epochs": 1}).fit(X, y)
+    with pytest.raises(ValueError, match="3 band\\(s\\) but CNNClassifier was fitted on 2"):
+        clf.predict(np.zeros((2, 3, 16, 16)))
+    with pytest.raises(ValueError, match="size 8x8"):
+        clf.predict(np.zeros((2, 2, 8, 8)))
+    X_nan = X.copy()
+    X_nan[0, 0, 3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        CNNClassifier(**FAST).fit(X_nan, y)
+    with pytest.raises(ValueError, match="1 class"):
+        CNNClassifier(**FAST).fit(X, np.zeros(16))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        CNNClassifier(**FAST).fit(X, np.linspace(0, 1, 16))
+    with pytest.raises(ValueError, match="'channels' parameter must be a tuple of positive ints"):
+        CNNClassifier(**{**FAST, "channels": (4, -1)}).fit(X, y)
+    with pytest.raises(ValueError, match="'lr' parameter"):
+        CNNClassifier(**{**FAST, "lr": -1.0}).fit(X, y)
+    with pytest.raises(ValueError, match="diverged"):
+        CNNClassifier(**{**FAST, "lr": 1e30, "max_epochs": 3}).fit(X * 1e30, y)
+
+
+def test_scaling_string_transformer_crop_and_nan_fill():
+    preprocessing = pytest.importorskip("galaxy_learn.preprocessing")
+    X, y = _blobs(n=24)
+    X = X * 1e3  # raw-flux-like scale
+    by_name = CNNClassifier(**{**FAST, "max_epochs": 2}, scaling="zscore").fit(X, y)
+    by_obj = CNNClassifier(
+        **{**FAST, "max_epochs": 2}, scaling=preprocessing.ImageScaler(method="zscore")
+    ).fit(X, y)
+    np.testing.assert_array_equal(by_name.decision_function(X), by_obj.decision_function(X))
+    assert isinstance(by_name.scaler_, preprocessing.ImageScaler)
+    # a cropping scaler changes the network's input, not the estimator's input contract
+    X_nan = X.copy()
+    X_nan[:, :, 0, 0] = np.nan  # masked corner pixels
+    crop = CNNClassifier(
+        **{**FAST, "max_epochs": 2},
+        scaling=preprocessing.ImageScaler(method="asinh", crop=8, nan_policy="fill"),
+    ).fit(X_nan, y)
+    assert crop.input_shape_ == (2, 16, 16)
+    assert crop.net_.module_.input_shape == (2, 8, 8)
+    assert np.isfinite(crop.predict_proba(X_nan)).all()
+    with pytest.raises(ValueError, match="NaN"):
+        CNNClassifier(**FAST).fit(X_nan, y)  # default scaler does not fill: clear error
+    with pytest.raises(ValueError, match="NaN"):
+        CNNClassifier(**FAST, scaling=None).fit(X_nan, y)
+    with pytest.raises(ValueError, match="after scaling"):  # a transformer that lets NaN through
+        CNNClassifier(**FAST, scaling=FunctionTransformer()).fit(X_nan, y)
+
+
+def test_precise_batchnorm_statistics_match_training_data(fitted):
+    """After fit the running statistics are those of the final weights on the training inputs."""
+    clf, X, _ = fitted
+    module = clf.net_.module_
+    conv, bn = module.features.block0[0], module.features.block0[1]
+    with torch.no_grad():
+        h = conv(torch.as_tensor(clf.scaler_.transform(X)))
+    # 48 samples in 6 equal batches of 8: the mean of the batch means is the overall mean
+    np.testing.assert_allclose(bn.running_mean.numpy(), h.mean((0, 2, 3)).numpy(), rtol=1e-4,
+                               atol=1e-6)
+    assert module.training is False

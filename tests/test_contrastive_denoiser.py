@@ -1,0 +1,128 @@
+"""ContrastiveDenoiser: shapes, units, determinism, persistence, errors, and that it learns."""
+import pickle
+
+import numpy as np
+import pytest
+
+from galaxy_learn import ContrastiveDenoiser
+from galaxy_learn.datasets import make_galaxy_images
+
+TINY = dict(base_channels=2, depth=2, embedding_dim=4, projection_dim=3, max_epochs=1,
+            batch_size=16, device="cpu", random_state=0)
+
+
+@pytest.fixture(scope="module")
+def gz_like():
+    X, y, _ = make_galaxy_images(24, image_size=20, bands="gri", random_state=0)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(gz_like):
+    return ContrastiveDenoiser(**TINY).fit(gz_like[0])
+
+
+def test_shapes_rgb_and_five_band_any_size():
+    X3, _, _ = make_galaxy_images(12, image_size=19, bands="gri", random_state=1)
+    X5, _, _ = make_galaxy_images(12, image_size=13, bands="ugriz", random_state=1)
+    for X in (X3, 255 * np.clip(X3 / X3.max(), 0, 1).astype(np.uint8), X5):
+        est = ContrastiveDenoiser(**TINY).fit(X)
+        assert est.transform(X).shape == (12, 4)
+        assert est.denoise(X).shape == X.shape
+        assert est.denoise(X).dtype == np.float32
+    # single-band stacks and flattened rows come back in their own layout
+    est = ContrastiveDenoiser(**TINY).fit(X5[:, 2])
+    assert est.denoise(X5[:, 2]).shape == (12, 13, 13)
+    flat = X5.reshape(12, -1)
+    est = ContrastiveDenoiser(**TINY, image_shape=(5, 13, 13)).fit(flat)
+    assert est.denoise(flat).shape == flat.shape
+    assert est.input_shape_ == (5, 13, 13)
+
+
+def test_deterministic_fit_and_transform(gz_like, fitted):
+    X = gz_like[0]
+    again = ContrastiveDenoiser(**TINY).fit(X)
+    np.testing.assert_array_equal(fitted.transform(X), again.transform(X))
+    np.testing.assert_array_equal(fitted.transform(X), fitted.transform(X))
+    np.testing.assert_allclose(ContrastiveDenoiser(**TINY).fit_transform(X),
+                               fitted.transform(X), rtol=1e-6, atol=1e-6)
+    # batch composition changes float32 convolutions in the last bits only
+    np.testing.assert_allclose(fitted.transform(X[3:4]), fitted.transform(X)[3:4], rtol=1e-4,
+                               atol=1e-5)
+    np.testing.assert_allclose(fitted.denoise(X[::-1])[::-1], fitted.denoise(X), rtol=1e-4,
+                               atol=1e-4 * np.abs(X).max())
+    other = ContrastiveDenoiser(**{**TINY, "random_state": 1}).fit(X)
+    assert not np.allclose(other.transform(X), fitted.transform(X))
+
+
+def test_pickle_round_trip(gz_like, fitted):
+    X = gz_like[0]
+    clone = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(clone.transform(X), fitted.transform(X))
+    np.testing.assert_array_equal(clone.denoise(X), fitted.denoise(X))
+    assert "augment_generator_" not in clone.net_.__dict__
+
+
+def test_denoise_is_in_the_input_units(gz_like):
+    """Scaling is internal: an affine change of units gives the same fit, in the new units."""
+    X = gz_like[0]
+    a = ContrastiveDenoiser(**TINY).fit(X)
+    b = ContrastiveDenoiser(**TINY).fit(1000.0 * X + 50.0)
+    np.testing.assert_allclose(b.denoise(1000.0 * X + 50.0), 1000.0 * a.denoise(X) + 50.0,
+                               rtol=1e-3, atol=0.5)
+    np.testing.assert_allclose(b.transform(1000.0 * X + 50.0), a.transform(X), rtol=1e-3,
+                               atol=1e-3)
+
+
+def test_history_records_every_loss_term(fitted):
+    for key in ("train_loss", "ssim_loss", "tv_loss", "dark_loss", "contrastive_loss"):
+        assert np.isfinite(fitted.history_[-1, key])
+
+
+def test_errors(gz_like, fitted):
+    X = gz_like[0]
+    with pytest.raises(ValueError, match="band"):
+        fitted.transform(X[:, :2])
+    with pytest.raises(ValueError, match="size"):
+        fitted.denoise(X[:, :, :16, :16])
+    bad = X.copy()
+    bad[0, 0, 3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        ContrastiveDenoiser(**TINY).fit(bad)
+    with pytest.raises(ValueError, match="temperature"):
+        ContrastiveDenoiser(**{**TINY, "temperature": 0.0}).fit(X)
+    assert not np.shares_memory(fitted.denoise(X), X)
+
+
+def test_learns_to_remove_background_noise():
+    """A few epochs on noisy blobs: the background of the output is much quieter than the input."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:16, :16] - 7.5
+    amp = rng.uniform(1, 3, size=(96, 1, 1, 1))
+    width = rng.uniform(3, 8, size=(96, 1, 1, 1))
+    clean = amp * np.exp(-(xx**2 + yy**2) / width)
+    X = (clean + rng.normal(0, 0.05, size=clean.shape)).astype(np.float32)
+    est = ContrastiveDenoiser(4, depth=2, embedding_dim=4, max_epochs=12, batch_size=16, lr=3e-3,
+                              noise_sigma=0.2, noise_gain=None, device="cpu",
+                              random_state=0).fit(X)
+    noisy = (clean + rng.normal(0, 0.15, size=clean.shape)).astype(np.float32)
+    out = est.denoise(noisy)
+    bg = clean < 0.01
+    assert np.std((out - clean)[bg]) < 0.5 * np.std((noisy - clean)[bg])
+    assert est.history_[-1, "train_loss"] < est.history_[0, "train_loss"]
+
+
+def test_train_step_views_and_global_rng_untouched(gz_like, fitted):
+    import torch
+
+    X = gz_like[0]
+    state = torch.random.get_rng_state()
+    ContrastiveDenoiser(**TINY).fit(X)
+    assert torch.equal(state, torch.random.get_rng_state())
+    clean = torch.as_tensor(fitted.scaler_.transform(X[:4]))
+    c12, n12, m12 = fitted.net_.make_views(clean)
+    assert c12.shape == (8,) + X.shape[1:] and n12.shape == c12.shape
+    assert m12.shape == (8, 1) + X.shape[2:]
+    assert set(torch.unique(m12).tolist()) <= {0.0, 1.0}
+    assert not torch.equal(c12[:4], c12[4:])  # two different geometric views
+    assert (n12 - c12).abs().mean() > 0  # noise added

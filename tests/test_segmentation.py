@@ -1,0 +1,320 @@
+"""Tests of the residual autoencoder, HypercolumnExtractor, HypercolumnSegmenter, tiling and the
+per-pixel class map. Synthetic Gaussian-blob fields keep them fast and their truth exact."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from galaxy_learn.metrics import detection_scores, pixel_iou
+from galaxy_learn.nn import ResidualConvAutoencoder, autoencoder_layer_names
+from galaxy_learn.preprocessing import ImageFlattener
+from galaxy_learn.segmentation import (
+    HypercolumnExtractor,
+    HypercolumnSegmenter,
+    apply_tiled,
+    deblend_watershed,
+    extract_cutouts,
+    iter_tiles,
+    object_positions,
+    pixel_class_map,
+    to_pixel_features,
+)
+
+TINY = {"channels": (4, 8), "layers": ("input", "enc0", "enc1"), "max_epochs": 2, "device": "cpu",
+            "batch_size": 16}
+
+
+def _blob(shape, x, y, sigma):
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma**2))
+
+
+def _blob_field(seed=0, shape=(96, 96), n=8, bands=2, amp=(15, 60)):
+    """Isolated Gaussian blobs on unit noise; returns field (C, H, W), positions, truth mask."""
+    rng = np.random.default_rng(seed)
+    grid = [(x, y) for y in range(12, shape[0] - 8, 24) for x in range(12, shape[1] - 8, 24)]
+    pos = np.array(grid)[rng.choice(len(grid), n, replace=False)] + rng.uniform(-3, 3, (n, 2))
+    model = np.zeros(shape)
+    for x, y in pos:
+        model += rng.uniform(*amp) * _blob(shape, x, y, rng.uniform(1.2, 2.0))
+    field = model[None] * rng.uniform(0.7, 1.3, (bands, 1, 1)) + rng.normal(size=(bands,) + shape)
+    return field.astype(np.float32), pos, model > 2.0
+
+
+@pytest.fixture(scope="module")
+def fitted_segmenter():
+    field, _, _ = _blob_field(seed=1)
+    seg = HypercolumnSegmenter(HypercolumnExtractor(**TINY, random_state=0), n_clusters=4,
+                               threshold=2.0, random_state=0)
+    return seg.fit(field[None])
+
+
+# ----------------------------------------------------------------------------- torch module
+@pytest.mark.parametrize("skip", [True, False])
+@pytest.mark.parametrize("hw", [(16, 16), (13, 22), (1, 7)])
+def test_autoencoder_shapes_any_size(skip, hw):
+    net = ResidualConvAutoencoder(in_channels=3, channels=(4, 8, 16), skip_connections=skip)
+    x = torch.randn(2, 3, *hw)
+    assert net(x).shape == x.shape
+    maps, size = net.feature_maps(x)
+    assert list(maps) == autoencoder_layer_names(3) and size == hw
+    assert maps["enc2"].shape[1] == 16 and maps["dec0"].shape[1] == 4
+    hc = net.hypercolumns(x, ["input", "enc1", "dec0"])
+    assert hc.shape == (2, *hw, 3 + 8 + 4)
+    assert torch.equal(hc[..., :3], x.permute(0, 2, 3, 1))  # the "input" block is the input
+
+
+def test_skip_connections_change_decoder_only():
+    torch.manual_seed(0)
+    a = ResidualConvAutoencoder(in_channels=1, channels=(4, 8), skip_connections=True)
+    b = ResidualConvAutoencoder(in_channels=1, channels=(4, 8), skip_connections=False)
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(1, 1, 8, 8)
+    ma, _ = a.feature_maps(x)
+    mb, _ = b.feature_maps(x)
+    assert torch.equal(ma["enc1"], mb["enc1"])
+    assert not torch.allclose(ma["dec0"], mb["dec0"])
+
+
+def test_hypercolumn_weights_and_scales_are_linear():
+    net = ResidualConvAutoencoder(in_channels=1, channels=(4, 8))
+    x = torch.randn(1, 1, 8, 8)
+    h1 = net.hypercolumns(x, ["input", "enc1"])
+    h2 = net.hypercolumns(x, ["input", "enc1"], weights=[2.0, 0.0], scales=[4.0, 1.0])
+    torch.testing.assert_close(h2[..., :1], h1[..., :1] / 2)
+    assert torch.all(h2[..., 1:] == 0)
+
+
+def test_unknown_layer_name():
+    net = ResidualConvAutoencoder(in_channels=1, channels=(4, 8))
+    with pytest.raises(ValueError, match="Unknown layer name"):
+        net.feature_maps(torch.zeros(1, 1, 4, 4), ["enc5"])
+
+
+# ----------------------------------------------------------------------------- extractor
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 2, 16, 16)) + 8 * _blob((16, 16), 8, 7, 1.5)
+    return X.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def fitted_extractor(images):
+    return HypercolumnExtractor(**TINY, random_state=0).fit(images)
+
+
+def test_extractor_transform_layout(fitted_extractor, images):
+    Z = fitted_extractor.transform(images)
+    F = fitted_extractor.n_pixel_features_
+    assert F == 2 + 4 + 8 and Z.shape == (12, 16 * 16 * F) and Z.dtype == np.float32
+    H = fitted_extractor.hypercolumns(images)
+    np.testing.assert_array_equal(to_pixel_features(Z, (2, 16, 16)), H)
+    # one pixel per row: row (i*H + y)*W + x of Z.reshape(-1, F) is pixel (y, x) of image i
+    np.testing.assert_array_equal(Z.reshape(-1, F)[(3 * 16 + 5) * 16 + 9], H[3, 5, 9])
+    assert fitted_extractor.feature_slices_["enc1"] == slice(6, 14)
+
+
+def test_extractor_fit_transform_determinism_and_pickle(fitted_extractor, images):
+    other = HypercolumnExtractor(**TINY, random_state=0)
+    np.testing.assert_array_equal(other.fit_transform(images), fitted_extractor.transform(images))
+    restored = pickle.loads(pickle.dumps(fitted_extractor))
+    np.testing.assert_array_equal(restored.transform(images), fitted_extractor.transform(images))
+    different = HypercolumnExtractor(**TINY, random_state=1).fit(images)
+    assert not np.allclose(different.transform(images), fitted_extractor.transform(images))
+
+
+def test_extractor_layer_weights(images):
+    base = HypercolumnExtractor(**TINY, random_state=0).fit(images)
+    weighted = HypercolumnExtractor(**TINY, layer_weights=(3.0, 1.0, 0.0), random_state=0)
+    weighted.fit(images)
+    Hb, Hw = base.hypercolumns(images[:2]), weighted.hypercolumns(images[:2])
+    np.testing.assert_allclose(Hw[..., :2], 3 * Hb[..., :2], rtol=1e-6)
+    assert np.all(Hw[..., 6:] == 0)
+    # blocks are normalised to unit RMS over the training images before weighting
+    rms = np.sqrt((base.hypercolumns(images)[..., 2:6] ** 2).mean())
+    assert rms == pytest.approx(1.0, rel=0.05)
+
+
+def test_extractor_any_size_but_transform_needs_fitted_size(fitted_extractor):
+    big = np.zeros((1, 2, 30, 21), np.float32)
+    assert fitted_extractor.hypercolumns(big).shape == (1, 30, 21, 14)
+    assert fitted_extractor.reconstruct(big).shape == big.shape
+    with pytest.raises(ValueError, match="size 30x21 but HypercolumnExtractor was fitted on 16x16"):
+        fitted_extractor.transform(big)
+    with pytest.raises(ValueError, match="3 band"):
+        fitted_extractor.hypercolumns(np.zeros((1, 3, 16, 16)))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"layers": ("enc7",)}, "'layers' parameter must be distinct names"),
+        ({"layers": ("enc0", "enc0")}, "'layers' parameter must be distinct names"),
+        ({"layer_weights": (1.0, 2.0)}, "'layer_weights' parameter must hold 3"),
+        ({"layer_weights": (1.0, -1.0, 1.0)}, "'layer_weights' parameter must hold 3"),
+        ({"channels": (4, 0)}, "'channels' parameter"),
+    ],
+)
+def test_extractor_bad_parameters(images, params, match):
+    with pytest.raises(ValueError, match=match):
+        HypercolumnExtractor(**{**TINY, **params}).fit(images)
+
+
+def test_extractor_rejects_nan(images):
+    X = images.copy()
+    X[0, 0, 3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity: 1 non-finite"):
+        HypercolumnExtractor(**TINY).fit(X)
+
+
+def test_extractor_field_trains_on_crops():
+    field = np.random.default_rng(0).normal(size=(1, 1, 80, 72)).astype(np.float32)
+    ext = HypercolumnExtractor(**{**TINY, "max_epochs": 1}, patch_size=16, max_patches=10,
+                               random_state=0).fit(field)
+    assert ext.net_.history[-1, "batches", 0, "train_batch_size"] == 10
+
+
+# ----------------------------------------------------------------------------- tiling
+@settings(max_examples=30, deadline=None)
+@given(
+    h=st.integers(1, 70), w=st.integers(1, 70), tile=st.integers(1, 40),
+    overlap=st.integers(0, 12), align=st.sampled_from([1, 2, 4]),
+)
+def test_tiles_cover_every_pixel_once(h, w, tile, overlap, align):
+    count = np.zeros((h, w), int)
+    for outer, inner, local in iter_tiles((h, w), tile, overlap, align=align):
+        count[inner] += 1
+        assert outer[0].start % align == 0 and outer[1].start % align == 0
+        sub = np.arange(h * w).reshape(h, w)[outer][local]
+        np.testing.assert_array_equal(sub, np.arange(h * w).reshape(h, w)[inner])
+    assert np.all(count == 1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(h=st.integers(5, 60), w=st.integers(5, 60), tile=st.integers(4, 30), size=st.integers(1, 4))
+def test_apply_tiled_equals_untiled_for_local_operator(h, w, tile, size):
+    img = np.random.default_rng(h * w).normal(size=(2, h, w))
+    fn = lambda t: ndimage.uniform_filter(t.sum(0), 2 * size + 1, mode="constant")
+    np.testing.assert_allclose(apply_tiled(fn, img, tile_size=tile, overlap=size), fn(img),
+                               atol=1e-12)
+
+
+def test_segmenter_tiled_equals_untiled(fitted_segmenter):
+    field, _, _ = _blob_field(seed=5, shape=(100, 84))
+    whole = fitted_segmenter.label(field[None])
+    tiled = fitted_segmenter.set_params(tile_size=24, tile_overlap=16).label(field[None])
+    fitted_segmenter.set_params(tile_size=512, tile_overlap=32)
+    np.testing.assert_array_equal(tiled, whole)
+
+
+# ----------------------------------------------------------------------------- segmentation
+def test_segmenter_finds_isolated_blobs(fitted_segmenter):
+    field, pos, truth = _blob_field(seed=3)
+    masks = fitted_segmenter.predict(field[None])
+    assert masks.shape == (1, 96, 96) and masks.dtype == bool
+    assert pixel_iou(truth, masks[0]) > 0.6
+    catalog, labels = fitted_segmenter.detect(field[None])
+    scores = detection_scores(pos, catalog[["x", "y"]].to_numpy())
+    assert scores["completeness"] == 1.0 and scores["purity"] == 1.0
+    assert set(np.unique(labels)) == {0, *catalog["label"]}
+    flux = fitted_segmenter.cluster_flux_
+    assert not fitted_segmenter.object_clusters_[np.argmin(flux)]
+    np.testing.assert_array_equal(fitted_segmenter.object_clusters_, flux > 2.0)
+
+
+def test_segmenter_threshold_is_the_trade_off(fitted_segmenter):
+    field, _, _ = _blob_field(seed=3)
+    areas = []
+    for thr in (-10.0, 2.0, 1e9):
+        fitted_segmenter.set_params(threshold=thr)
+        fitted_segmenter.object_clusters_ = fitted_segmenter._object_rule(
+            fitted_segmenter.cluster_flux_)
+        areas.append(fitted_segmenter.predict(field[None]).sum())
+    fitted_segmenter.set_params(threshold=2.0)
+    fitted_segmenter.object_clusters_ = fitted_segmenter._object_rule(fitted_segmenter.cluster_flux_)
+    assert areas[0] > areas[1] > areas[2] == 0
+
+
+def test_two_cluster_auto_rule_is_the_brighter_cluster_and_fit_is_deterministic():
+    field, _, _ = _blob_field(seed=2)
+    seg = HypercolumnSegmenter(HypercolumnExtractor(**TINY), n_clusters=2, threshold="auto",
+                               random_state=0).fit(field[None])
+    assert seg.cluster_flux_.shape == (2,)
+    again = HypercolumnSegmenter(HypercolumnExtractor(**TINY), n_clusters=2, threshold="auto",
+                                 random_state=0).fit(field[None])
+    np.testing.assert_array_equal(again.cluster_flux_, seg.cluster_flux_)
+    np.testing.assert_array_equal(again.label(field[None]), seg.label(field[None]))
+    assert seg.object_clusters_.tolist() == (seg.cluster_flux_ == seg.cluster_flux_.max()).tolist()
+
+
+def test_segmenter_bands_and_pickle(fitted_segmenter):
+    field, _, _ = _blob_field(seed=4, shape=(40, 40), n=1)
+    restored = pickle.loads(pickle.dumps(fitted_segmenter))
+    np.testing.assert_array_equal(restored.label(field[None]), fitted_segmenter.label(field[None]))
+    with pytest.raises(ValueError, match="X has 3 band.*fitted on 2 band"):
+        fitted_segmenter.predict(np.zeros((1, 3, 40, 40)))
+
+
+def test_deblend_splits_touching_blobs_only_when_prominent():
+    shape = (40, 40)
+    pair = 50 * _blob(shape, 15, 20, 2.0) + 30 * _blob(shape, 23, 20, 2.0)
+    labels = ndimage.label(pair > 1)[0]
+    assert labels.max() == 1
+    split = deblend_watershed(labels, pair, noise=0.1)
+    assert split.max() == 2
+    xy, _ = object_positions(split, pair)
+    np.testing.assert_allclose(np.sort(xy[:, 0]), [15, 23], atol=0.6)
+    # the fainter peak's prominence is ~25: a 30-sigma requirement keeps one object
+    assert deblend_watershed(labels, pair, noise=1.0, nsigma=30).max() == 1
+    assert (split > 0).sum() == (labels > 0).sum()  # deblending never loses pixels
+
+
+# ----------------------------------------------------------------------------- class map
+def _star_galaxy_cutouts(n, rng, size=16):
+    y = rng.integers(0, 2, n)  # 0 star (sharp), 1 galaxy (extended)
+    X = np.stack([40 * _blob((size, size), size // 2, size // 2, 1.0 if c == 0 else 3.0)
+                  for c in y])[:, None] + rng.normal(0, 1, (n, 2, size, size))
+    return X.astype(np.float32), np.where(y == 0, "star", "galaxy")
+
+
+def test_pixel_class_map_paints_objects(fitted_segmenter):
+    rng = np.random.default_rng(0)
+    X, y = _star_galaxy_cutouts(200, rng)
+    clf = make_pipeline(ImageFlattener(), LogisticRegression(max_iter=500)).fit(X, y)
+    shape = (64, 64)
+    model = 40 * _blob(shape, 16, 20, 1.0) + 40 * _blob(shape, 45, 44, 3.0)
+    field = (model[None] * np.ones((2, 1, 1)) + rng.normal(size=(2,) + shape)).astype(np.float32)
+    out = pixel_class_map(field, fitted_segmenter, clf, cutout_size=16)
+    assert out.class_map.shape == shape and out.class_map[0, 0] == -1
+    assert out.classes[out.class_map[20, 16]] == "star"
+    assert out.classes[out.class_map[44, 45]] == "galaxy"
+    np.testing.assert_array_equal(out.class_map >= 0, out.labels > 0)
+    assert sorted(out.catalog["class"]) == ["galaxy", "star"]
+
+
+def test_extract_cutouts_pads_at_edges():
+    img = np.arange(30, dtype=np.float32).reshape(1, 5, 6)
+    cut = extract_cutouts(img, [[0, 0], [5.4, 3.6]], size=3, fill_value=-1)
+    np.testing.assert_array_equal(cut[0, 0], [[-1, -1, -1], [-1, 0, 1], [-1, 6, 7]])
+    np.testing.assert_array_equal(cut[1, 0], [[22, 23, -1], [28, 29, -1], [-1, -1, -1]])
+
+
+def test_nan_masked_pixels_need_a_filling_scaler(fitted_segmenter):
+    from galaxy_learn.preprocessing import ImageScaler
+
+    field, pos, _ = _blob_field(seed=3)
+    field[:, 40:44, :] = np.nan  # a bad row band across the field
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        fitted_segmenter.predict(field[None])
+    seg = pickle.loads(pickle.dumps(fitted_segmenter))
+    seg.set_params(scaler=ImageScaler(method="asinh", nan_policy="fill"))
+    labels = seg.label(field[None])[0]
+    assert not labels[40:44].any()
+    assert (labels[pos[:, 1].round().astype(int), pos[:, 0].round().astype(int)] > 0).sum() >= 6

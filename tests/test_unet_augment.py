@@ -1,0 +1,81 @@
+"""U-Net shapes and batch independence; batched augmentations."""
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from galaxy_learn.nn import UNet, add_poisson_gaussian_noise, random_geometric
+from galaxy_learn.nn._augment import apply_affine, random_affine_matrices
+
+
+@settings(max_examples=10, deadline=None)
+@given(c=st.integers(1, 5), h=st.integers(1, 21), w=st.integers(1, 21), depth=st.integers(0, 3))
+def test_unet_any_size_and_band_count(c, h, w, depth):
+    torch.manual_seed(0)
+    net = UNet(c, base_channels=2, depth=depth, embedding_dim=3, projection_dim=2)
+    recon, emb, proj = net(torch.randn(2, c, h, w))
+    assert recon.shape == (2, c, h, w)
+    assert emb.shape == (2, 3) and proj.shape == (2, 2)
+
+
+def test_unet_outputs_do_not_depend_on_the_batch():
+    torch.manual_seed(0)
+    net = UNet(3, base_channels=4, depth=2, embedding_dim=5).eval()
+    x = torch.randn(6, 3, 20, 20)
+    with torch.no_grad():
+        full = net(x)
+        one = net(x[2:3])
+    torch.testing.assert_close(full[0][2:3], one[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(full[1][2:3], one[1], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(net.embedding(x), full[1])
+
+
+def test_rot90_through_affine_is_exact():
+    x = torch.randn(16, 2, 8, 8)
+    g = torch.Generator().manual_seed(0)
+    out = random_geometric(x, g, flips=False, rot90=True, max_rotation=0.0, max_shift=0.0)
+    for i in range(16):
+        dists = [(out[i] - torch.rot90(x[i], k, dims=(-2, -1))).abs().max() for k in range(4)]
+        assert min(dists) < 1e-5
+
+
+def test_flips_and_rectangular_images():
+    x = torch.randn(16, 1, 6, 10)
+    g = torch.Generator().manual_seed(1)
+    out = random_geometric(x, g, flips=True, rot90=True, max_rotation=0.0, max_shift=0.0)
+    assert out.shape == x.shape
+    candidates = lambda a: [a, a.flip(-1), a.flip(-2), a.flip(-1).flip(-2)]  # noqa: E731
+    for i in range(16):
+        assert min((out[i] - c).abs().max() for c in candidates(x[i])) < 1e-5
+
+
+def test_augmentations_reproducible_with_seeded_generator():
+    x = torch.rand(8, 3, 16, 16)
+    a = random_geometric(x, torch.Generator().manual_seed(3))
+    b = random_geometric(x, torch.Generator().manual_seed(3))
+    c = random_geometric(x, torch.Generator().manual_seed(4))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    na = add_poisson_gaussian_noise(x, torch.Generator().manual_seed(3), gain=10.0)
+    nb = add_poisson_gaussian_noise(x, torch.Generator().manual_seed(3), gain=10.0)
+    assert torch.equal(na, nb)
+
+
+def test_identity_affine_leaves_images_unchanged():
+    x = torch.randn(2, 1, 7, 9)
+    theta = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]).repeat(2, 1, 1)
+    torch.testing.assert_close(apply_affine(x, theta), x, atol=1e-5, rtol=0)
+    assert random_affine_matrices(4, height=5, width=5, generator=torch.Generator()).shape == (4, 2, 3)
+
+
+def test_noise_statistics():
+    g = torch.Generator().manual_seed(0)
+    x = torch.full((4, 2, 64, 64), 2.0)
+    gauss = add_poisson_gaussian_noise(x, g, gain=None, sigma=0.5, random_level=False) - x
+    assert gauss.mean().item() == pytest.approx(0.0, abs=0.01)
+    assert gauss.std().item() == pytest.approx(0.5, rel=0.03)
+    shot = add_poisson_gaussian_noise(x, g, gain=25.0, sigma=0.0, random_level=False) - x
+    # Poisson: variance of (counts - rate) / gain is x / gain
+    assert shot.var().item() == pytest.approx(2.0 / 25.0, rel=0.05)
+    levels = add_poisson_gaussian_noise(torch.zeros(200, 1, 16, 16), g, sigma=1.0)
+    per_image = levels.flatten(1).std(dim=1)
+    assert 0.2 < per_image.min() and per_image.max() < 1.1
