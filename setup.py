@@ -29,6 +29,8 @@ EXTRAS["images"] = ["Pillow>=9.1"]  # load_galaxy_zoo (JPG / PNG cutouts)
 EXTRAS["test"].append("Pillow>=9.1")
 # The product's tests: Dask scale-out and the single-process Accelerate path run in CI.
 EXTRAS["test"] += ["dask[distributed]>=2024.1", "accelerate>=0.26"]
+# The docs build with -W is a test (tests/test_docs.py, ~25 s on 2 cores): its tools come along.
+EXTRAS["test"] += EXTRAS["docs"]
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 
 setup(
