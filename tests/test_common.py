@@ -44,7 +44,8 @@ _FLOAT32_CONV = (
     "an image's output differs by ~1e-7-1e-6 (a few float32 ulps) between a batch of one and a "
     "full batch or another position in the batch; these checks demand 1e-7 relative / 1e-9 "
     "absolute. Same input, same batching is bit-identical (tested in the estimators' own tests); "
-    "predicted labels agree."
+    "predicted labels agree. The checks often pass now (XPASS); they failed here at 3e-7 relative "
+    "before the denoiser's activations changed, and the kernels guarantee no bitwise agreement."
 )
 EXPECTED_FAILED_CHECKS["CNNClassifier"] = {
     "check_methods_subset_invariance": _FLOAT32_CONV,
