@@ -36,3 +36,25 @@ def test_build_net_rejects_non_accelerator():
 
     with pytest.raises(ValueError, match="'accelerator' parameter must be an accelerate"):
         build_net(NeuralNet, accelerator="yes", module=object)
+
+
+def test_vae_encoder_trains_through_accelerate_single_process():
+    from galaxy_learn import VAEEncoder
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(48, 6)).astype(np.float32)
+    params = dict(max_epochs=2, batch_size=16, hidden_units=8, random_state=0, device="cpu")
+    plain = VAEEncoder(**params).fit(X)
+    acc = VAEEncoder(**params, accelerator=_accelerator()).fit(X)
+    assert type(acc.net_).__name__ == "AcceleratedVAENet"
+    np.testing.assert_allclose(acc.transform(X), plain.transform(X), rtol=1e-4, atol=1e-5)
+    restored = pickle.loads(pickle.dumps(acc))
+    assert type(restored.net_).__name__ == "VAENet"
+    np.testing.assert_allclose(restored.transform(X), acc.transform(X))
+
+
+def test_vae_encoder_rejects_non_accelerator():
+    from galaxy_learn import VAEEncoder
+
+    with pytest.raises(ValueError, match="accelerator"):
+        VAEEncoder(accelerator="yes").fit(np.zeros((8, 3), dtype=np.float32))

@@ -128,7 +128,12 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         If True, ``fit`` on an already fitted estimator continues training the network (the
         scaling is kept).
     device : str, default="auto"
-        "auto" (CUDA when available), "cpu" or "cuda[:N]".
+        "auto" (CUDA when available), "cpu" or "cuda[:N]". Ignored when ``accelerator`` is given.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through skorch's Hugging Face Accelerate integration (multi-GPU data parallelism under
+        ``accelerate launch``, mixed precision, gradient accumulation); the accelerator places the
+        network. The fitted net pickles as a plain net on the accelerator's device. See
+        ``docs/user_guide/scaling.rst``.
     random_state : int, RandomState instance or None, default=None
         Seeds weight init, shuffling, sampling and the validation split.
     verbose : int, default=0
@@ -201,6 +206,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         "callbacks": [None, list],
         "warm_start": ["boolean"],
         "device": [str],
+        "accelerator": [None, HasMethods(["prepare"])],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -228,6 +234,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         callbacks=None,
         warm_start=False,
         device="auto",
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -251,6 +258,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.device = device
+        self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
 
@@ -292,7 +300,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
     def _build_net(self, Xs, seed, max_epochs):
         from skorch.dataset import ValidSplit
 
-        from ..nets import VAENet
+        from ..nets import VAENet, build_net
 
         optimizer = self.optimizer
         if isinstance(optimizer, str):
@@ -312,8 +320,10 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         batch_size = int(min(self.batch_size, n))
         generator = torch.Generator().manual_seed(seed)
         self.prior_ = make_prior(self.prior, m=self.m, s=self.s, p=self.p)
-        return VAENet(
-            VAEModule,
+        return build_net(
+            VAENet,
+            accelerator=self.accelerator,
+            module=VAEModule,
             module__in_shape=Xs.shape[1:],
             module__n_latent=self.n_latent,
             module__prior=self.prior_,
