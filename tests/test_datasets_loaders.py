@@ -364,3 +364,19 @@ def test_fits_cube_band_keywords_select_and_reorder(tmp_path):
     packed.writeto(tmp_path / "ls.fits", overwrite=True)
     X, _ = load_fits_cutouts(tmp_path, bands="zrg")
     np.testing.assert_array_equal(X[0], cube[::-1])
+
+
+def test_structured_array_with_object_fields_needs_and_uses_allow_pickle(tmp_path):
+    rng = np.random.default_rng(0)
+    dt = np.dtype([("objID", "i8"), ("image", "O"), ("class", "O"), ("z", "f8")])
+    arr = np.empty(2, dtype=dt)
+    images = rng.random((2, 5, 64, 64)).astype(np.float32)
+    for i in range(2):
+        arr[i] = (10 + i, images[i], ["STAR", "GALAXY"][i], 0.1 * i)
+    np.save(tmp_path / "objects.npy", arr, allow_pickle=True)
+    with pytest.raises(ValueError, match="allow_pickle"):
+        load_sdss_npy(tmp_path)
+    X, y, meta = load_sdss_npy(tmp_path, allow_pickle=True)
+    np.testing.assert_array_equal(X, images)
+    assert list(y) == ["STAR", "GALAXY"]
+    assert list(meta["objID"]) == [10, 11]

@@ -270,7 +270,14 @@ def _records(arr, path):
             msg = f"File {str(path)!r} has fields {arr.dtype.names} but no 'image' field."
             raise ValueError(msg)
         fields = {k: arr[k] for k in _META_FIELDS if k in arr.dtype.names}
-        return arr["image"], fields
+        images = arr["image"]
+        if images.dtype.hasobject:  # one array object per record (pickled structured array)
+            try:
+                images = np.stack([np.asarray(im, dtype=np.float32) for im in images])
+            except (ValueError, TypeError) as exc:
+                msg = f"File {str(path)!r}: 'image' entries are not equal-shape arrays ({exc})."
+                raise ValueError(msg) from exc
+        return images, fields
     if arr.dtype.hasobject:
         items = [arr.item()] if arr.ndim == 0 else list(arr.reshape(-1))
         try:
