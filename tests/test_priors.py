@@ -40,7 +40,12 @@ def _logq(x, m, s):
 
 
 def _quad(f, lo, hi, points):
-    pts = sorted(p for p in points if lo < p < hi)
+    # Break points closer than 1e-9 of the interval (e.g. mu = 1e-305 beside 0) make QUADPACK
+    # report "extremely bad integrand behavior": keep one of each such cluster.
+    pts = []
+    for p in sorted(p for p in points if lo < p < hi):
+        if not pts or p - pts[-1] > 1e-9 * (hi - lo):
+            pts.append(p)
     return quad(f, lo, hi, points=pts or None, limit=200, epsabs=1e-12, epsrel=1e-11)[0]
 
 
