@@ -20,7 +20,6 @@ Writes ``benchmarks/results/vae.md`` (``--out`` to change).
 import argparse
 import datetime
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -28,14 +27,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.manifold import Isomap
-from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import _cpu_model  # noqa: E402
+
 from galaxy_learn import VAEEncoder  # noqa: E402
 from galaxy_learn.datasets import make_star_galaxy_cutouts  # noqa: E402
 from galaxy_learn.losses import reconstruction_loss  # noqa: E402
+from galaxy_learn.metrics import unsupervised_roc_auc  # noqa: E402
 from galaxy_learn.photometry import concentration_index  # noqa: E402
 from galaxy_learn.utils import resolve_device, torch_seeded  # noqa: E402
 
@@ -66,20 +67,8 @@ STUDY = {
 }
 
 
-def orientation_free_auc(y, score):
-    auc = roc_auc_score(y, score)
-    return max(auc, 1.0 - auc)
-
-
 def machine_description(device):
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
-        if names:
-            cpu = names[0]
-    except OSError:
-        pass
+    cpu = _cpu_model()
     desc = f"{cpu}, {os.cpu_count()} logical cores visible, torch {torch.__version__}"
     desc += f" ({torch.get_num_threads()} thread(s))"
     if str(device).startswith("cuda"):
@@ -99,7 +88,7 @@ def score_pipeline(params, X_train, X_test, y_test):
     pipe.fit(X_train)
     fit_s = time.perf_counter() - t0
     coord = pipe.transform(X_test)[:, 0]
-    return orientation_free_auc(y_test, coord), fit_s, pipe
+    return unsupervised_roc_auc(y_test, coord), fit_s, pipe
 
 
 def prior_accuracy_lines(n_points=200, seed=0):
@@ -319,7 +308,7 @@ def main(argv=None):
     t_start = time.perf_counter()
     X_train, truth_train, X_test, truth_test = make_data(args.n_train, args.n_test, args.data_seed)
     y_test = truth_test["point_source"].to_numpy().astype(int)
-    ci_auc = orientation_free_auc(y_test, concentration_index(X_test))
+    ci_auc = unsupervised_roc_auc(y_test, concentration_index(X_test))
     print(f"concentration index AUC {ci_auc:.4f}", flush=True)
     if args.study:
         import ast

@@ -196,6 +196,7 @@ def _plot_segmentation(settings, path):
     import matplotlib.pyplot as plt
 
     from .datasets import make_sky_field
+    from .segmentation import robust_sigma
 
     size = settings["seg_field"]
     field, truth, catalog = make_sky_field((size, size), random_state=settings["random_state"])
@@ -203,7 +204,7 @@ def _plot_segmentation(settings, path):
                          random_state=settings["random_state"])
     labels = seg.fit(field[None]).label(field[None])[0]
     r = field[2]
-    sigma = 1.4826 * np.median(np.abs(r - np.median(r)))
+    sigma = robust_sigma(r)
     fig, ax = plt.subplots(figsize=(6, 6))
     ax.imshow(np.arcsinh(r / max(3 * sigma, 1e-12)), cmap="gray", origin="lower",
               vmin=-1, vmax=4)
