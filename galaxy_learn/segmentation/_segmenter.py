@@ -323,11 +323,12 @@ class HypercolumnSegmenter(BaseEstimator):
     n_clusters : int, default=32
         k of k-means. Many clusters give the assignment rule fine steps along the detection
         significance; 2 is the seeds' object / background split.
-    threshold : "auto" or float, default=2.0
+    threshold : "auto" or float, default=2.5
         Object clusters: see the assignment rule above. It sets what is *detected*; the
-        footprint of each detected object is set by ``footprint_threshold``. 2.0 (with
-        ``min_snr=4``) was chosen on held-out simulated fields (benchmarks/results/segmentation.md):
-        it finds more faint objects than 3.0 at a small cost in purity.
+        footprint of each detected object is set by ``footprint_threshold``. 2.5 (with
+        ``min_snr=4``) was chosen on held-out simulated fields, over three fits
+        (benchmarks/results/segmentation.md): 2.0 found slightly more faint objects in one fit
+        but let a cluster of sky noise in in another (purity 0.89).
     min_area : int, default=5
         Objects with fewer pixels are dropped (as SExtractor's ``minarea``).
     min_snr : float or None, default=4.0
@@ -461,7 +462,7 @@ class HypercolumnSegmenter(BaseEstimator):
         extractor=None,
         *,
         n_clusters=32,
-        threshold=2.0,
+        threshold=2.5,
         min_area=5,
         min_snr=4.0,
         footprint_threshold=4.0,
