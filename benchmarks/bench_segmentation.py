@@ -122,7 +122,9 @@ def _pixel_map(seg, field, truth, catalog):
 def _segmenter(args, **overrides):
     ext = {"max_epochs": args.epochs, "device": args.device, "random_state": 0}
     ext.update(overrides.pop("extractor", {}))
-    params = {"n_clusters": args.n_clusters, "random_state": 0}
+    params = {"random_state": 0}
+    if args.n_clusters is not None:
+        params["n_clusters"] = args.n_clusters
     if args.threshold is not None:
         params["threshold"] = args.threshold
     params.update(overrides)
@@ -175,7 +177,8 @@ def main():
     parser.add_argument("--n-fields", type=int, default=4)
     parser.add_argument("--size", type=int, default=512, help="test fields are size x size")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--n-clusters", type=int, default=32)
+    parser.add_argument("--n-clusters", type=int, default=None,
+                        help="k of k-means (default: the estimator's)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="detection threshold (default: the estimator's)")
     parser.add_argument("--no-big", action="store_true", help="skip the 2048x1489 field")
@@ -210,15 +213,16 @@ def main():
 
     variants = []
     if not args.no_variants:
-        previous = {"threshold": 3.0, "min_snr": 5.0, "footprint_threshold": None,
-                    "deblend_nsigma": 3.0, "deblend_sigma": 1.0}
+        previous = {"n_clusters": 32, "threshold": 3.0, "min_snr": 5.0,
+                    "footprint_threshold": None, "deblend_nsigma": 3.0, "deblend_sigma": 1.0}
         for label, kw, refit in [
-            ("previous defaults (threshold 3, min_snr 5, deblend 3 sigma / 1 px, no trim)",
-             previous, False),
+            ("previous defaults (32 clusters, threshold 3, min_snr 5, deblend 3 sigma / 1 px, "
+             "no trim)", previous, True),
+            ("n_clusters=32", {"n_clusters": 32}, True),
             ("footprint_threshold=None (footprints not trimmed)",
              {"footprint_threshold": None}, False),
-            ("threshold=2", {"threshold": 2.0}, False),
-            ("threshold=3.5", {"threshold": 3.5}, False),
+            ("threshold=1.5", {"threshold": 1.5}, False),
+            ("threshold=3", {"threshold": 3.0}, False),
             ("min_snr=5", {"min_snr": 5.0}, False),
             ("deblend_nsigma=3, deblend_sigma=1 (previous deblending)",
              {"deblend_nsigma": 3.0, "deblend_sigma": 1.0}, False),
@@ -234,6 +238,8 @@ def main():
         ]:
             if refit:
                 v = _segmenter(args, **kw).fit(train_field[None])
+                if kw is previous:
+                    previous_fit = v
             else:
                 # post-processing parameters only: the fit (network, k-means) is unchanged
                 v = copy.deepcopy(seg).set_params(**kw)
@@ -255,16 +261,22 @@ def main():
             other = _segmenter(args, random_state=rs, extractor={"random_state": rs})
             fits.append((f"train {train_seed}, rs {rs}",
                          other.fit(_field((args.size, args.size), seed=train_seed)[0][None])))
+        rows = []
         for fit_name, fitted in fits:
-            for label, kw in [("defaults", {}), ("threshold=2", {"threshold": 2.0}),
-                              ("previous defaults", previous)]:
-                if label == "previous defaults" and fitted is not seg:
-                    continue
-                name = f"{fit_name}: {label}"
-                v = copy.deepcopy(fitted).set_params(**kw)
-                v.object_clusters_ = v._object_rule(v.cluster_flux_)
-                heldout.append(_aggregate([_score(name, *_ours(v, f)[:2], t, c, 1.0)
-                                           for f, t, c in val])[name])
+            rows.append((f"{fit_name}: defaults", fitted))
+            # 32 clusters: same network (same seed), k-means refitted
+            alt = _segmenter(args, n_clusters=32, threshold=2.5, random_state=fitted.random_state,
+                             extractor={"random_state": fitted.extractor.random_state})
+            train = [1000, 1001][fit_name.startswith("train 1001")]
+            rows.append((f"{fit_name}: n_clusters=32, threshold=2.5",
+                         alt.fit(_field((args.size, args.size), seed=train)[0][None])))
+        for name, v in rows:
+            heldout.append(_aggregate([_score(name, *_ours(v, f)[:2], t, c, 1.0)
+                                       for f, t, c in val])[name])
+        heldout.append(_aggregate([_score("train 1000, rs 0: previous defaults",
+                                          *_ours(previous_fit, f)[:2], t, c, 1.0)
+                                   for f, t, c in val])
+                       ["train 1000, rs 0: previous defaults"])
         heldout.append(_aggregate([_score("SEP 1.5 sigma, g+r+i", *_sep(f)[:2], t, c, 1.0)
                                    for f, t, c in val])["SEP 1.5 sigma, g+r+i"])
         for r in heldout:
@@ -306,7 +318,7 @@ def main():
         "(`make_sky_field`, ugriz, seeds 0..n-1), training field seed 1000 of the same size; "
         f"HypercolumnExtractor defaults (layers {seg.extractor_.layers_}, channels "
         f"{tuple(seg.extractor.channels)}, skip connections), max_epochs={args.epochs}, "
-        f"n_clusters={args.n_clusters}, threshold={seg.threshold} (detection significance, sky "
+        f"n_clusters={seg.n_clusters}, threshold={seg.threshold} (detection significance, sky "
         f"sigmas of the {seg.smoothing}-px-smoothed band mean), significance_weight="
         f"{seg.significance_weight}, bright_fraction={seg.bright_fraction}, min_area="
         f"{seg.min_area}, min_snr={seg.min_snr}, footprint_threshold={seg.footprint_threshold}, "

@@ -320,15 +320,16 @@ class HypercolumnSegmenter(BaseEstimator):
     ----------
     extractor : HypercolumnExtractor, default=None
         Unfitted feature extractor (cloned). None uses ``HypercolumnExtractor()``.
-    n_clusters : int, default=32
+    n_clusters : int, default=64
         k of k-means. Many clusters give the assignment rule fine steps along the detection
-        significance; 2 is the seeds' object / background split.
-    threshold : "auto" or float, default=2.5
+        significance (with 32, where the few clusters near ``threshold`` fall decides whether a
+        cluster of sky noise becomes "object"); 2 is the seeds' object / background split.
+    threshold : "auto" or float, default=2.0
         Object clusters: see the assignment rule above. It sets what is *detected*; the
-        footprint of each detected object is set by ``footprint_threshold``. 2.5 (with
-        ``min_snr=4``) was chosen on held-out simulated fields, over three fits
-        (benchmarks/results/segmentation.md): 2.0 found slightly more faint objects in one fit
-        but let a cluster of sky noise in in another (purity 0.89).
+        footprint of each detected object is set by ``footprint_threshold``. 2.0 (with
+        ``n_clusters=64``, ``min_snr=4``) was chosen on held-out simulated fields over three
+        fits (benchmarks/results/segmentation.md): with 32 clusters, 2.0 let a cluster of sky
+        noise in for one fit (purity 0.89) and 2.5 found fewer faint objects.
     min_area : int, default=5
         Objects with fewer pixels are dropped (as SExtractor's ``minarea``).
     min_snr : float or None, default=4.0
@@ -461,8 +462,8 @@ class HypercolumnSegmenter(BaseEstimator):
         self,
         extractor=None,
         *,
-        n_clusters=32,
-        threshold=2.5,
+        n_clusters=64,
+        threshold=2.0,
         min_area=5,
         min_snr=4.0,
         footprint_threshold=4.0,
