@@ -671,17 +671,19 @@ class HypercolumnSegmenter(BaseEstimator):
         on the channels-first hypercolumns (one matrix product per tile, no transposed copy).
         """
         centers = np.asarray(self.kmeans_.cluster_centers_, dtype=np.float32)
-        offset = (-0.5 * np.einsum("kf,kf->k", centers, centers))[:, None]
+        offset = -0.5 * np.einsum("kf,kf->k", centers, centers)
         n_learned = self.extractor_.n_pixel_features_
 
         def fn(tile):
             hc = self.extractor_._pixel_features(tile[None, :-1], channels_last=False)[0]
-            score = centers[:, :n_learned] @ hc.reshape(n_learned, -1)
+            # scores (pixels, clusters): the transposed operand costs BLAS nothing, and the
+            # argmax runs along contiguous rows
+            score = hc.reshape(n_learned, -1).T @ centers[:, :n_learned].T
             if self.significance_weight:
-                score += np.outer(centers[:, n_learned],
-                                  np.float32(self.significance_weight) * tile[-1].ravel())
+                sig = np.float32(self.significance_weight) * tile[-1].reshape(-1, 1)
+                score += sig * centers[:, n_learned]
             score += offset
-            return np.argmax(score, axis=0).astype(np.int16).reshape(tile.shape[1:])
+            return np.argmax(score, axis=1).astype(np.int16).reshape(tile.shape[1:])
 
         if significance is None:
             significance = self._significance(s)
