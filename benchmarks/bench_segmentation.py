@@ -22,6 +22,7 @@ Usage::
     python benchmarks/bench_segmentation.py              # full: writes results/segmentation.md
 """
 import argparse
+import copy
 import datetime
 import os
 import platform
@@ -121,7 +122,11 @@ def _pixel_map(seg, field, truth, catalog):
 def _segmenter(args, **overrides):
     ext = {"max_epochs": args.epochs, "device": args.device, "random_state": 0}
     ext.update(overrides.pop("extractor", {}))
-    params = {"n_clusters": args.n_clusters, "threshold": args.threshold, "random_state": 0}
+    params = {"random_state": 0}
+    if args.n_clusters is not None:
+        params["n_clusters"] = args.n_clusters
+    if args.threshold is not None:
+        params["threshold"] = args.threshold
     params.update(overrides)
     return HypercolumnSegmenter(HypercolumnExtractor(**ext), **params)
 
@@ -172,8 +177,10 @@ def main():
     parser.add_argument("--n-fields", type=int, default=4)
     parser.add_argument("--size", type=int, default=512, help="test fields are size x size")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--n-clusters", type=int, default=32)
-    parser.add_argument("--threshold", type=float, default=3.0)
+    parser.add_argument("--n-clusters", type=int, default=None,
+                        help="k of k-means (default: the estimator's)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="detection threshold (default: the estimator's)")
     parser.add_argument("--no-big", action="store_true", help="skip the 2048x1489 field")
     parser.add_argument("--no-variants", action="store_true", help="skip the trade-off table")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "segmentation.md"))
@@ -206,22 +213,77 @@ def main():
 
     variants = []
     if not args.no_variants:
-        field, truth, catalog = fields[0]
-        for label, kw in [
-            ("threshold=2", {"threshold": 2.0}),
-            ("threshold=5", {"threshold": 5.0}),
-            ("significance_weight=0 (AE hypercolumns only)", {"significance_weight": 0.0}),
+        previous = {"n_clusters": 32, "threshold": 3.0, "min_snr": 5.0,
+                    "footprint_threshold": None, "deblend_nsigma": 3.0, "deblend_sigma": 1.0}
+        for label, kw, refit in [
+            ("previous defaults (32 clusters, threshold 3, min_snr 5, deblend 3 sigma / 1 px, "
+             "no trim)", previous, True),
+            ("n_clusters=32", {"n_clusters": 32}, True),
+            ("footprint_threshold=None (footprints not trimmed)",
+             {"footprint_threshold": None}, False),
+            ("threshold=1.5", {"threshold": 1.5}, False),
+            ("threshold=3", {"threshold": 3.0}, False),
+            ("min_snr=5", {"min_snr": 5.0}, False),
+            ("deblend_nsigma=3, deblend_sigma=1 (previous deblending)",
+             {"deblend_nsigma": 3.0, "deblend_sigma": 1.0}, False),
+            ("deblend=False", {"deblend": False}, False),
+            ("significance_weight=0 (AE hypercolumns only)", {"significance_weight": 0.0}, True),
+            ("layer_weights=0 (significance feature only, no AE)",
+             {"extractor": {"layer_weights": (0.0,) * len(seg.extractor_.layers_)}}, True),
             ("n_clusters=2, threshold=auto, sig. weight 0 (the seeds' method)",
-             {"n_clusters": 2, "threshold": "auto", "significance_weight": 0.0}),
-            ("no skip connections", {"extractor": {"skip_connections": False}}),
-            ("layers enc0-enc2 (no input)", {"extractor": {"layers": ("enc0", "enc1", "enc2")}}),
+             {"n_clusters": 2, "threshold": "auto", "significance_weight": 0.0}, True),
+            ("no skip connections", {"extractor": {"skip_connections": False}}, True),
+            ("layers enc0-enc2 (no input)", {"extractor": {"layers": ("enc0", "enc1", "enc2")}},
+             True),
         ]:
-            v = _segmenter(args, **kw).fit(train_field[None])
-            xy, lab, dt = _ours(v, field)
-            r = _score(label, xy, lab, truth, catalog, dt)
+            if refit:
+                v = _segmenter(args, **kw).fit(train_field[None])
+                if kw is previous:
+                    previous_fit = v
+            else:
+                # post-processing parameters only: the fit (network, k-means) is unchanged
+                v = copy.deepcopy(seg).set_params(**kw)
+                v.object_clusters_ = v._object_rule(v.cluster_flux_)
+            rows = [_score(label, *_ours(v, f)[:2], truth, catalog, 1.0)
+                    for f, truth, catalog in fields]
+            r = _aggregate(rows)[label]
             variants.append(r)
             print(f"variant {label}: iou {r['iou']:.3f} c5 {r['completeness_snr_gt5']:.3f} "
                   f"p {r['purity']:.3f}", flush=True)
+
+    heldout = []
+    if not args.no_variants:
+        # the fields the defaults were chosen on (seeds 2000-2007), with the benchmark's fit and
+        # two more (another training field, another random_state)
+        val = [_field((args.size, args.size), seed=s) for s in range(2000, 2008)]
+        fits = [("train 1000, rs 0", seg)]
+        for train_seed, rs in [(1001, 0), (1000, 1)]:
+            other = _segmenter(args, random_state=rs, extractor={"random_state": rs})
+            fits.append((f"train {train_seed}, rs {rs}",
+                         other.fit(_field((args.size, args.size), seed=train_seed)[0][None])))
+        rows = []
+        for fit_name, fitted in fits:
+            rows.append((f"{fit_name}: defaults", fitted))
+            # 32 clusters: same network (same seed), k-means refitted
+            alt = _segmenter(args, n_clusters=32, threshold=2.5, random_state=fitted.random_state,
+                             extractor={"random_state": fitted.extractor.random_state})
+            train = [1000, 1001][fit_name.startswith("train 1001")]
+            rows.append((f"{fit_name}: n_clusters=32, threshold=2.5",
+                         alt.fit(_field((args.size, args.size), seed=train)[0][None])))
+        for name, v in rows:
+            heldout.append(_aggregate([_score(name, *_ours(v, f)[:2], t, c, 1.0)
+                                       for f, t, c in val])[name])
+        heldout.append(_aggregate([_score("train 1000, rs 0: previous defaults",
+                                          *_ours(previous_fit, f)[:2], t, c, 1.0)
+                                   for f, t, c in val])
+                       ["train 1000, rs 0: previous defaults"])
+        heldout.append(_aggregate([_score("SEP 1.5 sigma, g+r+i", *_sep(f)[:2], t, c, 1.0)
+                                   for f, t, c in val])["SEP 1.5 sigma, g+r+i"])
+        for r in heldout:
+            r["completeness_snr_5_10"] = float(r["per_bin"].query("snr_min == 5")["completeness"]
+                                               .iloc[0])
+        print("held-out:", [(r["method"], round(r["completeness_snr_gt5"], 3),
+                             round(r["purity"], 3)) for r in heldout], flush=True)
 
     pixmap = None
     if not args.no_variants:
@@ -256,10 +318,13 @@ def main():
         "(`make_sky_field`, ugriz, seeds 0..n-1), training field seed 1000 of the same size; "
         f"HypercolumnExtractor defaults (layers {seg.extractor_.layers_}, channels "
         f"{tuple(seg.extractor.channels)}, skip connections), max_epochs={args.epochs}, "
-        f"n_clusters={args.n_clusters}, threshold={args.threshold} (detection significance, sky "
-        f"sigmas of the 1-px-smoothed band mean), significance_weight="
-        f"{seg.significance_weight}, bright_fraction={seg.bright_fraction}, min_area=5, "
-        f"min_snr={seg.min_snr}, deblending on. Fit time "
+        f"n_clusters={seg.n_clusters}, threshold={seg.threshold} (detection significance, sky "
+        f"sigmas of the {seg.smoothing}-px-smoothed band mean), significance_weight="
+        f"{seg.significance_weight}, bright_fraction={seg.bright_fraction}, min_area="
+        f"{seg.min_area}, min_snr={seg.min_snr}, footprint_threshold={seg.footprint_threshold}, "
+        f"deblending on (deblend_nsigma={seg.deblend_nsigma}, deblend_sigma={seg.deblend_sigma}, "
+        f"deblend_contrast={seg.deblend_contrast}); defaults chosen on held-out fields (seeds "
+        "2000-2007), never on these test fields. Fit time "
         f"{fit_s:.1f} s. SEP: detection image g+r+i coadd, `sep.Background` defaults, "
         "`sep.extract(det - bkg, 1.5, err=bkg.globalrms, segmentation_map=True)`.\n\n"
         "Matching: a detection matches a true object within 2 px (one-to-one, nearest first); "
@@ -273,8 +338,17 @@ def main():
     for name, a in agg.items():
         text += f"**{name}**\n\n" + _table(a["per_bin"].to_dict("records"), list(a["per_bin"].columns)) + "\n\n"
     if variants:
-        text += ("## The detection trade-off (field 0, each variant fitted on the training "
-                 "field)\n\n" + _table(variants, cols) + "\n")
+        vcols = [c for c in cols if c != "mpix_per_s"]
+        text += ("## Ablation and the detection trade-off (all test fields pooled)\n\n"
+                 "Rows changing only post-processing parameters reuse the fitted segmenter; "
+                 "rows changing the features are refitted on the training field.\n\n"
+                 + _table(variants, vcols) + "\n")
+    if heldout:
+        text += ("## Held-out fields the defaults were chosen on (seeds 2000-2007)\n\n"
+                 "Three fits: the benchmark's (training field seed 1000, random_state 0) and two "
+                 "more (training field seed 1001; random_state 1).\n\n"
+                 + _table(heldout, [c for c in cols if c != "mpix_per_s"]
+                          + ["completeness_snr_5_10"]) + "\n")
     if pixmap:
         text += (
             "## Per-pixel star/galaxy map (field 0, `pixel_class_map`)\n\n"

@@ -23,8 +23,11 @@ from galaxy_learn.segmentation import (
     iter_tiles,
     object_positions,
     pixel_class_map,
+    robust_sigma,
     to_pixel_features,
+    trim_footprints,
 )
+from galaxy_learn.utils._stats import robust_sigma as utils_robust_sigma
 
 TINY = {"channels": (4, 8), "layers": ("input", "enc0", "enc1"), "max_epochs": 2, "device": "cpu",
             "batch_size": 16}
@@ -274,6 +277,80 @@ def test_deblend_splits_touching_blobs_only_when_prominent():
     # the fainter peak's prominence is ~25: a 30-sigma requirement keeps one object
     assert deblend_watershed(labels, pair, noise=1.0, nsigma=30).max() == 1
     assert (split > 0).sum() == (labels > 0).sum()  # deblending never loses pixels
+
+
+def _positions_reference(labels, detection, window=2):
+    """Per-object loop: peak of the 1-px-smoothed image, flux-weighted centroid of the object's
+    own pixels in the (2 * window + 1)^2 box around it."""
+    smooth = ndimage.gaussian_filter(detection.astype(np.float32), 1.0)
+    out = []
+    for k in range(1, labels.max() + 1):
+        own = labels == k
+        py, px = np.unravel_index(np.argmax(np.where(own, smooth, -np.inf)), labels.shape)
+        y0, x0 = max(py - window, 0), max(px - window, 0)
+        box = (slice(y0, py + window + 1), slice(x0, px + window + 1))
+        w = np.clip(detection[box], 0, None) * own[box]
+        yy, xx = np.mgrid[box]
+        out.append(((w * xx).sum() / w.sum(), (w * yy).sum() / w.sum()) if w.sum() > 0
+                   else (px, py))
+    return np.array(out)
+
+
+def test_object_positions_match_a_per_object_loop():
+    field, _, truth = _blob_field(seed=6, n=9, bands=1)
+    labels = ndimage.label(truth, structure=np.ones((3, 3)))[0]
+    xy, ids = object_positions(labels, field[0])
+    assert ids.tolist() == list(range(1, labels.max() + 1))
+    np.testing.assert_allclose(xy, _positions_reference(labels, field[0]), atol=1e-4)  # float32
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), threshold=st.floats(-1.0, 3.0), min_pixels=st.integers(1, 6))
+def test_trim_footprints_keeps_every_object(seed, threshold, min_pixels):
+    rng = np.random.default_rng(seed)
+    labels = ndimage.label(rng.random((20, 20)) > 0.55, structure=np.ones((3, 3)))[0]
+    sig = rng.normal(size=labels.shape)
+    out = trim_footprints(labels, sig, threshold, min_pixels=min_pixels)
+    assert out.dtype == np.int32
+    assert np.all((out == labels) | (out == 0))  # pixels keep their label or are trimmed
+    for k in range(1, labels.max() + 1):
+        own, kept = sig[labels == k], sig[out == k]
+        # above the threshold, or the object's min_pixels most significant pixels
+        expected = max(int((own >= threshold).sum()), min(min_pixels, own.size))
+        assert kept.size == expected
+        assert kept.min() >= np.sort(own)[::-1][expected - 1]
+
+
+def test_footprint_threshold_trims_masks_but_keeps_objects(fitted_segmenter):
+    field, _, truth = _blob_field(seed=3)
+    seg = pickle.loads(pickle.dumps(fitted_segmenter))
+    seg.set_params(footprint_threshold=None)
+    full_mask, full_labels = seg.predict(field[None]), seg.label(field[None])
+    seg.set_params(footprint_threshold=6.0)
+    mask, labels = seg.predict(field[None]), seg.label(field[None])
+    assert mask.sum() < full_mask.sum() and not (mask & ~full_mask).any()
+    np.testing.assert_array_equal(np.unique(labels), np.unique(full_labels))
+    assert np.all((labels == full_labels) | (labels == 0))
+    # the untrimmed masks are wider than the truth; the trimmed ones fit it better
+    assert pixel_iou(truth, mask[0]) > pixel_iou(truth, full_mask[0])
+
+
+def test_deblend_sigma_separates_a_shoulder():
+    shape = (40, 40)
+    # a faint compact companion on the wing of a brighter, wider object
+    pair = 60 * _blob(shape, 15, 20, 2.5) + 30 * _blob(shape, 21, 20, 1.0)
+    labels = ndimage.label(pair > 1)[0]
+    n_objects = [deblend_watershed(labels, pair, sigma=s, noise=0.05, nsigma=1).max()
+                 for s in (0.5, 0.7, 1.0, 2.0)]
+    assert n_objects == [2, 2, 1, 1]  # smoothing fills the saddle between them
+
+
+def test_robust_sigma_shared_helper():
+    x = np.random.default_rng(0).normal(scale=3.0, size=(300, 300))
+    assert robust_sigma(x) == pytest.approx(3.0, rel=0.02)
+    assert utils_robust_sigma(x) == pytest.approx(robust_sigma(x, max_samples=x.size))
+    assert utils_robust_sigma(np.r_[np.zeros(10), 1.0, -1.0]) == pytest.approx(np.std(np.r_[np.zeros(10), 1.0, -1.0]))
+    assert utils_robust_sigma([]) == 1.0
 
 
 # ----------------------------------------------------------------------------- class map

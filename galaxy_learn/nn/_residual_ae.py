@@ -150,7 +150,7 @@ class ResidualConvAutoencoder(nn.Module):
             raise ValueError(msg)
         return self._run(x, names)
 
-    def hypercolumns(self, x, layers, weights=None, scales=None):
+    def hypercolumns(self, x, layers, weights=None, scales=None, channels_last=True):
         """Stack the chosen maps, bilinearly up-sampled to input resolution, per pixel.
 
         Parameters
@@ -162,6 +162,8 @@ class ResidualConvAutoencoder(nn.Module):
         scales : list of float, default=None
             Divisor of each layer's block (e.g. its typical activation scale), applied before the
             weight so that weights compare layers on one footing.
+        channels_last : bool, default=True
+            False returns ``(n, F, H, W)`` instead (no transposed copy).
 
         Returns
         -------
@@ -184,4 +186,5 @@ class ResidualConvAutoencoder(nn.Module):
             if weights is not None:
                 m = m * weights[k]
             blocks.append(m)
-        return torch.cat(blocks, dim=1).permute(0, 2, 3, 1).contiguous()
+        out = torch.cat(blocks, dim=1)
+        return out.permute(0, 2, 3, 1).contiguous() if channels_last else out

@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..utils import check_images, validate_image_data
+from ..utils._stats import robust_sigma
 from ..utils._compat import (
     Interval,
     StrOptions,
@@ -31,8 +32,6 @@ from ._common import crop_slices, cropped_feature_index, input_ndim, restore_lay
 
 __all__ = ["ImageScaler"]
 
-# 1.4826 * MAD is the standard deviation of a Gaussian.
-_MAD_TO_SIGMA = 1.482602218505602
 # IQR / 1.349 is the standard deviation of a Gaussian.
 _IQR_TO_SIGMA = 1.3489795003921634
 # Central flux floor of the "peak" methods, in units of the noise of that central sum.
@@ -80,16 +79,6 @@ def _band_pixels(X, band, mask=None):
     values = np.asarray(X[::stride, band], dtype=np.float64)
     values = values[:, mask] if mask is not None else values.reshape(len(values), -1)
     return values.ravel()
-
-
-def _robust_sigma(values):
-    """1.4826 * MAD, falling back to the standard deviation, then to 1."""
-    if values.size == 0:
-        return 1.0
-    sigma = _MAD_TO_SIGMA * np.median(np.abs(values - np.median(values)))
-    if not sigma > 0:
-        sigma = np.std(values)
-    return float(sigma) if sigma > 0 else 1.0
 
 
 def _central_box(height, width):
@@ -347,7 +336,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         if self.softening is not None:
             return self._check_softening(X.shape[1])
         mask = _border_mask(X.shape[2], X.shape[3])
-        return np.asarray([_robust_sigma(_band_pixels(X, b, mask)) for b in range(X.shape[1])])
+        return np.asarray([robust_sigma(_band_pixels(X, b, mask)) for b in range(X.shape[1])])
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -8,6 +8,7 @@ from ._segmenter import (
     deblend_watershed,
     object_positions,
     robust_sigma,
+    trim_footprints,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "pixel_class_map",
     "robust_sigma",
     "to_pixel_features",
+    "trim_footprints",
 ]

@@ -346,7 +346,7 @@ class HypercolumnExtractor(TransformerMixin, NetEstimatorMixin, BaseEstimator):
         rms[~(rms > 1e-12)] = 1.0  # dead layer (all-zero ReLU maps): leave it unscaled
         return rms
 
-    def _pixel_features(self, X4):
+    def _pixel_features(self, X4, channels_last=True):
         check_is_fitted(self, "net_")
         module = self.net_.module_.eval()
         device = self.net_.device
@@ -355,7 +355,8 @@ class HypercolumnExtractor(TransformerMixin, NetEstimatorMixin, BaseEstimator):
         layers = self.layers_
 
         def fn(xb):
-            return module.hypercolumns(xb, layers, weights=weights, scales=scales)
+            return module.hypercolumns(xb, layers, weights=weights, scales=scales,
+                                       channels_last=channels_last)
 
         return batched_apply(fn, X4, batch_size=self.batch_size, device=device)
 

@@ -19,9 +19,9 @@ from scipy import ndimage
 from sklearn.base import BaseEstimator, clone
 from sklearn.cluster import KMeans, MiniBatchKMeans
 
-from ..preprocessing._scaler import _robust_sigma
 from ..utils import check_images, seed_from_random_state, validate_image_data
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
+from ..utils._stats import robust_sigma as _robust_sigma
 from ._fields import apply_tiled, iter_tiles
 from ._hypercolumns import HypercolumnExtractor
 
@@ -30,7 +30,12 @@ __all__ = [
     "deblend_watershed",
     "object_positions",
     "robust_sigma",
+    "trim_footprints",
 ]
+
+# pixels sampled (a regular sub-grid) to estimate a sky sigma: 0.3% statistical error
+_SKY_SAMPLES = 50_000
+
 
 def robust_sigma(values, *, max_samples=200_000):
     """Gaussian-equivalent standard deviation ``1.4826 * MAD`` of ``values`` (sky noise).
@@ -38,10 +43,7 @@ def robust_sigma(values, *, max_samples=200_000):
     A regular sub-grid of at most ``max_samples`` values is used for speed on large fields; falls
     back to the standard deviation, then 1, when the MAD is 0 (as ``ImageScaler`` does).
     """
-    v = np.asarray(values, dtype=np.float64).ravel()
-    if v.size > max_samples:
-        v = v[:: int(np.ceil(v.size / max_samples))]
-    return _robust_sigma(v)
+    return _robust_sigma(values, max_samples=max_samples)
 
 
 def _reconstruct_by_dilation(marker, mask, max_iter=10_000):
@@ -121,7 +123,7 @@ def deblend_watershed(labels, detection, *, sigma=1.0, nsigma=3.0, contrast=0.00
     detection = np.asarray(detection, dtype=np.float32)
     smooth = ndimage.gaussian_filter(detection, sigma) if sigma else detection
     if noise is None:
-        noise = robust_sigma(smooth)
+        noise = robust_sigma(smooth, max_samples=_SKY_SAMPLES)
     out = np.zeros(labels.shape, dtype=np.int32)
     next_label = 1
     for idx, box in enumerate(ndimage.find_objects(labels), start=1):
@@ -180,19 +182,22 @@ def object_positions(labels, detection, *, sigma=1.0, window=2):
     ids = ids[ids != 0]
     if ids.size == 0:
         return np.zeros((0, 2)), ids
-    peaks = ndimage.maximum_position(smooth, labels, ids)
-    H, W = labels.shape
-    xy = np.empty((len(ids), 2))
-    for n, (k, (py, px)) in enumerate(zip(ids, peaks)):
-        y0, y1 = max(py - window, 0), min(py + window + 1, H)
-        x0, x1 = max(px - window, 0), min(px + window + 1, W)
-        w = np.clip(detection[y0:y1, x0:x1], 0, None) * (labels[y0:y1, x0:x1] == k)
-        tot = w.sum()
-        if tot > 0:
-            yy, xx = np.mgrid[y0:y1, x0:x1]
-            xy[n] = ((w * xx).sum() / tot, (w * yy).sum() / tot)
-        else:
-            xy[n] = (px, py)
+    peaks = np.asarray(ndimage.maximum_position(smooth, labels, ids), dtype=np.intp).reshape(-1, 2)
+    # every object pixel within ``window`` of its own object's peak, labelled by its object
+    lut = np.zeros((int(labels.max()) + 1, 2), dtype=np.intp)
+    lut[ids] = peaks
+    yy, xx = np.indices(labels.shape)
+    near = np.abs(yy - lut[labels, 0]) <= window
+    near &= np.abs(xx - lut[labels, 1]) <= window
+    windowed = np.where(near & (labels > 0), labels, 0)
+    w = np.clip(detection, 0, None)
+    tot = np.asarray(ndimage.sum(w, windowed, ids), dtype=np.float64)
+    sx = np.asarray(ndimage.sum(w * xx, windowed, ids), dtype=np.float64)
+    sy = np.asarray(ndimage.sum(w * yy, windowed, ids), dtype=np.float64)
+    xy = peaks[:, ::-1].astype(np.float64)
+    ok = tot > 0
+    xy[ok, 0] = sx[ok] / tot[ok]
+    xy[ok, 1] = sy[ok] / tot[ok]
     return xy, ids
 
 
@@ -209,6 +214,60 @@ def _drop_faint(labels, detection, min_snr):
     lut = np.zeros(n + 1, dtype=np.int32)
     lut[ids[keep]] = np.arange(1, keep.sum() + 1)
     return lut[labels]
+
+
+def trim_footprints(labels, significance, threshold, *, min_pixels=5):
+    """Shrink each object's footprint to its pixels with ``significance >= threshold``.
+
+    Detection and footprint answer different questions: a faint object is *found* on the pixels
+    that rise just above the noise, but its footprint (the isophote) is better bounded higher up,
+    where the smoothing of the detection image no longer spreads the object over the surrounding
+    sky -- SExtractor's distinct detection and analysis thresholds. An object never loses all its
+    pixels: one with fewer than ``min_pixels`` pixels above ``threshold`` keeps its
+    ``min_pixels`` most significant ones (all of them when it has fewer), so labels, catalogue
+    rows and object count are unchanged.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (H, W)
+        Objects, 0 = background.
+    significance : ndarray of float, shape (H, W)
+        Per-pixel detection significance (sky sigmas).
+    threshold : float
+        Footprint threshold (same units).
+    min_pixels : int, default=5
+
+    Returns
+    -------
+    ndarray of int32, shape (H, W)
+        ``labels`` with the trimmed pixels set to 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galaxy_learn.segmentation import trim_footprints
+    >>> lab = np.array([[1, 1, 1, 0, 2, 2]])
+    >>> sig = np.array([[1.0, 5.0, 2.0, 0.0, 0.5, 0.4]])
+    >>> trim_footprints(lab, sig, 3.0, min_pixels=1)
+    array([[0, 1, 0, 0, 2, 0]], dtype=int32)
+    """
+    labels = np.asarray(labels)
+    significance = np.asarray(significance)
+    keep = (labels > 0) & (significance >= threshold)
+    n = int(labels.max()) if labels.size else 0
+    if n == 0:
+        return labels.astype(np.int32)
+    short = np.bincount(labels[keep], minlength=n + 1) < min_pixels
+    short[0] = False
+    if short.any():
+        # objects with too few pixels above the threshold keep their most significant pixels
+        idx = np.flatnonzero(short[labels])
+        lab = labels.ravel()[idx]
+        order = np.lexsort((-significance.ravel()[idx], lab))
+        idx, lab = idx[order], lab[order]
+        rank = np.arange(idx.size) - np.searchsorted(lab, lab, side="left")
+        keep.ravel()[idx[rank < min_pixels]] = True
+    return np.where(keep, labels, 0).astype(np.int32)
 
 
 def _stratified_sample(significance, k, bright_fraction, rng, cut=2.0):
@@ -246,10 +305,13 @@ class HypercolumnSegmenter(BaseEstimator):
     -- of two clusters the one with the higher mean flux is object -- generalised to k clusters
     as "above the midpoint of the lowest and highest cluster means". Objects are then the
     8-connected components of object pixels (holes filled, fewer than ``min_area`` pixels
-    dropped), split by :func:`deblend_watershed`, and cut at isophotal S/N ``min_snr``.
+    dropped), split by :func:`deblend_watershed`, cut at isophotal S/N ``min_snr``, and their
+    footprints trimmed at ``footprint_threshold`` (:func:`trim_footprints`).
 
     **The detection trade-off** (seeds 2.2.1: faint objects versus noise) is exposed by
     ``threshold`` (lower finds fainter objects and admits more noise), ``min_snr``,
+    the deblending settings (``deblend_nsigma``, ``deblend_sigma``: lower splits fainter
+    companions and more noise peaks),
     ``n_clusters`` (finer clusters separate faint object wings from positive noise),
     ``min_area`` and, inside the extractor, the layers and their weights (coarse layers average
     noise away, fine layers and skip connections keep faint structure and noise).
@@ -258,27 +320,45 @@ class HypercolumnSegmenter(BaseEstimator):
     ----------
     extractor : HypercolumnExtractor, default=None
         Unfitted feature extractor (cloned). None uses ``HypercolumnExtractor()``.
-    n_clusters : int, default=32
+    n_clusters : int, default=64
         k of k-means. Many clusters give the assignment rule fine steps along the detection
-        significance; 2 is the seeds' object / background split.
-    threshold : "auto" or float, default=3.0
-        Object clusters: see the assignment rule above.
+        significance (with 32, where the few clusters near ``threshold`` fall decides whether a
+        cluster of sky noise becomes "object"); 2 is the seeds' object / background split.
+    threshold : "auto" or float, default=2.0
+        Object clusters: see the assignment rule above. It sets what is *detected*; the
+        footprint of each detected object is set by ``footprint_threshold``. 2.0 (with
+        ``n_clusters=64``, ``min_snr=4``) was chosen on held-out simulated fields over three
+        fits (benchmarks/results/segmentation.md): with 32 clusters, 2.0 let a cluster of sky
+        noise in for one fit (purity 0.89) and 2.5 found fewer faint objects.
     min_area : int, default=5
         Objects with fewer pixels are dropped (as SExtractor's ``minarea``).
-    min_snr : float or None, default=5.0
+    min_snr : float or None, default=4.0
         Objects whose isophotal S/N (sum of the inverse-variance weighted detection image over
-        the object, in sky sigmas, divided by the square root of its area) is below this are
-        dropped from :meth:`label` / :meth:`detect` (not from :meth:`predict`'s masks): noise
-        blobs that fall into a faint object cluster are removed. None keeps all.
+        the object, in sky sigmas, divided by the square root of its area, measured before the
+        footprint is trimmed) is below this are dropped from :meth:`label` / :meth:`detect` (not
+        from :meth:`predict`'s masks): noise blobs that fall into a faint object cluster are
+        removed. None keeps all.
+    footprint_threshold : float or None, default=4.0
+        Each object's footprint (the pixels :meth:`label`, :meth:`detect` and :meth:`predict`
+        return) is trimmed to its pixels of detection significance (the units of ``threshold``)
+        at least this, keeping at least its ``min_area`` most significant pixels
+        (:func:`trim_footprints`): the analysis threshold, distinct from the detection threshold
+        as in SExtractor. The smoothed significance spreads each object over the sky around it,
+        so untrimmed footprints are about one pixel too wide. None keeps the object clusters'
+        pixels.
     fill_holes : bool, default=True
         Fill holes inside object masks.
     deblend : bool, default=True
         Split touching objects (:func:`deblend_watershed`) in :meth:`label`.
-    deblend_nsigma : float, default=3.0
+    deblend_nsigma : float, default=1.5
         A secondary peak must rise this many noise sigmas (of the smoothed detection image)
         above its saddle to become an object of its own.
     deblend_contrast : float, default=0.005
         ... and at least this fraction of the blend's peak.
+    deblend_sigma : float, default=0.7
+        Gaussian sigma (pixels) of the smoothing of the detection image for deblending: less
+        smoothing than for detection keeps faint companions on a bright neighbour's wing
+        separate peaks.
     scaler : transformer, default=None
         Intensity scaling applied before the network (cloned). None uses
         ``ImageScaler(method="asinh")``: arcsinh of the sky noise, so sky pixels have unit spread
@@ -358,10 +438,12 @@ class HypercolumnSegmenter(BaseEstimator):
         "threshold": [StrOptions({"auto"}), Interval(Real, None, None, closed="neither")],
         "min_area": [Interval(Integral, 1, None, closed="left")],
         "min_snr": [Interval(Real, None, None, closed="neither"), None],
+        "footprint_threshold": [Interval(Real, None, None, closed="neither"), None],
         "fill_holes": ["boolean"],
         "deblend": ["boolean"],
         "deblend_nsigma": [Interval(Real, 0, None, closed="left")],
         "deblend_contrast": [Interval(Real, 0, 1, closed="both")],
+        "deblend_sigma": [Interval(Real, 0, None, closed="left")],
         "scaler": [HasMethods(["fit", "transform"]), None],
         "scale_per_image": ["boolean"],
         "detection_bands": [tuple, list, None],
@@ -380,14 +462,16 @@ class HypercolumnSegmenter(BaseEstimator):
         self,
         extractor=None,
         *,
-        n_clusters=32,
-        threshold=3.0,
+        n_clusters=64,
+        threshold=2.0,
         min_area=5,
-        min_snr=5.0,
+        min_snr=4.0,
+        footprint_threshold=4.0,
         fill_holes=True,
         deblend=True,
-        deblend_nsigma=3.0,
+        deblend_nsigma=1.5,
         deblend_contrast=0.005,
+        deblend_sigma=0.7,
         scaler=None,
         scale_per_image=True,
         detection_bands=None,
@@ -406,10 +490,12 @@ class HypercolumnSegmenter(BaseEstimator):
         self.threshold = threshold
         self.min_area = min_area
         self.min_snr = min_snr
+        self.footprint_threshold = footprint_threshold
         self.fill_holes = fill_holes
         self.deblend = deblend
         self.deblend_nsigma = deblend_nsigma
         self.deblend_contrast = deblend_contrast
+        self.deblend_sigma = deblend_sigma
         self.scaler = scaler
         self.scale_per_image = scale_per_image
         self.detection_bands = detection_bands
@@ -480,13 +566,13 @@ class HypercolumnSegmenter(BaseEstimator):
         det = s[self.detection_bands_].mean(axis=0)
         if self.smoothing:
             det = ndimage.gaussian_filter(det, self.smoothing)
-        return det / robust_sigma(det)
+        return det / robust_sigma(det, max_samples=_SKY_SAMPLES)
 
     def _detection_image(self, x):
         """Linear detection image of one raw image: inverse-variance weighted sum of the
         detection bands (sky noise per band from :func:`robust_sigma`), in sky-sigma units."""
         bands = x[self.detection_bands_]
-        sigma = np.array([robust_sigma(b) for b in bands])
+        sigma = np.array([robust_sigma(b, max_samples=_SKY_SAMPLES) for b in bands])
         w = 1.0 / sigma**2
         return np.tensordot(w, bands, axes=1) / np.sqrt(w.sum())
 
@@ -543,6 +629,12 @@ class HypercolumnSegmenter(BaseEstimator):
         if self.verbose and not extractor.verbose:
             extractor.set_params(verbose=self.verbose)
         self.extractor_ = extractor.fit(S)
+        self._fit_clusters(S, rng, seed)
+        return self
+
+    def _fit_clusters(self, S, rng, seed):
+        """k-means on a pixel sample of the scaled images ``S`` and the object / background
+        assignment of its clusters (the extractor is fitted)."""
         Z, det, weight = self._sample_pixels(S, rng)
         # never more clusters than distinct pixels (blank or tiny images)
         n_clusters = min(self.n_clusters, len(np.unique(Z, axis=0)))
@@ -558,7 +650,6 @@ class HypercolumnSegmenter(BaseEstimator):
                          if np.any(labels == k) else -np.inf for k in range(n_clusters)])
         self.cluster_flux_ = flux
         self.object_clusters_ = self._object_rule(self.cluster_flux_)
-        return self
 
     def _object_rule(self, flux):
         obj = np.zeros(len(flux), dtype=bool)
@@ -573,15 +664,30 @@ class HypercolumnSegmenter(BaseEstimator):
         return obj
 
     # ------------------------------------------------------------------ prediction
-    def _cluster_map(self, s):
-        """Cluster index of every pixel of one scaled image ``s`` (C, H, W), tile by tile."""
-        km = self.kmeans_
+    def _cluster_map(self, s, significance=None):
+        """Cluster index of every pixel of one scaled image ``s`` (C, H, W), tile by tile.
+
+        The nearest k-means centre, ``argmax_k (c_k . h - |c_k|^2 / 2)``, is computed in float32
+        on the channels-first hypercolumns (one matrix product per tile, no transposed copy).
+        """
+        centers = np.asarray(self.kmeans_.cluster_centers_, dtype=np.float32)
+        offset = -0.5 * np.einsum("kf,kf->k", centers, centers)
+        n_learned = self.extractor_.n_pixel_features_
 
         def fn(tile):
-            hc = self._pixel_features(tile[:-1], tile[-1])
-            return km.predict(hc.reshape(-1, hc.shape[-1])).reshape(hc.shape[:2]).astype(np.int16)
+            hc = self.extractor_._pixel_features(tile[None, :-1], channels_last=False)[0]
+            # scores (pixels, clusters): the transposed operand costs BLAS nothing, and the
+            # argmax runs along contiguous rows
+            score = hc.reshape(n_learned, -1).T @ centers[:, :n_learned].T
+            if self.significance_weight:
+                sig = np.float32(self.significance_weight) * tile[-1].reshape(-1, 1)
+                score += sig * centers[:, n_learned]
+            score += offset
+            return np.argmax(score, axis=1).astype(np.int16).reshape(tile.shape[1:])
 
-        stacked = np.concatenate([s, self._significance(s)[None]])
+        if significance is None:
+            significance = self._significance(s)
+        stacked = np.concatenate([s, significance[None].astype(s.dtype)])
         return apply_tiled(fn, stacked, tile_size=self.tile_size, overlap=self.tile_overlap,
                            align=self._align())
 
@@ -594,8 +700,10 @@ class HypercolumnSegmenter(BaseEstimator):
             hc = np.concatenate([hc, sig], axis=-1)
         return hc
 
-    def _mask(self, s, bad=None):
-        mask = self.object_clusters_[self._cluster_map(s)]
+    def _mask(self, s, bad=None, significance=None):
+        """Object pixels of one scaled image: object clusters, masked pixels removed, holes
+        filled, components smaller than ``min_area`` dropped."""
+        mask = self.object_clusters_[self._cluster_map(s, significance)]
         if bad is not None:
             mask &= ~bad
         if self.fill_holes:
@@ -609,6 +717,12 @@ class HypercolumnSegmenter(BaseEstimator):
                 mask[small[lab]] = False
         return mask
 
+    def _trim(self, labels, significance):
+        if self.footprint_threshold is None:
+            return labels
+        return trim_footprints(labels, significance, self.footprint_threshold,
+                               min_pixels=self.min_area)
+
     def _prepare(self, X):
         """Validated images, scaled images, raw images with masked pixels zeroed, bad-pixel map."""
         check_is_fitted(self, "kmeans_")
@@ -620,18 +734,23 @@ class HypercolumnSegmenter(BaseEstimator):
             X = np.where(finite, X, 0).astype(np.float32)
         return X, S, bad
 
+    def _segment(self, x, s, bad):
+        """Labelled objects of one image and its linear detection image."""
+        significance = self._significance(s)
+        mask = self._mask(s, bad, significance)
+        lab, _ = ndimage.label(mask, structure=np.ones((3, 3)))
+        det = self._detection_image(x)
+        if self.deblend:
+            lab = deblend_watershed(lab, det, sigma=self.deblend_sigma, nsigma=self.deblend_nsigma,
+                                    contrast=self.deblend_contrast, min_area=self.min_area)
+        if self.min_snr is not None:
+            lab = _drop_faint(lab, det, self.min_snr)
+        return self._trim(lab, significance), det
+
     def _labels(self, X, S, bad):
         out = np.zeros((X.shape[0],) + X.shape[2:], dtype=np.int32)
         for i, s in enumerate(S):
-            mask = self._mask(s, bad[i])
-            lab, _ = ndimage.label(mask, structure=np.ones((3, 3)))
-            det = self._detection_image(X[i])
-            if self.deblend:
-                lab = deblend_watershed(lab, det, nsigma=self.deblend_nsigma,
-                                        contrast=self.deblend_contrast, min_area=self.min_area)
-            if self.min_snr is not None:
-                lab = _drop_faint(lab, det, self.min_snr)
-            out[i] = lab
+            out[i] = self._segment(X[i], s, bad[i])[0]
         return out
 
     def predict(self, X):
@@ -647,7 +766,15 @@ class HypercolumnSegmenter(BaseEstimator):
         ndarray of bool, shape (n_samples, height, width)
         """
         X, S, bad = self._prepare(X)
-        return np.stack([self._mask(s, b) for s, b in zip(S, bad)])
+        out = np.zeros((X.shape[0],) + X.shape[2:], dtype=bool)
+        for i, s in enumerate(S):
+            significance = self._significance(s)
+            mask = self._mask(s, bad[i], significance)
+            if self.footprint_threshold is not None:
+                mask = self._trim(ndimage.label(mask, structure=np.ones((3, 3)))[0],
+                                  significance) > 0
+            out[i] = mask
+        return out
 
     def label(self, X):
         """Labelled objects: 0 background, 1..n_objects per image (deblended if ``deblend``).
@@ -680,18 +807,20 @@ class HypercolumnSegmenter(BaseEstimator):
             As :meth:`label` returns.
         """
         X, S, bad = self._prepare(X)
-        labels = self._labels(X, S, bad)
+        labels = np.zeros((X.shape[0],) + X.shape[2:], dtype=np.int32)
         frames = []
-        for i, lab in enumerate(labels):
-            xy, ids = object_positions(lab, self._detection_image(X[i]))
-            det = X[i][self.detection_bands_].mean(axis=0)
+        for i, s in enumerate(S):
+            lab, det = self._segment(X[i], s, bad[i])
+            labels[i] = lab
+            xy, ids = object_positions(lab, det)
+            flux_image = X[i][self.detection_bands_].mean(axis=0)
             frames.append(pd.DataFrame({
                 "image": np.full(len(ids), i, dtype=int),
                 "label": ids.astype(int),
                 "x": xy[:, 0],
                 "y": xy[:, 1],
-                "area": ndimage.sum(np.ones(lab.shape), lab, ids).astype(int) if len(ids) else [],
-                "flux": ndimage.sum(det, lab, ids) if len(ids) else [],
+                "area": np.bincount(lab.ravel())[ids].astype(int) if len(ids) else [],
+                "flux": ndimage.sum(flux_image, lab, ids) if len(ids) else [],
             }))
         return pd.concat(frames, ignore_index=True), labels
 
