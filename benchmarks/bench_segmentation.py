@@ -87,38 +87,6 @@ def _score(name, xy, labels, truth, catalog, dt):
     }
 
 
-def _pixel_map(seg, field, truth, catalog):
-    """Star/galaxy map of one field with a placeholder cutout classifier (ImageScaler asinh ->
-    ImageFlattener -> PCA(20) -> LogisticRegression, trained with labels on 1500 simulated 32x32
-    cutouts; the unsupervised VAE pipeline plugs in the same way)."""
-    from sklearn.decomposition import PCA
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    from galaxy_learn.datasets import make_star_galaxy_cutouts
-    from galaxy_learn.preprocessing import ImageFlattener, ImageScaler
-    from galaxy_learn.segmentation import pixel_class_map
-
-    X, _, info = make_star_galaxy_cutouts(1500, image_size=32, random_state=5)
-    clf = make_pipeline(ImageScaler(method="asinh"), ImageFlattener(), PCA(20, random_state=0),
-                        LogisticRegression(max_iter=2000))
-    clf.fit(X, info["point_source"].to_numpy())
-    t0 = time.perf_counter()
-    out = pixel_class_map(field, seg, clf, cutout_size=32)
-    dt = time.perf_counter() - t0
-    point = np.zeros(int(truth.max()) + 1, dtype=bool)
-    point[catalog["id"].to_numpy()] = catalog["point_source"].to_numpy()
-    both = (truth > 0) & (out.class_map >= 0)
-    pred_point = out.classes[np.clip(out.class_map, 0, None)].astype(bool)
-    return {
-        "pixels_labelled_by_both": int(both.sum()),
-        "pixel_accuracy": float((pred_point[both] == point[truth[both]]).mean()),
-        "true_point_source_pixel_fraction": float(point[truth[both]].mean()),
-        "objects_classified": len(out.catalog),
-        "seconds": dt,
-    }
-
-
 def _segmenter(args, **overrides):
     ext = {"max_epochs": args.epochs, "device": args.device, "random_state": 0}
     ext.update(overrides.pop("extractor", {}))
@@ -285,11 +253,6 @@ def main():
         print("held-out:", [(r["method"], round(r["completeness_snr_gt5"], 3),
                              round(r["purity"], 3)) for r in heldout], flush=True)
 
-    pixmap = None
-    if not args.no_variants:
-        pixmap = _pixel_map(seg, *fields[0])
-        print("pixel map:", pixmap, flush=True)
-
     big = None
     if not args.no_big:
         field, truth, catalog = _field((1489, 2048), seed=77)
@@ -349,16 +312,9 @@ def main():
                  "more (training field seed 1001; random_state 1).\n\n"
                  + _table(heldout, [c for c in cols if c != "mpix_per_s"]
                           + ["completeness_snr_5_10"]) + "\n")
-    if pixmap:
-        text += (
-            "## Per-pixel star/galaxy map (field 0, `pixel_class_map`)\n\n"
-            "Placeholder cutout classifier: ImageScaler(asinh) -> ImageFlattener -> PCA(20) -> "
-            "LogisticRegression trained *with labels* on 1500 simulated 32x32 cutouts (the "
-            "unsupervised VAEEncoder pipeline plugs in the same way). Pixel accuracy: over pixels "
-            "that are object in both the truth map and ours, does the painted class (point "
-            "source or not) equal the class of the true object owning the pixel.\n\n"
-            + _table([pixmap], list(pixmap)) + "\n"
-        )
+    text += ("Per-pixel star/galaxy maps (`pixel_class_map` with the VAE pipeline, the "
+             "concentration index and the CNN): `benchmarks/bench_pixel_map.py`, "
+             "results/pixel_map.md.\n\n")
     if big:
         text += ("## One 2048x1489 5-band field (an SDSS frame's size), tiled 512 px + 32 px "
                  "margins\n\n" + _table(big, cols + ["peak_rss_mb"]) + "\n")

@@ -376,6 +376,31 @@ def test_pixel_class_map_paints_objects(fitted_segmenter):
     assert sorted(out.catalog["class"]) == ["galaxy", "star"]
 
 
+def test_pixel_class_map_with_the_mission_pipeline(fitted_segmenter):
+    """Field -> detections -> cutouts -> VAEEncoder -> Isomap -> ThresholdClassifier -> map."""
+    from sklearn.manifold import Isomap
+
+    from galaxy_learn import ThresholdClassifier, VAEEncoder
+    from galaxy_learn.photometry import concentration_index
+
+    rng = np.random.default_rng(1)
+    X, y = _star_galaxy_cutouts(120, rng)
+    pipe = make_pipeline(
+        VAEEncoder(channels=(4, 8), hidden_units=8, max_epochs=2, batch_size=32, device="cpu",
+                   random_state=0),
+        Isomap(n_components=1),
+        ThresholdClassifier(class_prior=0.5, classes=("galaxy", "star")),
+    ).fit(X, thresholdclassifier__reference=concentration_index(X))
+    field, _, _ = _blob_field(seed=4)
+    out = pixel_class_map(field, fitted_segmenter, pipe, cutout_size=16)
+    np.testing.assert_array_equal(out.class_map >= 0, out.labels > 0)
+    assert set(out.classes) == {"galaxy", "star"}
+    # every object is painted with one class, the one its catalog row reports
+    for _, row in out.catalog.iterrows():
+        painted = out.classes[np.unique(out.class_map[out.labels == row["label"]])]
+        assert list(painted) == [row["class"]]
+
+
 def test_extract_cutouts_pads_at_edges():
     img = np.arange(30, dtype=np.float32).reshape(1, 5, 6)
     cut = extract_cutouts(img, [[0, 0], [5.4, 3.6]], size=3, fill_value=-1)
