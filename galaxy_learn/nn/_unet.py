@@ -101,8 +101,14 @@ class UNet(nn.Module):
             c_prev = c_skip
         self.out = nn.Conv2d(c_prev, in_channels, 1)
         self.embed = nn.Linear(chans[-1], embedding_dim)
+        # SimCLR's head: Linear -> BatchNorm -> ReLU -> Linear. The batch normalisation matters:
+        # pooled group-normalised features vary little between images, and without it the
+        # projections collapsed to one point (NT-Xent stuck at log(2n - 1) for a whole fit).
+        # Only the training loss sees the head (in training mode the batch holds both views, so
+        # never a single row); h and every transform output are computed before it.
         self.project = nn.Sequential(
             nn.Linear(embedding_dim, embedding_dim),
+            nn.BatchNorm1d(embedding_dim),
             nn.ReLU(),
             nn.Linear(embedding_dim, projection_dim),
         )
