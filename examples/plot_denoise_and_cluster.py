@@ -67,7 +67,7 @@ fig.tight_layout()
 
 # %%
 # Cluster the embeddings with HDBSCAN and compare with the true morphology.
-# The embedding is the pooled encoder features (``embedding="multiscale"``); the two views of
+# The embedding is the pooled bottleneck (``embedding="bottleneck"``); the two views of
 # each galaxy differ in brightness during training (``brightness_range``) so that it follows
 # shape and colour rather than flux.
 Z = StandardScaler().fit_transform(embedding)

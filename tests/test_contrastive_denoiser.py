@@ -171,3 +171,4 @@ def test_embedding_options(gz_like, fitted):
         assert len(names) == est.transform(X[:2]).shape[1]
     with pytest.raises(ValueError, match="embedding"):
         clone(fitted).set_params(embedding="projection").fit(X)
+

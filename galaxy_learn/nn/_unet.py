@@ -2,14 +2,16 @@
 
 The encoder is a stack of double-convolution blocks with stride-2 max pooling; the decoder mirrors
 it with bilinear up-sampling and skip connections (Ronneberger et al. 2015). The bottleneck feature
-map is average-pooled and mapped linearly to a representation ``h``, and a small MLP maps ``h`` to
-the projection ``z`` on which the NT-Xent loss acts (SimCLR, Chen et al. 2020: the loss acts on
-``z``, downstream tasks use the representation before the head). ``pooled_features`` returns the
-global averages of the encoder's feature maps at every level (``ContrastiveDenoiser``'s default
-embedding) or of the bottleneck only.
+map is average-pooled and mapped linearly to a representation ``h``, and a small MLP (Linear,
+BatchNorm, ReLU, Linear, as SimCLR's) maps ``h`` to the projection ``z`` on which the NT-Xent loss
+acts (SimCLR, Chen et al. 2020: the loss acts on ``z``, downstream tasks use the representation
+before the head). ``pooled_features`` returns the global averages of the encoder's feature maps of
+the bottleneck (``ContrastiveDenoiser``'s default embedding) or of every level.
 
-GroupNorm rather than BatchNorm: outputs of one image never depend on the other images of the
-batch, so ``transform`` is invariant to batch composition and works with a batch of one.
+GroupNorm rather than BatchNorm in the U-Net: outputs of one image never depend on the other images
+of the batch, so the reconstruction and every representation before the head are invariant to
+batch composition and work with a batch of one. Only the projection head, which only the training
+loss uses, normalises over the batch.
 Any band count; images whose size is not a multiple of ``2**depth`` are padded (edge replication)
 and the output is cropped back.
 """
