@@ -211,6 +211,7 @@ def main(argv=None):
     if args.quick:
         args.n_train, args.n_test, args.image_size, args.epochs = 128, 96, 32, 1
     torch.set_num_threads(args.threads)
+    load_at_start = os.getloadavg()[0]
     t0 = time.time()
     X_tr, y_tr, _ = make_galaxy_images(args.n_train, image_size=args.image_size, bands=args.bands,
                                        noise=1.0, gain=1.0, random_state=args.seed)
@@ -280,7 +281,8 @@ def main(argv=None):
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
         f"mode: {'quick' if args.quick else 'full (CPU-reduced, see settings)'}",
         f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores "
-        f"shared with ~7 other jobs (contended: timings are indicative only), device "
+        f"(load average {load_at_start:.1f} when the script started: timings on a shared "
+        f"machine are indicative only), device "
         f"`{args.device}`, torch {torch.__version__}, {args.threads} torch thread(s)",
         f"- Data: make_galaxy_images, {args.image_size}x{args.image_size}, bands `{args.bands}`; "
         f"train {args.n_train} images at sky sigma 1, gain 1 "
