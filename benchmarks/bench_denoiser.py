@@ -21,7 +21,11 @@ Protocol
   HDBSCAN noise excluded as the index does), ARI vs the true morphology (HDBSCAN noise counted as
   one more cluster). Linear probe: logistic regression trained on the embeddings of the training
   images, tested on the held-out images, spiral (spiral + barred_spiral) vs smooth (elliptical),
-  and 5-class. Baseline: the same on PCA of the raw pixels (same dimension).
+  and 5-class. Baselines: the same on PCA of the raw pixels (same dimension) and on five
+  hand-made photometric features (log flux per band, two colours, log second moment of the
+  light): they show how much of a probe's score needs no morphology at all.
+* Figures (full mode): a UMAP map (t-SNE without umap-learn) of the held-out embeddings coloured
+  by HDBSCAN cluster and by true morphology, and a grid of denoised images per HDBSCAN cluster.
 
 Run ``python benchmarks/bench_denoiser.py --quick`` (smoke test) or without ``--quick``; results go
 to ``benchmarks/results/denoiser.md``.
@@ -129,6 +133,54 @@ def linear_probe(Z_train, y_train, Z_test, y_test):
     return acc_bin, acc_5, len(d)
 
 
+def photometric_features(X):
+    """log flux per band, colours (log flux ratios to the first band), log second moment."""
+    pos = np.clip(X, 0, None)
+    log_flux = np.log(pos.sum(axis=(2, 3)) + 1.0)
+    size = X.shape[-1]
+    yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
+    light = pos.mean(axis=1)
+    r2 = (light * (xx**2 + yy**2)).sum(axis=(1, 2)) / np.maximum(light.sum(axis=(1, 2)), 1e-9)
+    return np.c_[log_flux, log_flux[:, :1] - log_flux[:, 1:], np.log(np.maximum(r2, 1e-9))]
+
+
+def save_figures(out, Z_te, labels, y_te, D_te, seed):
+    """UMAP (t-SNE fallback) map of the embeddings and a denoised-image grid per cluster."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from galaxy_learn.plotting import ImageGridDisplay, LatentSpaceDisplay
+    from galaxy_learn.plotting._manifold import embed_2d
+
+    Z2, used = embed_2d(StandardScaler().fit_transform(Z_te), random_state=seed)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    names = {-1: "noise"}
+    LatentSpaceDisplay(Z2, labels, name="HDBSCAN clusters").plot(ax=axes[0], labels=names)
+    LatentSpaceDisplay(Z2, y_te, name="true morphology").plot(ax=axes[1])
+    for ax in axes:
+        ax.set_xlabel(f"{'UMAP' if used == 'umap' else 't-SNE'} 1")
+        ax.set_ylabel(f"{'UMAP' if used == 'umap' else 't-SNE'} 2")
+    fig.tight_layout()
+    map_path = out.with_name(f"{out.stem}_{used}.png")
+    fig.savefig(map_path, dpi=90)
+    plt.close(fig)
+    keep = labels >= 0
+    grouping = "HDBSCAN"
+    if not keep.any():  # HDBSCAN found no cluster: show the k-means (k = 5) clusters instead
+        labels = KMeans(n_clusters=5, n_init=10, random_state=seed).fit_predict(
+            StandardScaler().fit_transform(Z_te))
+        keep = np.ones(len(labels), dtype=bool)
+        grouping = "k-means (k=5; HDBSCAN found no cluster)"
+    grid = ImageGridDisplay.from_predictions(D_te[keep], labels[keep], n_per_group=10,
+                                             random_state=seed, rgb_bands=(2, 1, 0))
+    grid_path = out.with_name(f"{out.stem}_clusters.png")
+    grid.figure_.savefig(grid_path, dpi=80)
+    plt.close(grid.figure_)
+    return map_path, grid_path, used, grouping
+
+
 def fmt(v):
     return f"{v:.3f}" if isinstance(v, float) else str(v)
 
@@ -147,8 +199,10 @@ def main(argv=None):
     p.add_argument("--extra-sigma", type=float, default=2.0)
     p.add_argument("--extra-gain", type=float, default=0.5)
     p.add_argument("--dark-weight", type=float, default=10.0)
-    p.add_argument("--contrastive-weight", type=float, default=0.1)
+    p.add_argument("--contrastive-weight", type=float, default=0.3)
     p.add_argument("--temperature", type=float, default=0.5)
+    p.add_argument("--brightness-range", type=float, default=3.0)
+    p.add_argument("--no-figures", action="store_true", help="skip the UMAP map and image grid")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
@@ -157,6 +211,7 @@ def main(argv=None):
     if args.quick:
         args.n_train, args.n_test, args.image_size, args.epochs = 128, 96, 32, 1
     torch.set_num_threads(args.threads)
+    load_at_start = os.getloadavg()[0]
     t0 = time.time()
     X_tr, y_tr, _ = make_galaxy_images(args.n_train, image_size=args.image_size, bands=args.bands,
                                        noise=1.0, gain=1.0, random_state=args.seed)
@@ -180,7 +235,7 @@ def main(argv=None):
         noise_sigma=noise_sigma, noise_gain=noise_gain, max_epochs=args.epochs,
         contrastive_weight=args.contrastive_weight, temperature=args.temperature, lr=args.lr,
         batch_size=args.batch_size, device=args.device, random_state=args.seed,
-        dark_weight=args.dark_weight,
+        dark_weight=args.dark_weight, brightness_range=args.brightness_range,
         verbose=0,
     )
     t_fit = time.time()
@@ -195,14 +250,30 @@ def main(argv=None):
     mask = truth_mask(est, C_te)
     den = denoising_metrics(mask, X_te, C_te, D_te)
     seed_proto = denoising_metrics(mask, N_te, X_te, DN_te)
-    clus, _ = clustering_metrics(Z_te, y_te, args.seed)
+    clus, hdb_labels = clustering_metrics(Z_te, y_te, args.seed)
     acc_bin, acc_5, n_bin = linear_probe(Z_tr, y_tr, Z_te, y_te)
+    # The other representations of the same fitted network (transform reads `embedding`).
+    other_probes = {}
+    for rep in ("multiscale", "head"):
+        est.set_params(embedding=rep)
+        Zr_tr, Zr_te = est.transform(X_tr), est.transform(X_te)
+        ari_km5 = clustering_metrics(Zr_te, y_te, args.seed)[0]["k-means k=5"]["ari"]
+        other_probes[rep] = linear_probe(Zr_tr, y_tr, Zr_te, y_te)[:2] + (ari_km5, Zr_te.shape[1])
+    est.set_params(embedding="bottleneck")
     # Baseline: PCA of the raw pixels with the same dimension.
     pca = make_pipeline(StandardScaler(), PCA(64, random_state=args.seed))
     P_tr = pca.fit_transform(X_tr.reshape(len(X_tr), -1))
     P_te = pca.transform(X_te.reshape(len(X_te), -1))
     clus_pca, _ = clustering_metrics(P_te, y_te, args.seed)
     pca_bin, pca_5, _ = linear_probe(P_tr, y_tr, P_te, y_te)
+    phot_bin, phot_5, _ = linear_probe(photometric_features(X_tr), y_tr,
+                                       photometric_features(X_te), y_te)
+    figures = None
+    if not (args.quick or args.no_figures):
+        try:  # a failing figure must not lose the measured tables
+            figures = save_figures(Path(args.out), Z_te, hdb_labels, y_te, D_te, args.seed)
+        except Exception as exc:  # noqa: BLE001
+            figures = exc
     hist = est.history_
     lines = [
         "# ContrastiveDenoiser benchmark",
@@ -210,7 +281,8 @@ def main(argv=None):
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
         f"mode: {'quick' if args.quick else 'full (CPU-reduced, see settings)'}",
         f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores "
-        f"shared with ~7 other jobs (contended: timings are indicative only), device "
+        f"(load average {load_at_start:.1f} when the script started: timings on a shared "
+        f"machine are indicative only), device "
         f"`{args.device}`, torch {torch.__version__}, {args.threads} torch thread(s)",
         f"- Data: make_galaxy_images, {args.image_size}x{args.image_size}, bands `{args.bands}`; "
         f"train {args.n_train} images at sky sigma 1, gain 1 "
@@ -220,7 +292,8 @@ def main(argv=None):
         f"embedding_dim=64, projection_dim=32, max_epochs={args.epochs}, "
         f"batch_size={args.batch_size}, noise_sigma={noise_sigma:.4f}, "
         f"noise_gain={noise_gain:.2f}, dark_weight={args.dark_weight}, contrastive_weight={args.contrastive_weight}, "
-        f"temperature={args.temperature}, lr={args.lr}, other parameters default)",
+        f"temperature={args.temperature}, brightness_range={args.brightness_range}, lr={args.lr}, "
+        "other parameters default)",
         f"- Fit time {t_fit:.0f} s; denoise + transform of {args.n_test + args.n_train} images "
         f"{t_inf:.0f} s; whole script {time.time() - t0:.0f} s",
         f"- Final epoch losses: total {hist[-1, 'train_loss']:.4f}, ssim {hist[-1, 'ssim_loss']:.4f}, "
@@ -275,11 +348,31 @@ def main(argv=None):
         "",
         "| embedding | spiral vs smooth accuracy | 5-class accuracy | target |",
         "| --- | --- | --- | --- |",
-        f"| ContrastiveDenoiser | {acc_bin:.3f} (n_test={n_bin}) | {acc_5:.3f} | >= 0.90 "
-        "(spiral vs smooth) |",
+        f"| ContrastiveDenoiser (bottleneck, {Z_te.shape[1]} values: the default) | "
+        f"{acc_bin:.3f} (n_test={n_bin}) | {acc_5:.3f} | >= 0.90 (spiral vs smooth) |",
+    ]
+    for rep, (b, c5, ari_km5, dim) in other_probes.items():
+        lines.append(f"| ContrastiveDenoiser, embedding=\"{rep}\" ({dim} values; k-means k=5 "
+                     f"ARI {ari_km5:.3f}) | {b:.3f} | {c5:.3f} | |")
+    lines += [
         f"| PCA-64 of pixels (baseline) | {pca_bin:.3f} | {pca_5:.3f} | |",
+        f"| 5 photometric features: log fluxes, colours, size (baseline) | {phot_bin:.3f} | "
+        f"{phot_5:.3f} | |",
         "",
     ]
+    if isinstance(figures, Exception):
+        lines += ["## Figures", "", f"Not drawn: {figures!r}", ""]
+    elif figures is not None:
+        map_path, grid_path, used, grouping = figures
+        lines += [
+            "## Figures",
+            "",
+            f"- `{map_path.name}`: {'UMAP' if used == 'umap' else 't-SNE (umap-learn missing)'} "
+            "map of the standardised held-out embeddings, coloured by HDBSCAN cluster and by "
+            "true morphology.",
+            f"- `{grid_path.name}`: ten denoised held-out images per {grouping} cluster.",
+            "",
+        ]
     text = "\n".join(lines)
     print(text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from galaxy_learn import ContrastiveDenoiser
 from galaxy_learn.datasets import make_galaxy_images
@@ -27,7 +28,7 @@ def test_shapes_rgb_and_five_band_any_size():
     X5, _, _ = make_galaxy_images(12, image_size=13, bands="ugriz", random_state=1)
     for X in (X3, 255 * np.clip(X3 / X3.max(), 0, 1).astype(np.uint8), X5):
         est = ContrastiveDenoiser(**TINY).fit(X)
-        assert est.transform(X).shape == (12, 4)
+        assert est.transform(X).shape == (12, 8)  # pooled bottleneck: base 2, depth 2
         assert est.denoise(X).shape == X.shape
         assert est.denoise(X).dtype == np.float32
     # single-band stacks and flattened rows come back in their own layout
@@ -102,7 +103,7 @@ def test_learns_to_remove_background_noise():
     width = rng.uniform(3, 8, size=(96, 1, 1, 1))
     clean = amp * np.exp(-(xx**2 + yy**2) / width)
     X = (clean + rng.normal(0, 0.05, size=clean.shape)).astype(np.float32)
-    est = ContrastiveDenoiser(4, depth=2, embedding_dim=4, max_epochs=12, batch_size=16, lr=3e-3,
+    est = ContrastiveDenoiser(4, depth=2, embedding_dim=4, max_epochs=20, batch_size=16, lr=3e-3,
                               noise_sigma=0.2, noise_gain=None, device="cpu",
                               random_state=0).fit(X)
     noisy = (clean + rng.normal(0, 0.15, size=clean.shape)).astype(np.float32)
@@ -126,3 +127,48 @@ def test_train_step_views_and_global_rng_untouched(gz_like, fitted):
     assert set(torch.unique(m12).tolist()) <= {0.0, 1.0}
     assert not torch.equal(c12[:4], c12[4:])  # two different geometric views
     assert (n12 - c12).abs().mean() > 0  # noise added
+
+
+def test_brightness_range_scales_each_view_within_range(gz_like, fitted):
+    """Each view's flux is the clean flux times its own factor in [1/r, r]; r=1 leaves it."""
+    import torch
+
+    clean = torch.as_tensor(fitted.scaler_.transform(gz_like[0][:8])).clamp_min(0)
+    # Sky-free blobs well inside the stamp: the geometric transforms keep their flux.
+    yy, xx = torch.meshgrid(torch.arange(20.0), torch.arange(20.0), indexing="ij")
+    blob = torch.exp(-((xx - 9.5) ** 2 + (yy - 9.5) ** 2) / 4.0)
+    clean = (clean.amax(dim=(2, 3), keepdim=True) + 1.0) * blob
+    net = fitted.net_
+    ratios = {}
+    for r in (1.0, 3.0):
+        net.brightness_range = r
+        net.augment_generator_ = None
+        c12, _, _ = net.make_views(clean)
+        ratios[r] = (c12.sum(dim=(1, 2, 3)) / clean.repeat(2, 1, 1, 1).sum(dim=(1, 2, 3))).numpy()
+    net.brightness_range = fitted.brightness_range
+    np.testing.assert_allclose(ratios[1.0], 1.0, atol=0.02)
+    assert np.all((ratios[3.0] > 1 / 3 - 0.02) & (ratios[3.0] < 3 + 0.02))
+    assert np.ptp(np.log(ratios[3.0])) > 0.5  # views really differ in brightness
+    assert not np.allclose(ratios[3.0][:8], ratios[3.0][8:])  # each view its own factor
+
+
+def test_brightness_range_validated(gz_like):
+    with pytest.raises(ValueError, match="brightness_range"):
+        ContrastiveDenoiser(**{**TINY, "brightness_range": 0.5}).fit(gz_like[0])
+
+
+def test_embedding_options(gz_like, fitted):
+    """multiscale = all encoder levels pooled, its last block = bottleneck; head = h."""
+    X = gz_like[0]
+    bottleneck = fitted
+    multi = clone(fitted).set_params(embedding="multiscale").fit(X).transform(X)
+    assert multi.shape == (len(X), 14)
+    np.testing.assert_allclose(bottleneck.transform(X), multi[:, 6:], rtol=1e-5, atol=1e-6)
+    head = clone(fitted).set_params(embedding="head").fit(X)
+    assert head.transform(X).shape == (len(X), TINY["embedding_dim"])
+    for est in (bottleneck, head):
+        names = est.get_feature_names_out()
+        assert len(names) == est.transform(X[:2]).shape[1]
+    with pytest.raises(ValueError, match="embedding"):
+        clone(fitted).set_params(embedding="projection").fit(X)
+

@@ -181,3 +181,49 @@ def test_confusion_matrices(data, cnn, tmp_path):
     disps = plot_confusion_matrices(y, {"CNN": cnn.predict(X), "all galaxies": ["galaxy"] * len(y)})
     np.testing.assert_allclose(disps["all galaxies"].confusion_matrix, [[1, 0], [1, 0]])
     _saved(disps["CNN"].figure_, tmp_path, "confusion")
+
+
+def test_embed_2d_tsne_umap_hint_and_fallback(monkeypatch):
+    import sys
+
+    from galaxy_learn.plotting import embed_2d
+
+    Z = np.random.default_rng(0).normal(size=(30, 4))
+    Z2, used = embed_2d(Z, method="tsne", random_state=0)
+    assert Z2.shape == (30, 2) and used == "tsne"
+    np.testing.assert_allclose(Z2, embed_2d(Z, method="tsne", random_state=0)[0])
+    monkeypatch.setitem(sys.modules, "umap", None)  # umap-learn not installed
+    with pytest.raises(ImportError, match="pip install umap-learn"):
+        embed_2d(Z, method="umap")
+    assert embed_2d(Z, method="auto")[1] == "tsne"
+    with pytest.raises(ValueError, match="'method'.*'pca'"):
+        embed_2d(Z, method="pca")
+    with pytest.raises(ValueError, match="n_samples >= 4"):
+        embed_2d(Z[:3])
+    disp = LatentSpaceDisplay.from_manifold(Z, Z[:, 0] > 0, method="auto")
+    assert disp.method_ == "tsne" and disp.ax_.get_xlabel() == "t-SNE 1"
+    assert len(disp.scatter_) == 2
+
+
+def test_embed_2d_umap_wiring(monkeypatch):
+    """method='umap' (and 'auto' when umap-learn imports) calls umap.UMAP with our defaults."""
+    import sys
+    import types
+
+    from galaxy_learn.plotting import embed_2d
+
+    seen = {}
+
+    class FakeUMAP:
+        def __init__(self, **params):
+            seen.update(params)
+
+        def fit_transform(self, Z):
+            return Z[:, :2] * 2
+
+    monkeypatch.setitem(sys.modules, "umap", types.SimpleNamespace(UMAP=FakeUMAP))
+    Z = np.random.default_rng(0).normal(size=(10, 3))
+    Z2, used = embed_2d(Z, random_state=3, min_dist=0.5)
+    assert used == "umap"
+    np.testing.assert_allclose(Z2, 2 * Z[:, :2])
+    assert seen == dict(n_neighbors=9, random_state=3, n_jobs=1, min_dist=0.5)

@@ -28,6 +28,12 @@ def test_unet_outputs_do_not_depend_on_the_batch():
     torch.testing.assert_close(full[0][2:3], one[0], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(full[1][2:3], one[1], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(net.embedding(x), full[1])
+    # eval mode: the batch-normalised head uses its running statistics
+    torch.testing.assert_close(full[2][2:3], one[2], atol=1e-5, rtol=1e-5)
+    pooled = net.pooled_features(x)
+    torch.testing.assert_close(pooled[2:3], net.pooled_features(x[2:3]), atol=1e-5, rtol=1e-5)
+    assert pooled.shape == (6, 4 + 8 + 16)
+    torch.testing.assert_close(net.pooled_features(x, multiscale=False), pooled[:, 12:])
 
 
 def test_rot90_through_affine_is_exact():
@@ -79,3 +85,18 @@ def test_noise_statistics():
     levels = add_poisson_gaussian_noise(torch.zeros(200, 1, 16, 16), g, sigma=1.0)
     per_image = levels.flatten(1).std(dim=1)
     assert 0.2 < per_image.min() and per_image.max() < 1.1
+
+
+def test_projection_head_spreads_nearly_identical_representations():
+    """Training mode: pooled features that barely differ between images (what the collapsed
+    fits had, std ~0.01) still give projections whose pairwise cosine similarities differ, so
+    NT-Xent has a gradient to follow (the head's batch normalisation; the same head without it
+    gives cosine spreads of ~1e-6 here)."""
+    torch.manual_seed(0)
+    net = UNet(3, base_channels=4, depth=2, embedding_dim=8, projection_dim=4).train()
+    h = 1.0 + 1e-3 * torch.randn(32, 8)
+    z = torch.nn.functional.normalize(net.project(h), dim=1)
+    cos = (z @ z.T)[~torch.eye(32, dtype=torch.bool)]
+    assert cos.std() > 0.01
+    net.eval()  # running statistics: one image alone gets its projection
+    assert net.project(h[:1]).shape == (1, 4)

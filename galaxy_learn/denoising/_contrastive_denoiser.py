@@ -4,7 +4,7 @@ Follows the Galaxy Zoo: Hubble denoiser: the network learns to map noisy views o
 images back to the (augmented) images themselves, with a foreground SSIM loss, a background
 total-variation + darkening loss (so noise present in the targets' background is removed too) and
 an NT-Xent loss between the projections of the two views of each image, so that the pooled
-bottleneck is an embedding in which galaxies of similar appearance lie close together.
+encoder features are an embedding in which galaxies of similar appearance lie close together.
 """
 from numbers import Integral, Real
 
@@ -67,8 +67,10 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
     masks from the clean views (``M1``, ``M2``); the network reconstructs ``C1``, ``C2`` from
     ``N1``, ``N2`` (foreground SSIM, background total variation and darkening) while the
     projections of ``N1`` and ``N2`` are pulled together and pushed away from the rest of the batch
-    (NT-Xent). ``transform`` returns the pooled bottleneck (the representation before the
-    projection head, as in SimCLR); ``denoise`` returns cleaned images in the input's units.
+    (NT-Xent). The views also differ in brightness (``brightness_range``). ``transform`` returns
+    the global average of the bottleneck's feature maps (``embedding``: a representation before
+    the projection head, as SimCLR's linear evaluation uses); ``denoise`` returns cleaned images
+    in the input's units.
 
     Scaling (inverted by ``denoise``): a :class:`~galaxy_learn.preprocessing.ImageScaler`
     (``method="minmax"``: per band, the 0.5-99.5 percentile range of the training pixels maps to
@@ -85,9 +87,17 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         Number of down-samplings; images are padded to a multiple of ``2**depth`` internally and
         cropped back, so any size works.
     embedding_dim : int, default=64
-        Size of the embedding returned by ``transform``.
+        Size of the representation ``h`` (a linear map of the pooled bottleneck) that feeds the
+        projection head; ``transform`` returns it with ``embedding="head"``.
     projection_dim : int, default=32
         Size of the projection head's output used by the contrastive loss.
+    embedding : {"bottleneck", "multiscale", "head"}, default="bottleneck"
+        What ``transform`` returns: ``"bottleneck"``, the global averages of the bottleneck's
+        feature maps (``base_channels * 2**depth`` values), the best for clustering;
+        ``"multiscale"``, those of every encoder level concatenated
+        (``base_channels * (2**(depth + 1) - 1)`` values), the best for a supervised linear
+        read-out but it also carries the flux; ``"head"``, the ``embedding_dim``-sized ``h``
+        (the input of the projection MLP). See Notes for the measurements.
     temperature : float, default=0.5
         NT-Xent temperature.
     ssim_weight : float, default=1.0
@@ -96,7 +106,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         Weight of the background total variation.
     dark_weight : float, default=10.0
         Weight of the background darkening term (mean squared value of the background, sky = 0).
-    contrastive_weight : float, default=0.1
+    contrastive_weight : float, default=0.3
         Weight of the NT-Xent loss.
     l1_weight : float, default=1.0
         Weight of the mean absolute error over the foreground (helps SSIM pin absolute levels;
@@ -110,6 +120,13 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         Random rotation (degrees) on top of random flips and 90-degree rotations.
     max_shift : float, default=0.05
         Random shift, as a fraction of the image size.
+    brightness_range : float, default=3.0
+        Each training view (target and noisy input) is multiplied by its own factor drawn
+        log-uniformly in ``[1 / brightness_range, brightness_range]`` before the noise is added,
+        so the two views of a galaxy differ in flux and signal-to-noise ratio as well as in
+        geometry and noise realisation. Without it (``1.0``) the NT-Xent loss tells the images of
+        a batch apart by their brightness, which the two views share, and the embedding follows
+        flux rather than morphology (see Notes).
     mask_threshold : float, default=3.0
         Foreground = band-mean of the clean view above ``median + mask_threshold * sigma_MAD``
         of the image (and above ``mask_floor``), dilated by one pixel.
@@ -156,6 +173,22 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
 
     Notes
     -----
+    Measured on held-out simulated morphologies (:func:`~galaxy_learn.datasets.make_galaxy_images`,
+    32x32 gri, 2,000 training images, 3-5 epochs; logistic-regression probe spiral vs smooth,
+    5-class accuracy, k-means ARI with the 5 true classes). Two defects kept the embedding from
+    following morphology. (1) The views differed only in geometry and noise, so the NT-Xent loss
+    matched them by their brightness: ``h`` predicted the log flux with R^2 = 0.90 and training
+    with the contrastive loss made it worse than random weights (probe 0.73 with
+    ``contrastive_weight=0.1``, 0.70 with 1.0, against 0.85 with random weights and 0.91 with the
+    denoising losses alone; ARI 0.01). A brightness factor per view (``brightness_range=3``)
+    removes the shortcut; a lower temperature did not help, a random zoom hurt. (2) The pooled
+    group-normalised bottleneck varies little between images and the projection head
+    (Linear-ReLU-Linear) often collapsed: NT-Xent stayed at its chance value ``log(2n - 1)`` for a
+    whole fit. SimCLR's batch normalisation in the head fixes it. With both (5 epochs, seeds 0
+    and 1): bottleneck probe 0.979 / 0.976, 5-class 0.86 / 0.86, ARI 0.52 / 0.58; multiscale
+    0.990 / 0.995, 0.92 / 0.92, ARI 0.41 / 0.44; ``h`` 0.979 / 0.974, ARI 0.53 / 0.42. Without
+    them the same run gave ARI 0.01. ``benchmarks/bench_denoiser.py`` reports the figures at 64x64.
+
     There is no ``inverse_transform``: the U-Net decoder needs the encoder's skip connections,
     so the embedding alone cannot be decoded. Use :meth:`denoise`.
 
@@ -171,8 +204,8 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
     >>> X, y, truth = make_galaxy_images(32, image_size=16, random_state=0)
     >>> est = ContrastiveDenoiser(base_channels=4, depth=2, embedding_dim=8, max_epochs=1,
     ...                           device="cpu", random_state=0).fit(X)
-    >>> est.transform(X).shape
-    (32, 8)
+    >>> est.transform(X).shape  # the 4 * 2**2 pooled bottleneck channels
+    (32, 16)
     >>> est.denoise(X).shape
     (32, 3, 16, 16)
     """
@@ -182,6 +215,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         "depth": [Interval(Integral, 0, None, closed="left")],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "projection_dim": [Interval(Integral, 1, None, closed="left")],
+        "embedding": [StrOptions({"bottleneck", "multiscale", "head"})],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "ssim_weight": [Interval(Real, 0, None, closed="left")],
         "tv_weight": [Interval(Real, 0, None, closed="left")],
@@ -192,6 +226,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         "noise_gain": [Interval(Real, 0, None, closed="neither"), None],
         "max_rotation": [Interval(Real, 0, 180, closed="both")],
         "max_shift": [Interval(Real, 0, 0.5, closed="both")],
+        "brightness_range": [Interval(Real, 1, None, closed="left")],
         "mask_threshold": [Interval(Real, None, None, closed="neither")],
         "mask_floor": [Interval(Real, None, None, closed="neither")],
         "image_shape": [tuple, list, None],
@@ -211,16 +246,18 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         depth=3,
         embedding_dim=64,
         projection_dim=32,
+        embedding="bottleneck",
         temperature=0.5,
         ssim_weight=1.0,
         tv_weight=0.1,
         dark_weight=10.0,
-        contrastive_weight=0.1,
+        contrastive_weight=0.3,
         l1_weight=1.0,
         noise_sigma=0.1,
         noise_gain=100.0,
         max_rotation=15.0,
         max_shift=0.05,
+        brightness_range=3.0,
         mask_threshold=3.0,
         mask_floor=0.02,
         image_shape=None,
@@ -236,6 +273,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         self.depth = depth
         self.embedding_dim = embedding_dim
         self.projection_dim = projection_dim
+        self.embedding = embedding
         self.temperature = temperature
         self.ssim_weight = ssim_weight
         self.tv_weight = tv_weight
@@ -246,6 +284,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         self.noise_gain = noise_gain
         self.max_rotation = max_rotation
         self.max_shift = max_shift
+        self.brightness_range = brightness_range
         self.mask_threshold = mask_threshold
         self.mask_floor = mask_floor
         self.image_shape = image_shape
@@ -312,6 +351,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
                 noise_sigma=self.noise_sigma,
                 max_rotation=self.max_rotation,
                 max_shift=self.max_shift,
+                brightness_range=self.brightness_range,
                 mask_threshold=self.mask_threshold,
                 mask_floor=self.mask_floor,
                 augment_seed=seed,
@@ -340,7 +380,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
                              batch_size=self.batch_size, device=device)
 
     def transform(self, X):
-        """Embed images: the pooled U-Net bottleneck (eval mode, deterministic).
+        """Embed images: pooled encoder features (``embedding``; eval mode, deterministic).
 
         Parameters
         ----------
@@ -349,11 +389,15 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, embedding_dim)
+        X_new : ndarray of shape (n_samples, n_embedding)
+            ``n_embedding`` depends on ``embedding`` (see the class parameters).
         """
 
         def embed(module, zb):
-            return module.embedding(zb - _border_median(zb))
+            zb = zb - _border_median(zb)
+            if self.embedding == "head":
+                return module.embedding(zb)
+            return module.pooled_features(zb, multiscale=self.embedding == "multiscale")
 
         return self._apply(X, embed)
 
@@ -385,7 +429,11 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
 
     @property
     def _n_features_out(self):
-        return self.embedding_dim
+        if self.embedding == "head":
+            return self.embedding_dim
+        if self.embedding == "bottleneck":
+            return self.base_channels * 2**self.depth
+        return self.base_channels * (2 ** (self.depth + 1) - 1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

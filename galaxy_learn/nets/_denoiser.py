@@ -5,7 +5,8 @@ device):
 
 1. the batch of clean images ``C`` (already scaled, sky level 0) gets two independent random
    geometric transforms → ``C1``, ``C2`` (flips, 90-degree and small rotations, shifts);
-2. Poisson + Gaussian noise → ``N1``, ``N2``;
+2. each view's brightness multiplied by its own random factor (log-uniform in
+   ``[1 / brightness_range, brightness_range]``), then Poisson + Gaussian noise → ``N1``, ``N2``;
 3. foreground masks ``M1``, ``M2`` from ``C1``, ``C2`` (robust k-sigma threshold, see
    :func:`galaxy_learn.losses.foreground_mask`);
 4. one forward pass of the U-Net on ``[N1; N2]`` → reconstructions and projections ``z1``, ``z2``;
@@ -15,6 +16,8 @@ device):
 The loss terms of each batch are recorded in the history (``ssim_loss``, ``tv_loss``,
 ``dark_loss``, ``contrastive_loss``).
 """
+import math
+
 import torch
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
@@ -40,6 +43,11 @@ class ContrastiveDenoiserNet(NeuralNet):
         Extra random rotation (degrees).
     max_shift : float
         Random shift (fraction of the image size).
+    brightness_range : float, default=1.0
+        Each view (target and noisy input alike) is multiplied by its own factor drawn
+        log-uniformly in ``[1 / brightness_range, brightness_range]`` before the noise is added,
+        so the two views of a galaxy differ in flux and signal-to-noise ratio and the
+        contrastive loss cannot match them by brightness. 1 disables it.
     mask_threshold, mask_floor, mask_dilation
         Foreground mask of the clean views, see :func:`galaxy_learn.losses.foreground_mask`.
     augment_seed : int
@@ -49,7 +57,7 @@ class ContrastiveDenoiserNet(NeuralNet):
     def __init__(self, module, *args, criterion=DenoisingContrastiveLoss, noise_gain=None,
                  noise_sigma=0.1, flips=True, rot90=True, max_rotation=15.0, max_shift=0.05,
                  mask_threshold=3.0, mask_floor=0.02, mask_dilation=1, augment_seed=0,
-                 **kwargs):
+                 brightness_range=1.0, **kwargs):
         super().__init__(module, *args, criterion=criterion, **kwargs)
         self.noise_gain = noise_gain
         self.noise_sigma = noise_sigma
@@ -61,6 +69,7 @@ class ContrastiveDenoiserNet(NeuralNet):
         self.mask_floor = mask_floor
         self.mask_dilation = mask_dilation
         self.augment_seed = augment_seed
+        self.brightness_range = brightness_range
 
     def _augment_generator(self, device):
         gen = getattr(self, "augment_generator_", None)
@@ -75,6 +84,11 @@ class ContrastiveDenoiserNet(NeuralNet):
         c12 = torch.cat([clean, clean], dim=0)
         c12 = random_geometric(c12, gen, flips=self.flips, rot90=self.rot90,
                                max_rotation=self.max_rotation, max_shift=self.max_shift)
+        if self.brightness_range > 1:
+            log_r = math.log(self.brightness_range)
+            u = torch.rand(c12.shape[0], 1, 1, 1, generator=gen, device=c12.device,
+                           dtype=c12.dtype)
+            c12 = c12 * torch.exp((2 * u - 1) * log_r)
         n12 = add_poisson_gaussian_noise(c12, gen, gain=self.noise_gain, sigma=self.noise_sigma)
         m12 = foreground_mask(c12, threshold=self.mask_threshold, floor=self.mask_floor,
                               dilation=self.mask_dilation)

@@ -2,12 +2,16 @@
 
 The encoder is a stack of double-convolution blocks with stride-2 max pooling; the decoder mirrors
 it with bilinear up-sampling and skip connections (Ronneberger et al. 2015). The bottleneck feature
-map is average-pooled into a representation ``h`` (the embedding returned by
-``ContrastiveDenoiser.transform``) and a small MLP maps ``h`` to the projection ``z`` on which the
-NT-Xent loss acts (SimCLR, Chen et al. 2020: the loss acts on ``z``, downstream tasks use ``h``).
+map is average-pooled and mapped linearly to a representation ``h``, and a small MLP (Linear,
+BatchNorm, ReLU, Linear, as SimCLR's) maps ``h`` to the projection ``z`` on which the NT-Xent loss
+acts (SimCLR, Chen et al. 2020: the loss acts on ``z``, downstream tasks use the representation
+before the head). ``pooled_features`` returns the global averages of the encoder's feature maps of
+the bottleneck (``ContrastiveDenoiser``'s default embedding) or of every level.
 
-GroupNorm rather than BatchNorm: outputs of one image never depend on the other images of the
-batch, so ``transform`` is invariant to batch composition and works with a batch of one.
+GroupNorm rather than BatchNorm in the U-Net: outputs of one image never depend on the other images
+of the batch, so the reconstruction and every representation before the head are invariant to
+batch composition and work with a batch of one. Only the projection head, which only the training
+loss uses, normalises over the batch.
 Any band count; images whose size is not a multiple of ``2**depth`` are padded (edge replication)
 and the output is cropped back.
 """
@@ -99,8 +103,14 @@ class UNet(nn.Module):
             c_prev = c_skip
         self.out = nn.Conv2d(c_prev, in_channels, 1)
         self.embed = nn.Linear(chans[-1], embedding_dim)
+        # SimCLR's head: Linear -> BatchNorm -> ReLU -> Linear. The batch normalisation matters:
+        # pooled group-normalised features vary little between images, and without it the
+        # projections collapsed to one point (NT-Xent stuck at log(2n - 1) for a whole fit).
+        # Only the training loss sees the head (in training mode the batch holds both views, so
+        # never a single row); h and every transform output are computed before it.
         self.project = nn.Sequential(
             nn.Linear(embedding_dim, embedding_dim),
+            nn.BatchNorm1d(embedding_dim),
             nn.ReLU(),
             nn.Linear(embedding_dim, projection_dim),
         )
@@ -135,6 +145,19 @@ class UNet(nn.Module):
         """Representation ``h`` of images ``x`` of shape (n, C, H, W), any H, W."""
         x, _ = pad_to_multiple(x, self.stride)
         return self.encode(x)[1]
+
+    def pooled_features(self, x, *, multiscale=True):
+        """Global average of the encoder's feature maps of images ``x`` (n, C, H, W).
+
+        ``multiscale=True``: the averages of every encoder level (after its double convolution),
+        concatenated from the finest to the bottleneck, ``base_channels * (2**(depth + 1) - 1)``
+        values; ``False``: the bottleneck's only, ``base_channels * 2**depth`` values. These are
+        the representations before the linear map to ``h`` and the projection head.
+        """
+        x, _ = pad_to_multiple(x, self.stride)
+        skips, _ = self.encode(x)
+        maps = skips if multiscale else skips[-1:]
+        return torch.cat([m.mean(dim=(-2, -1)) for m in maps], dim=1)
 
     def forward(self, x):
         x_pad, size = pad_to_multiple(x, self.stride)

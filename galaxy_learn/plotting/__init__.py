@@ -8,6 +8,7 @@ from ._confusion import plot_confusion_matrices
 from ._feature_maps import FeatureMapDisplay
 from ._images import ImageGridDisplay, ReconstructionDisplay, SegmentationOverlayDisplay, plot_cutouts
 from ._latent import LatentSpaceDisplay
+from ._manifold import embed_2d
 from ._roc import RocCurvesDisplay
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "make_rgb",
     "plot_confusion_matrices",
     "plot_cutouts",
+    "embed_2d",
 ]

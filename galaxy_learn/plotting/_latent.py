@@ -146,3 +146,48 @@ class LatentSpaceDisplay:
         display : LatentSpaceDisplay
         """
         return cls(Z, y, dims=dims, name=name).plot(ax=ax, **kwargs)
+
+    @classmethod
+    def from_manifold(cls, Z, y=None, *, method="auto", random_state=0, name=None, ax=None,
+                      manifold_kwargs=None, **kwargs):
+        """Map an embedding ``Z`` to 2-D with UMAP or t-SNE (:func:`embed_2d`) and plot it.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_samples, n_features)
+            Embedding.
+        y : array-like of shape (n_samples,), default=None
+            Colours (cluster labels, classes or a continuous quantity).
+        method : {"auto", "umap", "tsne"}, default="auto"
+            ``"auto"`` uses UMAP when umap-learn is installed, t-SNE otherwise.
+        random_state : int, default=0
+            Seed of the map.
+        manifold_kwargs : dict, default=None
+            Passed to ``umap.UMAP`` or ``TSNE``.
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : LatentSpaceDisplay
+            ``Z`` holds the 2-D map; ``method_`` the method used.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from galaxy_learn.plotting import LatentSpaceDisplay
+        >>> Z = np.random.default_rng(0).normal(size=(40, 5))
+        >>> disp = LatentSpaceDisplay.from_manifold(Z, Z[:, 0] > 0, method="tsne")
+        >>> disp.ax_.get_xlabel()
+        't-SNE 1'
+        """
+        from ._manifold import embed_2d
+
+        Z2, used = embed_2d(Z, method=method, random_state=random_state,
+                            **(manifold_kwargs or {}))
+        disp = cls(Z2, y, name=name).plot(ax=ax, **kwargs)
+        label = {"umap": "UMAP", "tsne": "t-SNE"}[used]
+        disp.ax_.set_xlabel(f"{label} 1")
+        disp.ax_.set_ylabel(f"{label} 2")
+        disp.method_ = used
+        return disp
