@@ -37,6 +37,17 @@ def results_path(name):
     return folder / f"{name}.md"
 
 
+def markdown_table(rows, cols=None):
+    """A markdown table of ``rows`` (dicts) over ``cols`` (default: the first row's keys);
+    floats with 3 decimals."""
+    cols = list(rows[0]) if cols is None else list(cols)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        lines.append("| " + " | ".join(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c])
+                                       for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _cpu_model():
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

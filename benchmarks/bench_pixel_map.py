@@ -22,9 +22,6 @@ Usage::
     python benchmarks/bench_pixel_map.py --quick     # smoke (< 1 min)
     python benchmarks/bench_pixel_map.py             # writes results/pixel_map.md
 """
-import argparse
-import datetime
-import platform
 import sys
 import time
 from pathlib import Path
@@ -35,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
+from _common import bench_parser, machine_markdown, markdown_table, results_path  # noqa: E402
 from sklearn.dummy import DummyClassifier  # noqa: E402
 from sklearn.manifold import Isomap  # noqa: E402
 from sklearn.metrics import balanced_accuracy_score  # noqa: E402
@@ -100,15 +98,13 @@ def _scores(out, truth, catalog):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--device", default="cpu")
+    parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--n-fields", type=int, default=4)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--n-cutouts", type=int, default=3000)
     parser.add_argument("--vae-epochs", type=int, default=15)
     parser.add_argument("--cnn-epochs", type=int, default=10)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "pixel_map.md"))
+    parser.add_argument("--out", default=None, help="default: results/pixel_map.md")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.quick:
@@ -146,14 +142,10 @@ def main():
             "point-source objects": int(ot.sum()),
             "map time per field (s)": f"{seconds[name] / args.n_fields:.2f}",
         })
-    cols = list(rows[0])
-    table = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n" + "".join(
-        "| " + " | ".join(str(r[c]) for c in cols) + " |\n" for r in rows)
+    table = markdown_table(rows)
     text = (
         "# Per-pixel star/galaxy maps (`pixel_class_map`)\n\n"
-        f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. Machine: "
-        f"{platform.machine()}, 2 CPU cores shared with other jobs, torch {torch.__version__} "
-        f"(1 thread), device {args.device}.\n\n"
+        + machine_markdown({"device": args.device}) + "\n"
         f"Segmenter: `HypercolumnSegmenter` with its defaults, fitted on a {args.size}² training "
         f"field (seed 1000); {args.n_fields} test fields of {args.size}² (seeds 0..). Cutout "
         f"classifiers fitted on {args.n_cutouts} simulated 64×64 cutouts "
@@ -168,8 +160,9 @@ def main():
     if args.quick:
         print(text)
     else:
-        Path(args.out).write_text(text)
-        print(f"wrote {args.out}")
+        out = Path(args.out) if args.out else results_path("pixel_map")
+        out.write_text(text)
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":

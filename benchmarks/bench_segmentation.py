@@ -38,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch
 
+from _common import markdown_table  # noqa: E402
+
 from galaxy_learn.metrics import detection_scores, pixel_iou
 from galaxy_learn.segmentation import HypercolumnExtractor, HypercolumnSegmenter
 
@@ -100,15 +102,7 @@ def _segmenter(args, **overrides):
 
 
 def _table(rows, cols):
-    head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
-    body = ""
-    for r in rows:
-        cells = []
-        for c in cols:
-            v = r[c]
-            cells.append(f"{v:.3f}" if isinstance(v, float) else str(v))
-        body += "| " + " | ".join(cells) + " |\n"
-    return head + body
+    return markdown_table(rows, cols)
 
 
 def _aggregate(results):
