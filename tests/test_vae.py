@@ -223,3 +223,47 @@ def test_diverging_loss_is_a_clear_error(images):
 def test_cuda_matches_cpu_shapes(images):  # pragma: no cover - GPU only
     enc = VAEEncoder(device="cuda", **TINY).fit(images)
     assert enc.transform(images).shape == (24, 2)
+
+
+# ----------------------------------------------------------------------------- dimming
+def test_dimmed_copies_keep_the_sky_noise_and_scale_the_signal():
+    from galaxy_learn.encoders._vae import _dimmed
+
+    rng = np.random.default_rng(0)
+    sigma = np.array([1.0, 3.0], dtype=np.float32)
+    signal = np.zeros((4000, 2, 8, 8), dtype=np.float32)
+    signal[:, :, 4, 4] = 100.0
+    X = signal + rng.normal(size=signal.shape).astype(np.float32) * sigma[None, :, None, None]
+    out = _dimmed(X, sigma, 2.5, np.random.default_rng(1))
+    a = out[:, 0, 4, 4] / 100.0  # the peak scales by a in [10^-1, 1] (plus noise)
+    assert 0.05 < a.min() and a.max() < 1.05  # a in [0.1, 1] plus noise of 0.01-0.03
+    assert np.median(a) == pytest.approx(10 ** (-0.4 * 1.25), abs=0.03)
+    sky = out[:, :, :2, :].transpose(1, 0, 2, 3).reshape(2, -1)
+    np.testing.assert_allclose(sky.std(axis=1), sigma, rtol=0.02)  # noise topped up to sigma
+    assert out.dtype == np.float32 and not np.shares_memory(out, X)
+
+
+def test_dimming_trains_on_dimmed_inputs_and_is_deterministic(images):
+    X = images
+    X0 = X.copy()
+    params = dict(channels=(4, 8), hidden_units=8, max_epochs=2, batch_size=16, device="cpu",
+                  random_state=0)
+    a = VAEEncoder(dimming=2.0, **params).fit(X)
+    b = VAEEncoder(dimming=2.0, **params).fit(X)
+    c = VAEEncoder(dimming=0.0, **params).fit(X)
+    np.testing.assert_array_equal(X, X0)  # the user's images are not modified
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    assert not np.allclose(a.transform(X), c.transform(X))
+    assert a.sky_sigma_.shape == (X.shape[1],) and np.all(a.sky_sigma_ > 0)
+    # training history is the reconstruction of the originals from the dimmed inputs
+    assert np.isfinite(a.history_[-1, "train_loss"])
+
+
+def test_dimming_is_ignored_for_tabular_input():
+    X = np.random.default_rng(0).normal(size=(40, 6)).astype(np.float32)
+    enc = VAEEncoder(dimming=2.0, max_epochs=1, batch_size=8, device="cpu", random_state=0)
+    ref = VAEEncoder(dimming=0.0, max_epochs=1, batch_size=8, device="cpu", random_state=0)
+    np.testing.assert_array_equal(enc.fit(X).transform(X), ref.fit(X).transform(X))
+    assert enc.sky_sigma_ is None
+    with pytest.raises(ValueError, match="dimming"):
+        VAEEncoder(dimming=-1.0).fit(X)

@@ -38,6 +38,33 @@ def _auto_scaler(input_shape):
     return ImageScaler(method=_AUTO_METHOD, crop=crop)
 
 
+def _sky_sigma(X):
+    """Per-band sky noise of images ``X``: robust sigma (1.4826 MAD) of the outer pixel ring."""
+    from ..preprocessing._scaler import _band_pixels, _border_mask
+    from ..utils._stats import robust_sigma
+
+    mask = _border_mask(X.shape[2], X.shape[3])
+    sigma = []
+    for band in range(X.shape[1]):
+        pix = _band_pixels(X, band, mask)
+        sigma.append(robust_sigma(pix[np.isfinite(pix)]))
+    return np.asarray(sigma, dtype=np.float32)
+
+
+def _dimmed(X, sigma, dimming, rng):
+    """Images made Δm ~ U(0, ``dimming``) magnitudes fainter at the same sky noise.
+
+    ``a·x + sqrt(1 − a²)·σ_band·ε`` with ``a = 10^(−0.4 Δm)``: the signal is scaled by ``a`` and
+    the sky noise already in the image (scaled to ``a·σ``) is topped up to ``σ`` again, so the
+    result looks like the same object observed Δm fainter in the same survey (source shot noise,
+    small against the sky for most objects, is not re-simulated).
+    """
+    a = (10.0 ** (-0.4 * rng.uniform(0.0, dimming, len(X)))).astype(np.float32)
+    top_up = np.sqrt(1.0 - a**2)[:, None, None, None] * sigma[None, :, None, None]
+    noise = rng.standard_normal(X.shape, dtype=np.float32)
+    return a[:, None, None, None] * np.asarray(X, dtype=np.float32) + top_up * noise
+
+
 def _allows_nonfinite(scaling):
     """Whether a user scaling transformer fills NaN pixels itself (``nan_policy != "raise"``)."""
     if scaling is None or isinstance(scaling, str):
@@ -95,6 +122,18 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
     n_prior_latent : int, default=None
         Apply the prior to the first ``n_prior_latent`` units only, leaving the others free for
         reconstruction (the seeds' most stable design). None: all units.
+    dimming : float, default=2.0
+        Signal-to-noise augmentation of image input, in magnitudes (0 disables it). During
+        training the encoder sees each image made Δm ~ U(0, ``dimming``) fainter at the same sky
+        noise (one fixed, seeded copy per image; the per-band sky noise is measured on the outer
+        pixels of the training images) while the decoder must reconstruct the original: a
+        denoising VAE whose code cannot depend on how noisy its input is. Without it a 2-unit code
+        spends a direction on signal-to-noise, which Isomap's leading coordinate then often
+        follows. Measured (benchmarks/results/vae_snr_study.md, mission pipeline Isomap AUC,
+        paired seeds): 0.783 / 0.744 / 0.777 vs 0.730 / 0.735 / 0.736 without (6,000 training
+        cutouts) and 0.576 / 0.768 vs 0.538 / 0.660 (12,000); Spearman ρ of the coordinate with
+        magnitude 0.03–0.18 vs 0.28–0.55. Costs one more scaled copy of the training set in
+        memory. Ignored for tabular input; ``transform`` encodes images as given.
     reconstruction : {"gaussian", "bce"}, default="gaussian"
         Likelihood of the decoder: unit-variance Gaussian (linear output) or Bernoulli (sigmoid
         output; for data scaled to [0, 1], e.g. ``ImageScaler("minmax")``).
@@ -147,6 +186,9 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         The fitted input scaling.
     prior_ : object
         The prior object used.
+    sky_sigma_ : ndarray of shape (n_bands,) or None
+        Per-band sky noise of the training images in input units (robust sigma of the outer
+        pixels), used by ``dimming``; None for tabular input.
     latent_mean_, latent_std_ : ndarray of shape (n_latent,)
         Mean and std of the training codes (used by :meth:`sample` for units without a prior).
     input_shape_ : tuple of int
@@ -193,6 +235,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         "p": [Interval(numbers.Real, 1, None, closed="left")],
         "kl_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "n_prior_latent": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "dimming": [Interval(numbers.Real, 0, None, closed="left")],
         "reconstruction": [StrOptions({"gaussian", "bce"})],
         "scaling": [None, StrOptions({"auto"}), HasMethods(["fit", "transform"])],
         "image_shape": [None, tuple, list],
@@ -221,6 +264,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         p=2.0,
         kl_weight=0.1,
         n_prior_latent=None,
+        dimming=2.0,
         reconstruction="gaussian",
         scaling="auto",
         image_shape=None,
@@ -245,6 +289,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         self.p = p
         self.kl_weight = kl_weight
         self.n_prior_latent = n_prior_latent
+        self.dimming = dimming
         self.reconstruction = reconstruction
         self.scaling = scaling
         self.image_shape = image_shape
@@ -347,17 +392,31 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
             verbose=int(self.verbose),
         )
 
-    def _train(self, Xs, *, epochs, first=True):
+    def _training_data(self, X, Xs, seed, first):
+        """``Xs``, or ``{"x": Xs, "x_in": dimmed copies}`` (encoder input) when dimming."""
+        if first:
+            self.sky_sigma_ = _sky_sigma(X) if X.ndim == 4 else None
+        if not self.dimming or self.sky_sigma_ is None:
+            return Xs
+        rng = np.random.default_rng(seed)
+        x_in = np.concatenate([
+            self._scale(_dimmed(chunk, self.sky_sigma_, self.dimming, rng))
+            for _, chunk in iter_chunks(X, 1024)
+        ])
+        return {"x": Xs, "x_in": x_in}
+
+    def _train(self, X, Xs, *, epochs, first=True):
         seed = self._fit_seed() if first else self._seed_ + len(self.net_.history)
         device = self._resolve_device()
+        data = self._training_data(X, Xs, seed, first)
         with torch_seeded(seed, device):
             if first:
                 self._seed_ = seed
                 self.net_ = self._build_net(Xs, seed, epochs)
                 self.net_.initialize()
-                self.net_.fit(Xs, None)
+                self.net_.fit(data, None)
             else:  # the seeded shuffling generator of the net continues its stream
-                self.net_.partial_fit(Xs, None, epochs=epochs)
+                self.net_.partial_fit(data, None, epochs=epochs)
         codes = self._encode(Xs)
         self.latent_mean_ = codes.mean(axis=0)
         self.latent_std_ = codes.std(axis=0)
@@ -393,9 +452,9 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         self._check_latent_params()
         if self.warm_start and hasattr(self, "net_"):
             X = self._check_X(X, reset=False)
-            return self._train(self._scale(X), epochs=self.max_epochs, first=False)
+            return self._train(X, self._scale(X), epochs=self.max_epochs, first=False)
         X = self._check_X(X, reset=True)
-        return self._train(self._fit_scaler(X), epochs=self.max_epochs)
+        return self._train(X, self._fit_scaler(X), epochs=self.max_epochs)
 
     def partial_fit(self, X, y=None):
         """Train one more epoch on ``X`` (initialising on the first call).
@@ -410,9 +469,9 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
             self._validate_params()
             self._check_latent_params()
             X = self._check_X(X, reset=True)
-            return self._train(self._fit_scaler(X), epochs=1)
+            return self._train(X, self._fit_scaler(X), epochs=1)
         X = self._check_X(X, reset=False)
-        return self._train(self._scale(X), epochs=1, first=False)
+        return self._train(X, self._scale(X), epochs=1, first=False)
 
     # ------------------------------------------------------------------ transform API
     def transform(self, X):

@@ -12,7 +12,10 @@ class VAENet(NeuralNet):
 
     The loss per sample is ``reconstruction(x_hat, x) + kl_weight * prior.kl(mu[:, :k],
     logvar[:, :k])`` averaged over the batch, with ``k = n_prior_latent`` (all units when None).
-    The batch's input is the target, so ``fit(X, None)`` is the call.
+    The batch's input is the target, so ``fit(X, None)`` is the call. ``X`` may also be a dict
+    ``{"x": X, "x_in": X_in}``: in training mode the encoder then sees ``X_in`` (e.g. degraded
+    copies of the images) and the decoder must reconstruct ``X`` (a denoising autoencoder);
+    validation and inference use ``X``.
 
     Parameters
     ----------
@@ -37,9 +40,17 @@ class VAENet(NeuralNet):
         self.n_prior_latent = n_prior_latent
         self.reconstruction = reconstruction
 
+    def infer(self, x, **fit_params):
+        if isinstance(x, dict):  # {"x": target, "x_in": encoder input while training}
+            key = "x_in" if (self.module_.training and "x_in" in x) else "x"
+            return super().infer(x[key], **fit_params)
+        return super().infer(x, **fit_params)
+
     def loss_terms(self, y_pred, X):
         """Per-sample ``(reconstruction, prior penalty)`` tensors of shape (n,)."""
         x_hat, mu, logvar, _ = y_pred
+        if isinstance(X, dict):
+            X = X["x"]
         X = X.to(x_hat.device) if isinstance(X, torch.Tensor) else torch.as_tensor(
             X, device=x_hat.device)
         rec = reconstruction_loss(x_hat, X, self.reconstruction)
