@@ -131,9 +131,10 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         spends a direction on signal-to-noise, which Isomap's leading coordinate then often
         follows. Measured (benchmarks/results/vae_snr_study.md, mission pipeline Isomap AUC,
         paired seeds): 0.783 / 0.744 / 0.777 vs 0.730 / 0.735 / 0.736 without (6,000 training
-        cutouts) and 0.576 / 0.768 vs 0.538 / 0.660 (12,000); Spearman ρ of the coordinate with
-        magnitude 0.03–0.18 vs 0.28–0.55. Costs one more scaled copy of the training set in
-        memory. Ignored for tabular input; ``transform`` encodes images as given.
+        cutouts) and 0.576 / 0.768 / 0.794 / 0.760 vs 0.538 / 0.660 / 0.779 / 0.780 (12,000);
+        Spearman ρ of the coordinate with magnitude 0.03–0.22 vs 0.13–0.55. Better in 6 of 7
+        pairs, still unstable, still below the concentration index (0.799). Costs one more
+        scaled copy of the training set in memory. Ignored for tabular input; ``transform`` encodes images as given.
     reconstruction : {"gaussian", "bce"}, default="gaussian"
         Likelihood of the decoder: unit-variance Gaussian (linear output) or Bernoulli (sigmoid
         output; for data scaled to [0, 1], e.g. ``ImageScaler("minmax")``).
