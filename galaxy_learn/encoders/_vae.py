@@ -122,19 +122,18 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
     n_prior_latent : int, default=None
         Apply the prior to the first ``n_prior_latent`` units only, leaving the others free for
         reconstruction (the seeds' most stable design). None: all units.
-    dimming : float, default=2.0
+    dimming : float, default=3.0
         Signal-to-noise augmentation of image input, in magnitudes (0 disables it). During
         training the encoder sees each image made Δm ~ U(0, ``dimming``) fainter at the same sky
         noise (one fixed, seeded copy per image; the per-band sky noise is measured on the outer
         pixels of the training images) while the decoder must reconstruct the original: a
         denoising VAE whose code cannot depend on how noisy its input is. Without it a 2-unit code
         spends a direction on signal-to-noise, which Isomap's leading coordinate then often
-        follows. Measured (benchmarks/results/vae_snr_study.md, mission pipeline Isomap AUC,
-        paired seeds): 0.783 / 0.744 / 0.777 vs 0.730 / 0.735 / 0.736 without (6,000 training
-        cutouts) and 0.576 / 0.768 / 0.794 / 0.760 vs 0.538 / 0.660 / 0.779 / 0.780 (12,000);
-        Spearman ρ of the coordinate with magnitude 0.03–0.22 vs 0.13–0.55. Better in 6 of 7
-        pairs, still unstable, still below the concentration index (0.799). Costs one more
-        scaled copy of the training set in memory. Ignored for tabular input; ``transform`` encodes images as given.
+        follows. Measured (benchmarks/results/vae_snr_study.md, mission pipeline Isomap AUC on
+        12,000 / 2,100 simulated cutouts, 4 paired seeds): 0.785 ± 0.019 with ``dimming=3``,
+        0.724 ± 0.087 with 2, 0.689 ± 0.100 without; the concentration index scores 0.799 on
+        the same cutouts. Costs one more scaled copy of the training set in memory. Ignored for
+        tabular input; ``transform`` encodes images as given.
     reconstruction : {"gaussian", "bce"}, default="gaussian"
         Likelihood of the decoder: unit-variance Gaussian (linear output) or Bernoulli (sigmoid
         output; for data scaled to [0, 1], e.g. ``ImageScaler("minmax")``).
@@ -265,7 +264,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         p=2.0,
         kl_weight=0.1,
         n_prior_latent=None,
-        dimming=2.0,
+        dimming=3.0,
         reconstruction="gaussian",
         scaling="auto",
         image_shape=None,
