@@ -130,8 +130,9 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         denoising VAE whose code cannot depend on how noisy its input is. Without it a 2-unit code
         spends a direction on signal-to-noise, which Isomap's leading coordinate then often
         follows. Measured (benchmarks/results/vae_snr_study.md, mission pipeline Isomap AUC on
-        12,000 / 2,100 simulated cutouts, 4 paired seeds): 0.785 ± 0.019 with ``dimming=3``,
-        0.724 ± 0.087 with 2, 0.689 ± 0.100 without; the concentration index scores 0.799 on
+        12,000 / 2,100 simulated cutouts, seeds 0–3 paired): 0.785 ± 0.019 with ``dimming=3``,
+        0.724 ± 0.087 with 2, 0.689 ± 0.100 without; over 6 seeds with ``dimming=3``
+        0.749 ± 0.069 (seed 5: 0.600, a failed fit). The concentration index scores 0.799 on
         the same cutouts. Costs one more scaled copy of the training set in memory. Ignored for
         tabular input; ``transform`` encodes images as given.
     reconstruction : {"gaussian", "bce"}, default="gaussian"
