@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from .._base import NetEstimatorMixin
 from ..losses import PRIORS, make_prior
 from ..nn import VAEModule
+from ..preprocessing._scaler import _border_sigma
 from ..utils import batched_apply, iter_chunks, torch_seeded, validate_image_data
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
 
@@ -36,19 +37,6 @@ def _auto_scaler(input_shape):
     _, h, w = input_shape
     crop = _AUTO_CROP if min(h, w) > _AUTO_CROP else None
     return ImageScaler(method=_AUTO_METHOD, crop=crop)
-
-
-def _sky_sigma(X):
-    """Per-band sky noise of images ``X``: robust sigma (1.4826 MAD) of the outer pixel ring."""
-    from ..preprocessing._scaler import _band_pixels, _border_mask
-    from ..utils._stats import robust_sigma
-
-    mask = _border_mask(X.shape[2], X.shape[3])
-    sigma = []
-    for band in range(X.shape[1]):
-        pix = _band_pixels(X, band, mask)
-        sigma.append(robust_sigma(pix[np.isfinite(pix)]))
-    return np.asarray(sigma, dtype=np.float32)
 
 
 def _dimmed(X, sigma, dimming, rng):
@@ -396,7 +384,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
     def _training_data(self, X, Xs, seed, first):
         """``Xs``, or ``{"x": Xs, "x_in": dimmed copies}`` (encoder input) when dimming."""
         if first:
-            self.sky_sigma_ = _sky_sigma(X) if X.ndim == 4 else None
+            self.sky_sigma_ = _border_sigma(X).astype(np.float32) if X.ndim == 4 else None
         if not self.dimming or self.sky_sigma_ is None:
             return Xs
         rng = np.random.default_rng(seed)

@@ -81,6 +81,17 @@ def _band_pixels(X, band, mask=None):
     return values.ravel()
 
 
+def _border_sigma(X):
+    """Per-band sky noise of images ``X``: robust sigma of each band's outer pixel ring (over a
+    deterministic subset of the samples, non-finite pixels ignored)."""
+    mask = _border_mask(X.shape[2], X.shape[3])
+    sigma = []
+    for band in range(X.shape[1]):
+        pix = _band_pixels(X, band, mask)
+        sigma.append(robust_sigma(pix[np.isfinite(pix)]))
+    return np.asarray(sigma)
+
+
 def _central_box(height, width):
     h = min(_PEAK_HALF_BOX, (height - 1) // 2)
     w = min(_PEAK_HALF_BOX, (width - 1) // 2)
@@ -335,8 +346,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
     def _fit_softening(self, X):
         if self.softening is not None:
             return self._check_softening(X.shape[1])
-        mask = _border_mask(X.shape[2], X.shape[3])
-        return np.asarray([robust_sigma(_band_pixels(X, b, mask)) for b in range(X.shape[1])])
+        return _border_sigma(X)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
