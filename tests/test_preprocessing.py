@@ -121,6 +121,37 @@ def test_peak_invariant_to_brightness(method, c):
     )
 
 
+def test_peak_per_band_divides_each_band_by_its_own_central_flux(stamps):
+    scaler = ImageScaler("peak", per_band=True).fit(stamps)
+    flux = stamps[:, :, 7:10, 7:10].astype(np.float64).sum(axis=(2, 3))
+    floor = 5 * 3 * scaler.softening_
+    np.testing.assert_allclose(scaler.peak_floor_, floor)
+    norm = np.maximum(flux, floor)
+    np.testing.assert_allclose(
+        scaler.transform(stamps), stamps / norm[:, :, None, None], rtol=1e-5, atol=1e-7
+    )
+
+
+@pytest.mark.parametrize("method", ["peak", "peak_asinh"])
+@settings(max_examples=25, deadline=None)
+@given(colour=arrays(np.float64, 2, elements=st.floats(0.05, 20.0)))
+def test_peak_per_band_invariant_to_colour(method, colour):
+    """per_band removes colour: rescaling each band (of bright stamps) changes nothing."""
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[:12, :12] - 6.0
+    X = rng.normal(size=(6, 2, 12, 12)) + 1000 * np.exp(-(xx**2 + yy**2) / 3.0)
+    X = X.astype(np.float32)
+    scaler = ImageScaler(method, per_band=True, softening=1.0).fit(X)
+    recoloured = (X * colour[None, :, None, None]).astype(np.float32)
+    np.testing.assert_allclose(
+        scaler.transform(recoloured), scaler.transform(X), rtol=1e-4, atol=1e-5
+    )
+    # without per_band the colour change shows
+    plain = ImageScaler(method, softening=1.0).fit(X)
+    if not np.allclose(colour[0], colour[1], rtol=0.05):
+        assert not np.allclose(plain.transform(recoloured), plain.transform(X), rtol=1e-2)
+
+
 @pytest.mark.parametrize("method", ["zscore", "asinh", "minmax"])
 @settings(max_examples=25, deadline=None)
 @given(c=st.floats(0.01, 100.0))

@@ -55,6 +55,7 @@ def test_fit_transform_basics(images):
     assert len(enc.history_) == 2
     # default scaling: per-cutout peak normalisation, no crop below 32 pixels
     assert isinstance(enc.scaler_, ImageScaler) and enc.scaler_.method == "peak_asinh"
+    assert enc.scaler_.per_band and enc.scaler_.crop is None
 
 
 def test_same_seed_same_fit_and_pickle(images):

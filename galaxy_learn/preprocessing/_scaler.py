@@ -128,6 +128,11 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         * ``"peak_asinh"``: ``"peak"`` followed by ``arcsinh(x_norm / a_band)`` with
           ``a_band = b_band / median(central flux)`` fitted on the training set (the sky noise of a
           typical object in normalised units). Removes brightness and compresses wings.
+    per_band : bool, default=False
+        Peak methods only: divide each band by its **own** central flux (3x3 sum of that band,
+        floored at 5 times its noise, ``5 * sqrt(9) * b_band``) instead of the sum over bands.
+        This removes colour as well as brightness, so that every band shows the object's shape
+        relative to its centre. Ignored by the other methods.
     softening : float or array-like of shape (n_bands,), default=None
         Sky noise ``b_band`` in input units (one value for all bands, or one per band), used by
         ``"asinh"`` as the arcsinh softening and by the peak methods for the noise floor. None
@@ -157,8 +162,8 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         Near-zero scales (constant bands) are replaced by 1.
     softening_ : ndarray of shape (n_bands,) or None
         Sky noise ``b_band`` used by asinh and the peak methods, None for zscore / minmax.
-    peak_floor_ : float or None
-        Floor of the central flux of the peak methods.
+    peak_floor_ : float, ndarray of shape (n_bands,) or None
+        Floor of the central flux of the peak methods (one per band with ``per_band=True``).
     peak_softening_ : ndarray of shape (n_bands,) or None
         ``a_band`` of ``"peak_asinh"``.
     fill_values_ : ndarray of shape (n_bands,) or None
@@ -213,6 +218,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         "fill_value": [numbers.Real, StrOptions({"median"})],
         "image_shape": [None, tuple, list],
         "percentiles": [tuple, list],
+        "per_band": ["boolean"],
     }
 
     def __init__(
@@ -225,6 +231,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         fill_value=0.0,
         image_shape=None,
         percentiles=(0.5, 99.5),
+        per_band=False,
     ):
         self.method = method
         self.softening = softening
@@ -233,6 +240,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         self.fill_value = fill_value
         self.image_shape = image_shape
         self.percentiles = percentiles
+        self.per_band = per_band
 
     # ------------------------------------------------------------------ input handling
     def _validate_X(self, X, *, reset):
@@ -312,15 +320,17 @@ class ImageScaler(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ maths per chunk
     def _central_flux(self, Xb):
+        """Central 3x3 flux: shape (n,) summed over bands, or (n, n_bands) with per_band."""
         rows, cols = _central_box(Xb.shape[2], Xb.shape[3])
-        return np.asarray(Xb[:, :, rows, cols], dtype=np.float64).sum(axis=(1, 2, 3))
+        box = np.asarray(Xb[:, :, rows, cols], dtype=np.float64)
+        return box.sum(axis=(2, 3)) if self.per_band else box.sum(axis=(1, 2, 3))
 
     def _forward(self, Xb):
         """Scale one prepared chunk; float64 inside, float32 out."""
         Xb = np.asarray(Xb, dtype=np.float64)
         if self.method in ("peak", "peak_asinh"):
             norm = np.maximum(self._central_flux(Xb), self.peak_floor_)
-            Xb = Xb / norm[:, None, None, None]
+            Xb = Xb / norm.reshape(len(Xb), -1, 1, 1)
             if self.method == "peak_asinh":
                 Xb = np.arcsinh(Xb / self.peak_softening_[None, :, None, None])
         elif self.method == "asinh":
@@ -404,12 +414,15 @@ class ImageScaler(TransformerMixin, BaseEstimator):
             self.softening_ = self._fit_softening(sub)
             rows, cols = _central_box(*side)
             n_box = (rows.stop - rows.start) * (cols.stop - cols.start)
-            self.peak_floor_ = float(
-                _PEAK_FLOOR_SIGMA * np.sqrt(n_box * np.sum(self.softening_**2))
-            )
+            if self.per_band:
+                self.peak_floor_ = _PEAK_FLOOR_SIGMA * np.sqrt(n_box) * self.softening_
+            else:
+                self.peak_floor_ = float(
+                    _PEAK_FLOOR_SIGMA * np.sqrt(n_box * np.sum(self.softening_**2))
+                )
             if self.method == "peak_asinh":
                 flux = np.concatenate([self._central_flux(Xb) for Xb in self._iter_prepared(X)])
-                typical = max(float(np.median(flux)), self.peak_floor_)
+                typical = np.maximum(np.median(flux, axis=0), self.peak_floor_)
                 self.peak_softening_ = self.softening_ / typical
         self.center_ = center
         self.scale_ = scale
