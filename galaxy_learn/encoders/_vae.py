@@ -122,8 +122,8 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         denoising VAE whose code cannot depend on how noisy its input is. Without it a 2-unit code
         spends a direction on signal-to-noise, which Isomap's leading coordinate then often
         follows. Measured (benchmarks/results/vae_snr_study.md, mission pipeline Isomap AUC on
-        12,000 / 2,100 simulated cutouts): with the default per-band scaling, 0.817 ± 0.019 over
-        6 seeds with ``dimming=3``, while without it a fit fails along S/N (seed 4: 0.539
+        12,000 / 2,100 simulated cutouts): with the default per-band scaling, 0.822 ± 0.018 over
+        10 seeds with ``dimming=3``, while without it a fit fails along S/N (seed 4: 0.539
         against 0.786); with colour-keeping scaling, 0.785 ± 0.019 (``dimming=3``), 0.724 ±
         0.087 (2) and 0.689 ± 0.100 (0) on seeds 0–3. The concentration index scores 0.799 on
         the same cutouts. Costs one more scaled copy of the training set in memory. Ignored for
