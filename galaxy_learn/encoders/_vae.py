@@ -107,10 +107,13 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         Standard deviation of each peak.
     p : float, default=2.0
         Norm order of "aw" and "pw".
-    kl_weight : float, default=0.1
+    kl_weight : float, default=0.03
         β, weight of the prior term against the reconstruction term (summed over pixels).
-        0.1 measured best over seeds on simulated cutouts with the default scaling (AUC 0.773 ±
-        0.015 over 4 seeds vs 0.656 ± 0.103 at 1.0; benchmarks/results/vae.md).
+        0.03 measured best with the default scaling and dimming (mission-pipeline Isomap AUC,
+        12,000 / 2,100 simulated cutouts, paired seeds 0–9: 0.832 ± 0.017 at 0.03 vs 0.822 ±
+        0.018 at 0.1, higher on 8 of 10 seeds, mean paired gain 0.010 ± 0.007; 0.782 ± 0.024
+        at 0.3 on seeds 0–4; benchmarks/results/vae_snr_study.md). A modest, not a decisive,
+        difference.
     n_prior_latent : int, default=None
         Apply the prior to the first ``n_prior_latent`` units only, leaving the others free for
         reconstruction (the seeds' most stable design). None: all units.
@@ -258,7 +261,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         m=1.0,
         s=0.5,
         p=2.0,
-        kl_weight=0.1,
+        kl_weight=0.03,
         n_prior_latent=None,
         dimming=3.0,
         reconstruction="gaussian",
