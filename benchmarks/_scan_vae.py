@@ -1,0 +1,79 @@
+"""Seed scans of VAEEncoder settings behind benchmarks/results/vae_snr_study.md (exploration tool).
+
+Usage::
+
+    python benchmarks/_scan_vae.py N_TRAIN N_TEST 0 N_JOBS variants.json [device]
+
+``variants.json`` maps a tag to VAEEncoder keyword arguments plus ``"seeds": [...]``, e.g.
+``{"kl0.03": {"kl_weight": 0.03, "seeds": [0, 1, 2]}}`` (``per_band`` / ``crop`` / ``method``
+build an ``ImageScaler`` for ``scaling``). Prints one JSON line per fit: the orientation-free AUC
+of ``Isomap(n_components=1)`` on the held-out codes (``iso5``), its Spearman correlation with r
+magnitude, the AUC with 15 neighbours on a 4,000-code subset, and a supervised LDA on the codes
+(overall and per r bin). Codes are saved to ``$OUT`` (default /tmp).
+"""
+import json, os, sys, time
+from pathlib import Path
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def data(ntr, nte, seed=0):
+    from galaxy_learn.datasets import make_star_galaxy_cutouts
+    Xtr, _, ttr = make_star_galaxy_cutouts(ntr, random_state=seed)
+    Xte, _, tte = make_star_galaxy_cutouts(nte, random_state=seed + 1000)
+    return Xtr, np.asarray(ttr.point_source), Xte, np.asarray(tte.point_source), np.asarray(tte.mag_r)
+
+BINS = [(16, 19), (19, 20), (20, 21), (21, 22.5)]
+
+def job(tag, kw, seed, paths, device):
+    torch.set_num_threads(1)
+    import warnings; warnings.filterwarnings("ignore")
+    from sklearn.manifold import Isomap
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis as LDA
+    from galaxy_learn import VAEEncoder
+    from galaxy_learn.metrics import unsupervised_roc_auc as uauc
+    Xtr, ytr, Xte, yte, mag = (np.load(p, mmap_mode="r") for p in paths)
+    t0 = time.time()
+    if "per_band" in kw and "crop" not in kw:
+        kw["crop"] = 32
+    if "crop" in kw:
+        from galaxy_learn.preprocessing import ImageScaler
+        kw["scaling"] = ImageScaler(method=kw.pop("method", "peak_asinh"), crop=kw.pop("crop"), per_band=kw.pop("per_band", False))
+    enc = VAEEncoder(prior=kw.pop("prior", "dkl"), random_state=seed, device=device, **kw).fit(Xtr)
+    fit_s = time.time() - t0
+    Ztr, Zte = enc.transform(Xtr), enc.transform(Xte)
+    out = {"tag": tag, "seed": seed, "fit_s": round(fit_s, 1)}
+    iso2 = Isomap(n_components=min(2, Ztr.shape[1])).fit(Ztr)
+    np.savez(Path(os.environ.get("OUT", "/tmp")) / f"codes_{tag}_{seed}.npz", Ztr=Ztr, Zte=Zte,
+             Itr=iso2.embedding_, Ite=iso2.transform(Zte))
+    iso = Isomap(n_components=1).fit(Ztr)
+    out["iso5"] = uauc(yte, iso.transform(Zte)[:, 0])
+    from scipy.stats import spearmanr
+    out["rho_iso_mag"] = float(spearmanr(iso.transform(Zte)[:, 0], mag)[0])
+    sub = np.random.default_rng(0).choice(len(Ztr), min(4000, len(Ztr)), replace=False)
+    out["iso15s"] = uauc(yte, Isomap(n_components=1, n_neighbors=15).fit(Ztr[sub]).transform(Zte)[:, 0])
+    s = LDA().fit(Ztr, ytr).decision_function(Zte)
+    out["lda"] = uauc(yte, s)
+    out["lda_bins"] = [round(uauc(yte[(mag >= a) & (mag < b)], s[(mag >= a) & (mag < b)]), 3) for a, b in BINS]
+    out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
+    print(json.dumps(out), flush=True)
+    return out
+
+if __name__ == "__main__":
+    ntr, nte, seeds, n_jobs = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    variants = json.loads(Path(sys.argv[5]).read_text())
+    device = sys.argv[6] if len(sys.argv) > 6 else "auto"
+    out = Path(os.environ.get("OUT", "/tmp"))
+    from galaxy_learn.photometry import concentration_index
+    from galaxy_learn.metrics import unsupervised_roc_auc as uauc
+    Xtr, ytr, Xte, yte, mag = data(ntr, nte)
+    ci = concentration_index(Xte)
+    print(json.dumps({"tag": "CI", "auc": round(uauc(yte, ci), 4), "bins": [round(uauc(yte[(mag >= a) & (mag < b)], ci[(mag >= a) & (mag < b)]), 3) for a, b in BINS]}), flush=True)
+    paths = []
+    for name, arr in zip(["Xtr", "ytr", "Xte", "yte", "mag"], [Xtr, ytr, Xte, yte, mag]):
+        p = f"/tmp/scan_{name}.npy"; np.save(p, arr); paths.append(p)
+    jobs = [(tag, dict(kw), s) for tag, kw in variants.items() for s in kw.pop("seeds")]
+    res = Parallel(n_jobs=n_jobs)(delayed(job)(tag, kw, s, paths, device) for tag, kw, s in jobs)
+    (out / "scan.json").write_text(json.dumps(res))
