@@ -101,10 +101,6 @@ def _segmenter(args, **overrides):
     return HypercolumnSegmenter(HypercolumnExtractor(**ext), **params)
 
 
-def _table(rows, cols):
-    return markdown_table(rows, cols)
-
-
 def _aggregate(results):
     """Pool per-field results of one method: IoU from summed pixel counts is not available, so
     IoU / completeness / purity are averaged over fields weighted by counts where it matters."""
@@ -290,28 +286,28 @@ def main():
         "Mpix/s: detection step only (ours: scaling + network + k-means + labelling + "
         "deblending + positions; SEP: background + extraction).\n\n"
     )
-    text += "## Same fields, side by side\n\n" + _table(list(agg.values()), cols) + "\n"
+    text += "## Same fields, side by side\n\n" + markdown_table(list(agg.values()), cols) + "\n"
     text += "## Completeness per S/N bin (all test fields pooled)\n\n"
     for name, a in agg.items():
-        text += f"**{name}**\n\n" + _table(a["per_bin"].to_dict("records"), list(a["per_bin"].columns)) + "\n\n"
+        text += f"**{name}**\n\n" + markdown_table(a["per_bin"].to_dict("records"), list(a["per_bin"].columns)) + "\n\n"
     if variants:
         vcols = [c for c in cols if c != "mpix_per_s"]
         text += ("## Ablation and the detection trade-off (all test fields pooled)\n\n"
                  "Rows changing only post-processing parameters reuse the fitted segmenter; "
                  "rows changing the features are refitted on the training field.\n\n"
-                 + _table(variants, vcols) + "\n")
+                 + markdown_table(variants, vcols) + "\n")
     if heldout:
         text += ("## Held-out fields the defaults were chosen on (seeds 2000-2007)\n\n"
                  "Three fits: the benchmark's (training field seed 1000, random_state 0) and two "
                  "more (training field seed 1001; random_state 1).\n\n"
-                 + _table(heldout, [c for c in cols if c != "mpix_per_s"]
+                 + markdown_table(heldout, [c for c in cols if c != "mpix_per_s"]
                           + ["completeness_snr_5_10"]) + "\n")
     text += ("Per-pixel star/galaxy maps (`pixel_class_map` with the VAE pipeline, the "
              "concentration index and the CNN): `benchmarks/bench_pixel_map.py`, "
              "results/pixel_map.md.\n\n")
     if big:
         text += ("## One 2048x1489 5-band field (an SDSS frame's size), tiled 512 px + 32 px "
-                 "margins\n\n" + _table(big, cols + ["peak_rss_mb"]) + "\n")
+                 "margins\n\n" + markdown_table(big, cols + ["peak_rss_mb"]) + "\n")
     text += f"Total benchmark time {time.perf_counter() - started:.0f} s.\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     if args.quick:
