@@ -268,3 +268,56 @@ def test_dimming_is_ignored_for_tabular_input():
     assert enc.sky_sigma_ is None
     with pytest.raises(ValueError, match="dimming"):
         VAEEncoder(dimming=-1.0).fit(X)
+
+
+# ---------------------------------------------------------------- PSF-aware fitting (psf_fwhm)
+def test_psf_fwhm_fit_transform_and_errors(images, rng):
+    fwhm = rng.uniform(2.5, 4.5, size=len(images))
+    enc = VAEEncoder(**TINY).fit(images, psf_fwhm=fwhm)
+    assert enc.psf_target_fwhm_ == pytest.approx(np.full(2, np.median(fwhm)))
+    Z = enc.transform(images, psf_fwhm=fwhm)
+    np.testing.assert_allclose(VAEEncoder(**TINY).fit_transform(images, psf_fwhm=fwhm), Z, atol=1e-6)
+    # the codes are those of the resampled cutouts, not of the raw ones
+    assert not np.allclose(Z, enc.transform(images, psf_fwhm=np.full(len(images), 3.5)), atol=1e-3)
+    assert np.isfinite(enc.score(images, psf_fwhm=fwhm))
+    with pytest.raises(ValueError, match="was fitted with psf_fwhm"):
+        enc.transform(images)
+    with pytest.raises(ValueError, match=r"psf_fwhm must have shape \(n_samples,\)"):
+        enc.transform(images, psf_fwhm=fwhm[:3])
+    with pytest.raises(ValueError, match="finite and positive"):
+        enc.transform(images, psf_fwhm=-fwhm)
+    plain = VAEEncoder(**TINY).fit(images)
+    assert plain.psf_target_fwhm_ is None
+    with pytest.raises(ValueError, match="was fitted without psf_fwhm"):
+        plain.transform(images, psf_fwhm=fwhm)
+    with pytest.raises(ValueError, match="needs image input"):
+        VAEEncoder(**TINY).fit(images.reshape(len(images), -1), psf_fwhm=fwhm)
+
+
+def test_psf_fwhm_dims_raw_cutouts_before_resampling(images, rng):
+    """With dimming, the noise is added to the raw cutouts, then they are resampled: the same
+    fit as resampling first is not expected, but one PSF width for every cutout (zoom 1) must
+    give the fit without psf_fwhm."""
+    enc = VAEEncoder(**TINY).fit(images, psf_fwhm=np.full(len(images), 3.0))
+    ref = VAEEncoder(**TINY).fit(images)
+    np.testing.assert_allclose(enc.transform(images, psf_fwhm=np.full(len(images), 3.0)),
+                               ref.transform(images), atol=1e-3)
+
+
+def test_psf_fwhm_routed_through_pipeline(images, rng):
+    """sklearn metadata routing carries psf_fwhm to the encoder's fit and transform."""
+    import sklearn
+
+    from galaxy_learn import ThresholdClassifier
+
+    fwhm = rng.uniform(2.5, 4.5, size=len(images))
+    with sklearn.config_context(enable_metadata_routing=True):
+        enc = VAEEncoder(**TINY).set_fit_request(psf_fwhm=True).set_transform_request(psf_fwhm=True)
+        pipe = Pipeline([("vae", enc), ("iso", Isomap(n_components=1, n_neighbors=5)),
+                         ("thr", ThresholdClassifier(class_prior=0.5))])
+        pipe.fit(images, psf_fwhm=fwhm)
+        pred = pipe.predict(images, psf_fwhm=fwhm)
+        Z = pipe.named_steps["vae"].transform(images, psf_fwhm=fwhm)
+    direct = VAEEncoder(**TINY).fit(images, psf_fwhm=fwhm)
+    np.testing.assert_allclose(Z, direct.transform(images, psf_fwhm=fwhm), atol=1e-6)
+    assert pred.shape == (len(images),)

@@ -1,4 +1,5 @@
 """Image preprocessing transformers: intensity scaling, flattening, cropping."""
+from ._psf import psf_rescale
 from ._reshape import CenterCrop, ImageFlattener
 from ._scaler import ImageScaler
 
@@ -6,4 +7,5 @@ __all__ = [
     "CenterCrop",
     "ImageFlattener",
     "ImageScaler",
+    "psf_rescale",
 ]
