@@ -106,6 +106,9 @@ def build_parser():
     demo.add_argument("--max-epochs", type=_positive_int, default=None, metavar="N",
                       help="VAE training epochs (default: the demo's setting)")
     demo.add_argument("--no-figures", action="store_true", help="skip the figures")
+    demo.add_argument("--psf", action="store_true",
+                      help="PSF-aware run: give the encoder each cutout's PSF FWHM (psf_fwhm) and "
+                           "measure the concentration index on the same PSF-matched cutouts")
     _add_common(demo)
 
     classify = sub.add_parser(
@@ -184,6 +187,7 @@ def _cmd_demo(args):
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
         model_path=args.model,
+        psf=args.psf,
     )
     print(report.summary())
     return EXIT_OK

@@ -28,12 +28,14 @@ POINT, EXTENDED = "POINT", "GALAXY"  # classes of the unsupervised classifier
 
 def make_unsupervised_pipeline(*, prior="dkl", class_prior=None, max_epochs=None, batch_size=128,
                                n_neighbors=None, device="auto", random_state=0, verbose=0,
-                               quick=False):
+                               quick=False, psf=False):
     """``Pipeline([VAEEncoder(prior), Isomap(), ThresholdClassifier(class_prior)])``.
 
     ``class_prior`` is the assumed fraction of point sources (stars and quasars), the positive
     class ``"POINT"``; None keeps the classifier's default. Other arguments left at None take
-    the VAEEncoder's defaults (``quick`` shrinks the network for smoke runs).
+    the VAEEncoder's defaults (``quick`` shrinks the network for smoke runs). ``psf=True``
+    makes the encoder request ``psf_fwhm`` in fit and transform (call it, and fit/predict the
+    pipeline, with ``sklearn.config_context(enable_metadata_routing=True)``).
     """
     from sklearn.manifold import Isomap
     from sklearn.pipeline import Pipeline
@@ -50,8 +52,11 @@ def make_unsupervised_pipeline(*, prior="dkl", class_prior=None, max_epochs=None
     if class_prior is not None:
         clf_params["class_prior"] = class_prior
     iso_params = {} if n_neighbors is None else {"n_neighbors": n_neighbors}
+    encoder = VAEEncoder(**vae_params)
+    if psf:
+        encoder = encoder.set_fit_request(psf_fwhm=True).set_transform_request(psf_fwhm=True)
     return Pipeline([
-        ("vaeencoder", VAEEncoder(**vae_params)),
+        ("vaeencoder", encoder),
         ("isomap", Isomap(**iso_params)),
         ("thresholdclassifier", ThresholdClassifier(**clf_params)),
     ])
@@ -124,7 +129,9 @@ class DemoReport:
             "AUC: each score's orientation is fixed once on all held-out objects (an unsupervised "
             "score has no sign),",
             "so a bin below 0.5 is a real failure there. Accuracy: after the class-prior cut.",
-            "CI = concentration index (1.5 px / 4 px aperture flux, g+r+i), cut at the same prior.",
+            "CI = concentration index (1.5 px / 4 px aperture flux, g+r+i), cut at the same prior"
+            + (", on the same PSF-matched cutouts (PSF-aware run)." if self.settings.get("psf")
+               else "."),
             "",
             fmt.to_string(index=False),
         ]
@@ -158,10 +165,10 @@ def _evaluate(y_true, magnitude, ours_pred, ours_score, ci, class_prior):
     return table
 
 
-def _plot_latent(pipe, X, y_true, path):
+def _plot_latent(pipe, X, y_true, path, **params):
     import matplotlib.pyplot as plt
 
-    Z = pipe.named_steps["vaeencoder"].transform(X)
+    Z = pipe.named_steps["vaeencoder"].transform(X, **params)
     fig, ax = plt.subplots(figsize=(5, 4.5))
     for label, color in ((EXTENDED, "tab:orange"), (POINT, "tab:blue")):
         sel = y_true == label
@@ -223,7 +230,7 @@ def _plot_segmentation(settings, path):
 
 def run_demo(n_samples=None, *, prior="dkl", class_prior=None, quick=False, max_epochs=None,
              out_dir="galaxy_learn_demo", figures=True, device="auto", random_state=0, verbose=1,
-             model_path=None, test_size=0.3):
+             model_path=None, test_size=0.3, psf=False):
     """Simulate cutouts, fit the unsupervised pipeline, evaluate per magnitude bin, plot.
 
     Parameters
@@ -254,6 +261,10 @@ def run_demo(n_samples=None, *, prior="dkl", class_prior=None, quick=False, max_
         Save the fitted pipeline there (:func:`galaxy_learn.persistence.save`).
     test_size : float, default=0.3
         Held-out fraction.
+    psf : bool, default=False
+        PSF-aware run: the simulated per-band PSF FWHM of each cutout is routed to the encoder
+        (``VAEEncoder.fit/transform(psf_fwhm=...)`` via sklearn's metadata routing), and the
+        concentration index is measured on the same PSF-matched cutouts (like against like).
 
     Returns
     -------
@@ -261,8 +272,11 @@ def run_demo(n_samples=None, *, prior="dkl", class_prior=None, quick=False, max_
     """
     from sklearn.model_selection import train_test_split
 
+    import sklearn
+
     from .datasets import make_star_galaxy_cutouts
     from .photometry import concentration_index
+    from .preprocessing import psf_rescale
 
     mode = DEMO_SETTINGS["quick" if quick else "full"]
     n_samples = n_samples or mode["n_samples"]
@@ -280,31 +294,40 @@ def run_demo(n_samples=None, *, prior="dkl", class_prior=None, quick=False, max_
     y_true = np.where(truth["point_source"].to_numpy(), POINT, EXTENDED)
     idx_train, idx_test = train_test_split(np.arange(n_samples), test_size=test_size,
                                            random_state=random_state, stratify=y_true)
-    pipe = make_unsupervised_pipeline(prior=prior, class_prior=class_prior,
-                                      max_epochs=max_epochs, n_neighbors=mode["n_neighbors"],
-                                      device=device, random_state=random_state, verbose=verbose,
-                                      quick=quick)
-    say(f"Fitting VAEEncoder(prior={prior!r}) -> Isomap -> ThresholdClassifier on "
-        f"{len(idx_train)} cutouts, no labels...")
-    start = time.perf_counter()
-    pipe.fit(X[idx_train])
-    fit_seconds = time.perf_counter() - start
-    X_test, y_test = X[idx_test], y_true[idx_test]
-    ours_pred = pipe.predict(X_test)
-    ours_score = pipe.decision_function(X_test)
-    ci = concentration_index(X_test)
+    # metadata routing carries psf_fwhm to the encoder (enabled only for this run)
+    with sklearn.config_context(enable_metadata_routing=psf):
+        pipe = make_unsupervised_pipeline(prior=prior, class_prior=class_prior,
+                                          max_epochs=max_epochs, n_neighbors=mode["n_neighbors"],
+                                          device=device, random_state=random_state,
+                                          verbose=verbose, quick=quick, psf=psf)
+        fwhm = np.stack([truth[f"psf_fwhm_{b}"].to_numpy() for b in "ugriz"], axis=1)
+        train_params = {"psf_fwhm": fwhm[idx_train]} if psf else {}
+        test_params = {"psf_fwhm": fwhm[idx_test]} if psf else {}
+        say(f"Fitting VAEEncoder(prior={prior!r}) -> Isomap -> ThresholdClassifier on "
+            f"{len(idx_train)} cutouts, no labels{', PSF-aware' if psf else ''}...")
+        start = time.perf_counter()
+        pipe.fit(X[idx_train], **train_params)
+        fit_seconds = time.perf_counter() - start
+        X_test, y_test = X[idx_test], y_true[idx_test]
+        ours_pred = pipe.predict(X_test, **test_params)
+        ours_score = pipe.decision_function(X_test, **test_params)
+    if psf:  # the index on the same PSF-matched cutouts as the encoder
+        target = pipe.named_steps["vaeencoder"].psf_target_fwhm_
+        ci = concentration_index(psf_rescale(X_test, fwhm[idx_test], target))
+    else:
+        ci = concentration_index(X_test)
     magnitude = truth["mag_r"].to_numpy()[idx_test]
     table = _evaluate(y_test, magnitude, ours_pred, ours_score, ci, class_prior)
     table.to_csv(out_dir / "results.csv", index=False)
     settings = {"n_samples": n_samples, "n_train": len(idx_train), "n_test": len(idx_test),
                 "prior": prior, "class_prior": class_prior, "max_epochs": max_epochs,
-                "quick": quick, "device": device, "random_state": random_state,
+                "quick": quick, "device": device, "random_state": random_state, "psf": psf,
                 "true_point_fraction": float(np.mean(y_test == POINT)),
                 "seg_epochs": 1 if quick else 5, "seg_field": 128 if quick else 256}
     written = []
     if figures:
         say("Drawing figures...")
-        _plot_latent(pipe, X_test, y_test, out_dir / "latent_space.png")
+        _plot_latent(pipe, X_test, y_test, out_dir / "latent_space.png", **test_params)
         _plot_roc(y_test, ours_score, ci, out_dir / "roc.png")
         written += [out_dir / "latent_space.png", out_dir / "roc.png"]
         try:

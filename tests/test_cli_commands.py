@@ -40,6 +40,28 @@ def test_demo_quick_prints_table_and_writes_figures(tmp_path, capsys):
 
 
 @needs_pipeline
+def test_demo_psf_routes_psf_fwhm_and_matches_the_index(tmp_path, capsys):
+    import sklearn
+
+    from galaxy_learn.demo import run_demo
+
+    code = main(["demo", "--quick", "-q", "--psf", "--no-figures", "-o", str(tmp_path / "d"),
+                 "--n-samples", "120"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "PSF-matched cutouts (PSF-aware run)" in out
+    report = run_demo(120, quick=True, psf=True, figures=False, verbose=0, out_dir=tmp_path / "e")
+    enc = report.pipeline.named_steps["vaeencoder"]
+    assert enc.psf_target_fwhm_.shape == (5,) and report.settings["psf"]
+    assert not sklearn.get_config()["enable_metadata_routing"]  # switched on for the run only
+    with pytest.raises(ValueError, match="was fitted with psf_fwhm"):
+        enc.transform(np.zeros((2, 5, 64, 64), dtype=np.float32))
+    # the table's CI column is the index of PSF-matched cutouts: differs from the raw one
+    raw = run_demo(120, quick=True, figures=False, verbose=0, out_dir=tmp_path / "f")
+    assert not np.allclose(report.table["AUC CI"], raw.table["AUC CI"], equal_nan=True)
+
+
+@needs_pipeline
 def test_classify_fits_saves_and_reuses_model(cutout_dir, tmp_path, capsys):
     model = tmp_path / "m.glm"
     argv = ["classify", str(cutout_dir), "-o", str(tmp_path / "out.csv"), "--max-epochs", "1",

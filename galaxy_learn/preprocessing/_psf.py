@@ -104,7 +104,7 @@ def psf_rescale(X, psf_fwhm, target_fwhm, *, chunk_size=_CHUNK):
         raise ValueError(msg)
     out = np.empty(X.shape, dtype=np.float32)
     for start in range(0, n, chunk_size):
-        xb = torch.as_tensor(np.asarray(X[start:start + chunk_size], dtype=np.float32))
+        xb = torch.from_numpy(np.array(X[start:start + chunk_size], dtype=np.float32))
         m = xb.shape[0]
         xb = xb.reshape(m * b, h, w)
         zoom = torch.as_tensor(target / fwhm[start:start + m], dtype=torch.float64).reshape(m * b)
