@@ -196,6 +196,33 @@ def test_fits_mef_band_keywords_order_and_units(tmp_path):
     np.testing.assert_array_equal(X[0], cube)
 
 
+def test_fits_psf_width_from_headers(tmp_path):
+    """PSF keywords become psf_fwhm_<band> columns: per band (MEF, per-band files), from the
+    primary header for a cube, NaN where a file has none; absent without any PSF keyword."""
+    cube = _cube(8)
+    hdus = [fits.PrimaryHDU(header=fits.Header({"SEEING": 9.9}))]
+    for k in range(5):  # per-band PSF_FWHM beats the primary SEEING; z falls back to it
+        hdr = {"FILTER": "ugriz"[k]} | ({"PSF_FWHM": 1.0 + 0.1 * k} if k < 4 else {})
+        hdus.append(fits.ImageHDU(cube[k], header=fits.Header(hdr)))
+    fits.HDUList(hdus).writeto(tmp_path / "a.fits")
+    prim = fits.PrimaryHDU(cube)
+    prim.header["SEEING"] = 1.4
+    prim.writeto(tmp_path / "b.fits")
+    fits.PrimaryHDU(cube).writeto(tmp_path / "c.fits")
+    _, meta = load_fits_cutouts(tmp_path)
+    cols = [f"psf_fwhm_{b}" for b in "ugriz"]
+    np.testing.assert_allclose(meta.loc[0, cols].to_numpy(float), [1.0, 1.1, 1.2, 1.3, 9.9])
+    np.testing.assert_allclose(meta.loc[1, cols].to_numpy(float), [1.4] * 5)
+    assert meta.loc[2, cols].isna().all()
+    for k, band in enumerate("ugriz"):
+        hdr = fits.Header({"FWHM": 3.0 + k})
+        fits.PrimaryHDU(cube[k], header=hdr).writeto(tmp_path / f"obj_{band}.fits")
+    _, meta = load_fits_cutouts(sorted(tmp_path.glob("obj_*.fits")))
+    np.testing.assert_allclose(meta.loc[0, cols].to_numpy(float), [3, 4, 5, 6, 7])
+    _, meta = load_fits_cutouts(tmp_path / "c.fits")
+    assert not any(c.startswith("psf_fwhm") for c in meta.columns)
+
+
 def test_fits_mef_missing_band(tmp_path):
     cube = _cube(4)
     hdus = [fits.PrimaryHDU()] + [

@@ -622,8 +622,23 @@ def _unit_factor(bunit, convert_units):
     return _UNIT_SCALE.get(bunit.strip().lower(), 1.0)
 
 
+#: Header keywords read as the PSF FWHM of an image, first found wins (the unit is the file's:
+#: arcsec for SEEING / PSF_FWHM in most survey cutouts; psf_rescale needs only consistency).
+PSF_KEYWORDS = ("PSF_FWHM", "PSFFWHM", "PSFSIZE", "SEEING", "FWHM")
+
+
+def _psf_of(*headers):
+    """The PSF FWHM in the first header that has one of :data:`PSF_KEYWORDS`, else NaN."""
+    for header in headers:
+        for key in PSF_KEYWORDS:
+            value = header.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+                return float(value)
+    return float("nan")
+
+
 def _read_fits_object(path, bands, layout, convert_units):
-    """Read one multi-band object file (cube or one HDU per band) → (C, H, W), BUNIT."""
+    """Read one multi-band object file (cube or one HDU per band) → (C, H, W), BUNIT, PSF FWHMs."""
     from astropy.io import fits
 
     try:
@@ -654,7 +669,7 @@ def _read_fits_object(path, bands, layout, convert_units):
                     raise ValueError(msg)
                 bunit = primary.header.get("BUNIT")
                 data = data * _unit_factor(bunit, convert_units)
-                return data, bunit
+                return data, bunit, [_psf_of(primary.header, hdul[0].header)] * len(bands)
             planes = [h for h in hdus if h.data.ndim == 2]
             named = {}
             for h in planes:
@@ -683,7 +698,7 @@ def _read_fits_object(path, bands, layout, convert_units):
                     for h, u in zip(ordered, units, strict=True)
                 ]
             )
-            return data, units[0]
+            return data, units[0], [_psf_of(h.header, hdul[0].header) for h in ordered]
     except (OSError, TypeError) as exc:
         msg = f"Could not read FITS file {str(path)!r}: {exc}"
         raise ValueError(msg) from exc
@@ -701,7 +716,8 @@ def _read_fits_plane(path, convert_units):
                 raise ValueError(msg)
             bunit = hdus[0].header.get("BUNIT")
             factor = _unit_factor(bunit, convert_units)
-            return np.asarray(hdus[0].data, dtype=np.float64) * factor, bunit
+            data = np.asarray(hdus[0].data, dtype=np.float64) * factor
+            return data, bunit, _psf_of(hdus[0].header)
     except (OSError, TypeError) as exc:
         msg = f"Could not read FITS file {str(path)!r}: {exc}"
         raise ValueError(msg) from exc
@@ -750,6 +766,12 @@ def load_fits_cutouts(
     ``maggy``/``maggies``) are converted to nanomaggies; nanomaggies and unknown units are kept as
     they are. The BUNIT found is reported in ``meta["bunit"]``.
 
+    PSF: where the headers carry the PSF width (the first of ``PSF_FWHM``, ``PSFFWHM``,
+    ``PSFSIZE``, ``SEEING``, ``FWHM`` in the band's HDU, then the primary header), ``meta`` has
+    ``psf_fwhm_<band>`` columns (NaN where a file has none), in the files' own unit — ready for
+    ``VAEEncoder.fit(X, psf_fwhm=meta[[f"psf_fwhm_{b}" for b in bands]])`` and
+    :func:`galaxy_learn.preprocessing.psf_rescale`, which need only one unit throughout.
+
     Parameters
     ----------
     paths : str, path or list of paths
@@ -775,7 +797,8 @@ def load_fits_cutouts(
     X : ndarray of shape (n_objects, n_bands, height, width), float32
     meta : pandas.DataFrame
         ``id`` (file stem or grouped id), ``file`` (path; for ``per_band`` the paths joined by
-        ``";"`` in band order) and ``bunit``. Only returned if ``return_meta``.
+        ``";"`` in band order), ``bunit``, and ``psf_fwhm_<band>`` when any header gives a PSF
+        width. Only returned if ``return_meta``.
 
     Examples
     --------
@@ -825,7 +848,7 @@ def load_fits_cutouts(
                     f"({[str(groups[obj_id][b]) for b in bands]})."
                 )
                 raise ValueError(msg)
-            return np.stack([p[0] for p in planes]), planes[0][1]
+            return np.stack([p[0] for p in planes]), planes[0][1], [p[2] for p in planes]
 
         results = _map(read, ids, n_jobs)
         names = [";".join(str(groups[i][b]) for b in bands) for i in ids]
@@ -835,7 +858,7 @@ def load_fits_cutouts(
         names = [str(f) for f in files]
 
     shape = results[0][0].shape
-    for name, (data, _) in zip(names, results, strict=True):
+    for name, (data, _, _) in zip(names, results, strict=True):
         if data.shape != shape:
             msg = f"{name!r} has images of shape {data.shape}; {names[0]!r} has {shape}."
             raise ValueError(msg)
@@ -844,6 +867,10 @@ def load_fits_cutouts(
     if not return_meta:
         return X
     meta = pd.DataFrame({"id": ids, "file": names, "bunit": [r[1] for r in results]})
+    psf = np.array([r[2] for r in results], dtype=float)
+    if np.isfinite(psf).any():
+        for k, band in enumerate(bands):
+            meta[f"psf_fwhm_{band}"] = psf[:, k]
     return X, meta
 
 
