@@ -79,6 +79,7 @@ def test_chunking_does_not_change_the_result(rng):
         ([1.0, np.nan, 1.0], 1.0, "finite and positive"),
         (np.ones(3), -1.0, "target_fwhm must be a positive finite number"),
         (np.ones(3), [1.0, 2.0, 3.0], "one per band"),
+        ([1.3, 1.4, 1.2], 3.4 / 0.396 * 2, "same unit"),  # arcsec against pixels
     ],
 )
 def test_errors(fwhm, target, match):

@@ -102,6 +102,14 @@ def psf_rescale(X, psf_fwhm, target_fwhm, *, chunk_size=_CHUNK):
             f"got {target_fwhm!r}."
         )
         raise ValueError(msg)
+    ratio = target / fwhm
+    if ratio.min() < 0.1 or ratio.max() > 10:
+        msg = (
+            f"target_fwhm / psf_fwhm ranges from {ratio.min():.3g} to {ratio.max():.3g}; a seeing "
+            "ratio beyond 10 is not physical — are psf_fwhm and target_fwhm in the same unit "
+            "(pixels or arcsec)?"
+        )
+        raise ValueError(msg)
     out = np.empty(X.shape, dtype=np.float32)
     for start in range(0, n, chunk_size):
         xb = torch.from_numpy(np.array(X[start:start + chunk_size], dtype=np.float32))
