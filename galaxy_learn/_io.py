@@ -107,12 +107,15 @@ def read_field(path, *, bands="ugriz"):
     return X[0]
 
 
-def classification_table(model, X, index):
-    """One row per cutout: the index columns, ``label`` and ``score`` (the decision function)."""
+def classification_table(model, X, index, **params):
+    """One row per cutout: the index columns, ``label`` and ``score`` (the decision function).
+
+    ``params`` (e.g. ``psf_fwhm``) are passed to ``predict`` and ``decision_function``.
+    """
     table = index.copy()
-    table["label"] = model.predict(X)
+    table["label"] = model.predict(X, **params)
     if hasattr(model, "decision_function"):
-        table["score"] = np.asarray(model.decision_function(X), dtype=np.float64)
+        table["score"] = np.asarray(model.decision_function(X, **params), dtype=np.float64)
     return table
 
 

@@ -123,6 +123,9 @@ def build_parser():
     classify.add_argument("--class-prior", type=_fraction, default=0.4, metavar="P",
                           help="fraction of point sources (stars, quasars) among the inputs "
                                "(default: 0.4)")
+    classify.add_argument("--psf", action="store_true",
+                          help="PSF-aware: resample every cutout to one PSF width, read per band "
+                               "from the FITS headers (PSF_FWHM, PSFFWHM, PSFSIZE, SEEING or FWHM)")
     _add_training(classify, max_epochs=30)
     _add_common(classify)
 
@@ -156,7 +159,7 @@ def _say(args, text):
         print(text, file=sys.stderr)
 
 
-def _fit_or_load(args, make_estimator, X):
+def _fit_or_load(args, make_estimator, X, **fit_params):
     """Reuse ``--model`` when it exists (unless ``--refit``), else fit and save it there."""
     from . import persistence
 
@@ -165,7 +168,7 @@ def _fit_or_load(args, make_estimator, X):
         return persistence.load(args.model, allow_pickle=True, device=args.device), False
     estimator = make_estimator()
     _say(args, f"Fitting {type(estimator).__name__} on {len(X)} image(s)")
-    estimator.fit(X)
+    estimator.fit(X, **fit_params)
     if args.model is not None:
         persistence.save(estimator, args.model)
         _say(args, f"Model saved to {args.model}")
@@ -193,17 +196,42 @@ def _cmd_demo(args):
     return EXIT_OK
 
 
+def _psf_params(args, index):
+    """``{"psf_fwhm": (n, bands) array}`` from the FITS headers with ``--psf``, else ``{}``."""
+    import numpy as np
+
+    if not args.psf:
+        return {}
+    cols = [f"psf_fwhm_{b}" for b in args.bands]
+    missing = [c for c in cols if c not in index.columns]
+    fwhm = None if missing else index[cols].to_numpy(dtype=float)
+    if fwhm is None or not np.isfinite(fwhm).all():
+        n_bad = len(index) if fwhm is None else int((~np.isfinite(fwhm)).any(axis=1).sum())
+        msg = (
+            f"--psf needs the PSF width of every cutout in every band; {n_bad} of {len(index)} "
+            "cutout(s) have none in their FITS headers (keywords PSF_FWHM, PSFFWHM, PSFSIZE, "
+            "SEEING, FWHM)."
+        )
+        raise CLIError(msg)
+    return {"psf_fwhm": fwhm}
+
+
 def _cmd_classify(args):
+    import sklearn
+
     from . import _io
 
     X, index = _io.read_cutouts(args.inputs, allow_pickle=args.allow_pickle, bands=args.bands)
+    params = _psf_params(args, index)
     from .demo import make_unsupervised_pipeline
 
-    model, _ = _fit_or_load(args, lambda: make_unsupervised_pipeline(
-        prior=args.prior, class_prior=args.class_prior, max_epochs=args.max_epochs,
-        batch_size=args.batch_size, device=args.device, random_state=args.random_state,
-        verbose=0 if args.quiet else 1), X)
-    table = _io.classification_table(model, X, index)
+    # metadata routing carries psf_fwhm to the encoder (on for this command only)
+    with sklearn.config_context(enable_metadata_routing=args.psf):
+        model, _ = _fit_or_load(args, lambda: make_unsupervised_pipeline(
+            prior=args.prior, class_prior=args.class_prior, max_epochs=args.max_epochs,
+            batch_size=args.batch_size, device=args.device, random_state=args.random_state,
+            verbose=0 if args.quiet else 1, psf=args.psf), X, **params)
+        table = _io.classification_table(model, X, index, **params)
     _io.write_table(table, args.output)
     _say(args, f"Wrote {len(table)} row(s) to {args.output}")
     return EXIT_OK

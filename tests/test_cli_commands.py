@@ -62,6 +62,35 @@ def test_demo_psf_routes_psf_fwhm_and_matches_the_index(tmp_path, capsys):
 
 
 @needs_pipeline
+def test_classify_psf_reads_the_seeing_from_fits_headers(tmp_path, capsys):
+    from astropy.io import fits
+
+    from galaxy_learn.datasets import make_star_galaxy_cutouts
+
+    X, _, truth = make_star_galaxy_cutouts(30, random_state=2)
+    folder = tmp_path / "fits"
+    folder.mkdir()
+    for k, cube in enumerate(X):
+        hdu = fits.PrimaryHDU(cube)
+        hdu.header["SEEING"] = float(truth["seeing_fwhm_r"].iloc[k])
+        hdu.writeto(folder / f"obj{k:02d}.fits")
+    model = tmp_path / "m.glm"
+    argv = ["classify", str(folder), "-o", str(tmp_path / "out.csv"), "--max-epochs", "1",
+            "--batch-size", "8", "-q", "--psf", "--model", str(model)]
+    assert main(argv) == 0, capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "out.csv")
+    np.testing.assert_allclose(table["psf_fwhm_r"], truth["seeing_fwhm_r"], rtol=1e-6)
+    assert set(table["label"]) <= {"POINT", "GALAXY"} and table["score"].notna().all()
+    enc = load(model, allow_pickle=True).named_steps["vaeencoder"]
+    assert enc.psf_target_fwhm_ == pytest.approx(np.full(5, np.median(truth["seeing_fwhm_r"])))
+    assert main(argv) == 0  # reuses the saved PSF-aware model
+    # without PSF keywords: a clear error, no output
+    fits.PrimaryHDU(X[0]).writeto(folder / "nohdr.fits")
+    assert main(argv[:2] + ["-o", str(tmp_path / "x.csv"), "--psf", "-q"]) == 1
+    assert "1 of 31 cutout(s) have none in their FITS headers" in capsys.readouterr().err
+
+
+@needs_pipeline
 def test_classify_fits_saves_and_reuses_model(cutout_dir, tmp_path, capsys):
     model = tmp_path / "m.glm"
     argv = ["classify", str(cutout_dir), "-o", str(tmp_path / "out.csv"), "--max-epochs", "1",
