@@ -321,3 +321,19 @@ def test_psf_fwhm_routed_through_pipeline(images, rng):
     direct = VAEEncoder(**TINY).fit(images, psf_fwhm=fwhm)
     np.testing.assert_allclose(Z, direct.transform(images, psf_fwhm=fwhm), atol=1e-6)
     assert pred.shape == (len(images),)
+
+
+def test_psf_fwhm_partial_fit_and_warm_start(images, rng):
+    fwhm = rng.uniform(2.5, 4.5, size=len(images))
+    enc = VAEEncoder(**TINY).partial_fit(images, psf_fwhm=fwhm)
+    target = enc.psf_target_fwhm_.copy()
+    enc.partial_fit(images, psf_fwhm=fwhm[::-1])  # the target width is fitted once
+    np.testing.assert_array_equal(enc.psf_target_fwhm_, target)
+    assert len(enc.history_) == 2
+    with pytest.raises(ValueError, match="was fitted with psf_fwhm"):
+        enc.partial_fit(images)
+    warm = VAEEncoder(**TINY, warm_start=True).fit(images, psf_fwhm=fwhm)
+    warm.fit(images, psf_fwhm=fwhm)
+    assert len(warm.history_) == 2 * TINY["max_epochs"]
+    with pytest.raises(ValueError, match="was fitted with psf_fwhm"):
+        warm.fit(images)
