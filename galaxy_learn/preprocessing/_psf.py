@@ -2,6 +2,8 @@
 import numpy as np
 import torch
 
+from ..utils import iter_chunks
+
 __all__ = ["check_psf_fwhm", "psf_rescale"]
 
 _CHUNK = 1024
@@ -111,11 +113,10 @@ def psf_rescale(X, psf_fwhm, target_fwhm, *, chunk_size=_CHUNK):
         )
         raise ValueError(msg)
     out = np.empty(X.shape, dtype=np.float32)
-    for start in range(0, n, chunk_size):
-        xb = torch.from_numpy(np.array(X[start:start + chunk_size], dtype=np.float32))
-        m = xb.shape[0]
-        xb = xb.reshape(m * b, h, w)
-        zoom = torch.as_tensor(target / fwhm[start:start + m], dtype=torch.float64).reshape(m * b)
+    for start, chunk in iter_chunks(X, chunk_size, dtype=np.float32):
+        m = len(chunk)
+        xb = torch.from_numpy(chunk).reshape(m * b, h, w)
+        zoom = torch.as_tensor(ratio[start:start + m], dtype=torch.float64).reshape(m * b)
         ay = _lanczos_matrices(zoom, h).float()
         ax = ay if w == h else _lanczos_matrices(zoom, w).float()
         bad = ~torch.isfinite(xb)
