@@ -31,6 +31,13 @@ def data(ntr, nte, seed=0):
 
 BINS = [(16, 19), (19, 20), (20, 21), (21, 22.5)]
 
+
+def auc_by_bin(y, score, mag):
+    """Orientation-free AUC of ``score`` in each r-magnitude bin of ``BINS``."""
+    from galaxy_learn.metrics import unsupervised_roc_auc as uauc
+    return [round(uauc(y[(mag >= a) & (mag < b)], score[(mag >= a) & (mag < b)]), 3) for a, b in BINS]
+
+
 def job(tag, kw, seed, paths, device):
     torch.set_num_threads(1)
     import warnings; warnings.filterwarnings("ignore")
@@ -78,15 +85,15 @@ def job(tag, kw, seed, paths, device):
     iso2 = Isomap(n_components=min(2, Ztr.shape[1])).fit(Ztr)
     np.savez(Path(os.environ.get("OUT", "/tmp")) / f"codes_{tag}_{seed}.npz", Ztr=Ztr, Zte=Zte,
              Itr=iso2.embedding_, Ite=iso2.transform(Zte))
-    iso = Isomap(n_components=1).fit(Ztr)
-    out["iso5"] = uauc(yte, iso.transform(Zte)[:, 0])
+    coord = Isomap(n_components=1).fit(Ztr).transform(Zte)[:, 0]
+    out["iso5"] = uauc(yte, coord)
     from scipy.stats import spearmanr
-    out["rho_iso_mag"] = float(spearmanr(iso.transform(Zte)[:, 0], mag)[0])
+    out["rho_iso_mag"] = float(spearmanr(coord, mag)[0])
     sub = np.random.default_rng(0).choice(len(Ztr), min(4000, len(Ztr)), replace=False)
     out["iso15s"] = uauc(yte, Isomap(n_components=1, n_neighbors=15).fit(Ztr[sub]).transform(Zte)[:, 0])
     s = LDA().fit(Ztr, ytr).decision_function(Zte)
     out["lda"] = uauc(yte, s)
-    out["lda_bins"] = [round(uauc(yte[(mag >= a) & (mag < b)], s[(mag >= a) & (mag < b)]), 3) for a, b in BINS]
+    out["lda_bins"] = auc_by_bin(yte, s, mag)
     out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
     print(json.dumps(out), flush=True)
     return out
@@ -103,7 +110,7 @@ if __name__ == "__main__":
     Xtr, ytr, Xte, yte, mag, ftr, fte = arrays
     for name, ci in [("CI", concentration_index(Xte)),  # and on cutouts resampled to one PSF width
                      ("CI_psf", concentration_index(psf_rescale(Xte, fte, np.median(ftr, axis=0))))]:
-        print(json.dumps({"tag": name, "auc": round(uauc(yte, ci), 4), "bins": [round(uauc(yte[(mag >= a) & (mag < b)], ci[(mag >= a) & (mag < b)]), 3) for a, b in BINS]}), flush=True)
+        print(json.dumps({"tag": name, "auc": round(uauc(yte, ci), 4), "bins": auc_by_bin(yte, ci, mag)}), flush=True)
     paths = []
     for name, arr in zip(["Xtr", "ytr", "Xte", "yte", "mag", "ftr", "fte"], arrays):
         p = f"/tmp/scan_{name}.npy"; np.save(p, arr); paths.append(p)
