@@ -14,7 +14,10 @@ from galaxy_learn.nets import TrainingDivergedError
 from galaxy_learn.nn import VAEModule, conv_sizes
 from galaxy_learn.preprocessing import ImageScaler
 
-TINY = dict(max_epochs=2, batch_size=8, channels=(4, 8), hidden_units=16, random_state=0)
+# one member (n_ensemble=1): most tests are about the VAE itself; the ensemble has its own tests
+TINY = dict(max_epochs=2, batch_size=8, channels=(4, 8), hidden_units=16, random_state=0,
+            n_ensemble=1)
+ENSEMBLE = {**TINY, "n_ensemble": 3}
 
 
 @pytest.fixture
@@ -337,3 +340,108 @@ def test_psf_fwhm_partial_fit_and_warm_start(images, rng):
     assert len(warm.history_) == 2 * TINY["max_epochs"]
     with pytest.raises(ValueError, match="was fitted with psf_fwhm"):
         warm.fit(images)
+
+
+# ---------------------------------------------------------------- n_ensemble (deep ensemble)
+def test_ensemble_module_members_are_independent():
+    """The net's loss is the mean of the members' own losses: each member's gradient is its own."""
+    from galaxy_learn.losses import make_prior
+    from galaxy_learn.nets import VAENet
+    from galaxy_learn.nn import VAEEnsembleModule
+
+    torch.manual_seed(0)
+    prior = make_prior("dkl", m=1.0, s=0.5)
+    module = VAEEnsembleModule((2, 12, 12), n_members=3, n_latent=2, prior=prior,
+                               channels=(4, 8), hidden_units=8).eval()
+    x = torch.randn(6, 2, 12, 12)
+    x_hat, mu, logvar, z = module(x)
+    assert x_hat.shape == (3, 6, 2, 12, 12) and mu.shape == logvar.shape == z.shape == (6, 6)
+    # members differ (own initialisation) and each slice of the code is that member's
+    assert not torch.allclose(mu[:, :2], mu[:, 2:4])
+    torch.testing.assert_close(mu[:, 2:4], module.members[1].encode(x)[0])
+    torch.testing.assert_close(module.decode_mean(mu),
+                               torch.stack([m.decode_mean(mj) for m, mj in
+                                            zip(module.members, module.split(mu))]).mean(0))
+    net = VAENet(module, prior=prior, kl_weight=0.3, n_prior_latent=1).initialize()
+    loss = net.get_loss(module(x), None, X=x)
+    loss.backward()
+    grads = [p.grad.clone() for p in module.members[1].parameters()]
+    single = VAENet(module.members[1], prior=prior, kl_weight=0.3, n_prior_latent=1).initialize()
+    module.zero_grad()
+    (single.get_loss(module.members[1](x), None, X=x) / 3).backward()
+    for g, p in zip(grads, module.members[1].parameters()):
+        torch.testing.assert_close(g, p.grad)
+    assert all(p.grad is None or not p.grad.abs().any() for p in module.members[0].parameters())
+
+
+def test_ensemble_encoder_codes_decode_sample_and_determinism(images):
+    from galaxy_learn.nn import VAEEnsembleModule
+
+    enc = VAEEncoder(**ENSEMBLE)
+    Z = enc.fit_transform(images)
+    assert isinstance(enc.net_.module_, VAEEnsembleModule)
+    assert Z.shape == (24, 6) and enc.latent_std_.shape == (6,)
+    assert list(enc.get_feature_names_out()) == [f"vaeencoder{i}" for i in range(6)]
+    np.testing.assert_allclose(enc.transform(images), Z, atol=1e-6)
+    again = VAEEncoder(**ENSEMBLE).fit(images)
+    np.testing.assert_array_equal(again.transform(images), enc.transform(images))
+    restored = pickle.loads(pickle.dumps(enc))
+    np.testing.assert_array_equal(restored.transform(images), enc.transform(images))
+    # inverse_transform: the mean of the members' decodings of their own slices
+    members = enc.net_.module_.members
+    with torch.no_grad():
+        ref = np.mean([members[j].eval().decode_mean(torch.as_tensor(Z[:, 2 * j:2 * j + 2])).numpy()
+                       for j in range(3)], axis=0)
+    np.testing.assert_allclose(enc.inverse_transform(Z), ref, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 6\)"):
+        enc.inverse_transform(Z[:, :2])
+    # sample: every image is one member's decoding of that member's slice of Z
+    X_new, Z_new = enc.sample(7, random_state=0)
+    assert X_new.shape == (7, 2, 20, 20) and Z_new.shape == (7, 6)
+    with torch.no_grad():
+        per_member = [members[j].decode_mean(torch.as_tensor(Z_new[:, 2 * j:2 * j + 2])).numpy()
+                      for j in range(3)]
+    for i in range(7):
+        assert any(np.allclose(X_new[i], pm[i], rtol=1e-5, atol=1e-6) for pm in per_member)
+    np.testing.assert_array_equal(enc.sample(7, random_state=0)[0], X_new)
+    assert np.isfinite(enc.score_samples(images)).all()
+
+
+def test_ensemble_members_are_independent_fits(images):
+    """Member 0 is the n_ensemble=1 fit; member j the fit with its own spawned seed."""
+    enc = VAEEncoder(**ENSEMBLE).fit(images)
+    Z = enc.transform(images)
+    seeds = enc._member_seeds(0)
+    assert seeds[0] == 0 and len(set(seeds)) == 3 and all(0 <= v < 2**31 for v in seeds)
+    for j, seed in enumerate(seeds):
+        single = VAEEncoder(**{**TINY, "random_state": seed}).fit(images)
+        np.testing.assert_array_equal(Z[:, 2 * j:2 * j + 2], single.transform(images))
+    # the history holds the members' mean loss per epoch
+    assert len(enc.history_) == TINY["max_epochs"]
+    assert enc.history_[-1, "n_members"] == 3 and np.isfinite(enc.history_[-1, "train_loss"])
+    # warm_start / partial_fit continue all members together
+    enc.set_params(warm_start=True, max_epochs=1).fit(images)
+    assert len(enc.history_) == TINY["max_epochs"] + 1
+    assert not np.array_equal(enc.transform(images), Z)
+    enc.partial_fit(images)
+    assert len(enc.history_) == TINY["max_epochs"] + 2
+
+
+def test_single_member_is_the_plain_vae_and_three_the_default(images):
+    """n_ensemble=1 builds the plain VAEModule, the first member of the default 3-member fit."""
+    from galaxy_learn.nn import VAEEnsembleModule
+
+    a = VAEEncoder(**TINY).fit(images)
+    assert type(a.net_.module_) is VAEModule
+    params = {k: v for k, v in TINY.items() if k != "n_ensemble"}
+    default = VAEEncoder(**params).fit(images)
+    assert default.n_ensemble == 3 and isinstance(default.net_.module_, VAEEnsembleModule)
+    np.testing.assert_array_equal(default.transform(images)[:, :2], a.transform(images))
+
+
+def test_ensemble_tabular_input():
+    X = np.random.default_rng(0).normal(size=(40, 6))
+    enc = VAEEncoder(n_ensemble=2, max_epochs=2, batch_size=8, random_state=0).fit(X)
+    assert enc.transform(X).shape == (40, 4)
+    assert enc.inverse_transform(enc.transform(X)).shape == (40, 6)
+    assert enc.sample(3, random_state=1)[0].shape == (3, 6)

@@ -12,6 +12,8 @@ class VAENet(NeuralNet):
 
     The loss per sample is ``reconstruction(x_hat, x) + kl_weight * prior.kl(mu[:, :k],
     logvar[:, :k])`` averaged over the batch, with ``k = n_prior_latent`` (all units when None).
+    With a :class:`galaxy_learn.nn.VAEEnsembleModule` both terms are each member's own, averaged
+    over the members (members are independent: each one's gradient is its own loss's).
     The batch's input is the target, so ``fit(X, None)`` is the call. ``X`` may also be a dict
     ``{"x": X, "x_in": X_in}``: in training mode the encoder then sees ``X_in`` (e.g. degraded
     copies of the images) and the decoder must reconstruct ``X`` (a denoising autoencoder);
@@ -53,6 +55,18 @@ class VAENet(NeuralNet):
             X = X["x"]
         X = X.to(x_hat.device) if isinstance(X, torch.Tensor) else torch.as_tensor(
             X, device=x_hat.device)
+        members = getattr(self.module_, "n_members", None)
+        if members is None:
+            return self._member_terms(x_hat, X, mu, logvar)
+        # an ensemble (VAEEnsembleModule): the mean over its members of their own terms
+        terms = [self._member_terms(x_hat[j], X, *(t[:, j * self.module_.n_latent:
+                                                       (j + 1) * self.module_.n_latent]
+                                                     for t in (mu, logvar)))
+                 for j in range(members)]
+        rec, pen = (torch.stack(t).mean(0) for t in zip(*terms))
+        return rec, pen
+
+    def _member_terms(self, x_hat, X, mu, logvar):
         rec = reconstruction_loss(x_hat, X, self.reconstruction)
         if self.prior is None:
             return rec, torch.zeros_like(rec)

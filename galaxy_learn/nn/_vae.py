@@ -8,13 +8,16 @@
   the hierarchical design, and scikit-learn's estimator checks).
 * :class:`VAEModule`: encoder → (μ, log σ²) → z → decoder, with the prior deciding the mean
   activation (tanh-bounded for the AW penalty) and whether z is sampled (not for a plain AE).
+* :class:`VAEEnsembleModule`: several :class:`VAEModule` side by side, their codes
+  concatenated (a deep ensemble).
 """
 import math
 
 import torch
 from torch import nn
 
-__all__ = ["ConvEncoder", "ConvDecoder", "MLPEncoder", "MLPDecoder", "VAEModule", "conv_sizes"]
+__all__ = ["ConvEncoder", "ConvDecoder", "MLPEncoder", "MLPDecoder", "VAEModule", "VAEEnsembleModule",
+           "conv_sizes"]
 
 
 def conv_sizes(height, width, n_levels):
@@ -214,3 +217,57 @@ class VAEModule(nn.Module):
         else:
             z = mu
         return self.decode(z), mu, logvar, z
+
+
+class VAEEnsembleModule(nn.Module):
+    """``n_members`` independent :class:`VAEModule` side by side (a deep ensemble).
+
+    Each member has its own weights (initialised one after the other from the torch random
+    stream) and sees the same input; nothing is shared but the prior object. The code of the
+    ensemble is the concatenation of the members' codes, member by member:
+    ``mu[:, j * n_latent:(j + 1) * n_latent]`` belongs to member ``j``.
+
+    ``forward(x) → (x_hat, mu, logvar, z)`` with ``x_hat`` of shape ``(n_members, n, ...)`` (one
+    reconstruction per member, for a per-member loss) and ``mu``, ``logvar``, ``z`` of shape
+    ``(n, n_members * n_latent)``. :meth:`decode` returns the members' outputs stacked the same
+    way; :meth:`decode_mean` their average (the ensemble's reconstruction of a code).
+
+    Parameters
+    ----------
+    in_shape : tuple of int
+    n_members : int, default=2
+    n_latent : int, default=2
+        Latent units per member.
+    **kwargs
+        Passed to every :class:`VAEModule` (``prior``, ``channels``, ``hidden_units``...).
+    """
+
+    def __init__(self, in_shape, n_members=2, n_latent=2, **kwargs):
+        super().__init__()
+        self.n_members = int(n_members)
+        self.n_latent = int(n_latent)
+        self.members = nn.ModuleList(
+            [VAEModule(in_shape, n_latent, **kwargs) for _ in range(self.n_members)])
+
+    def split(self, z):
+        """The members' slices of concatenated codes ``z`` (a tuple of ``n_members`` tensors)."""
+        return torch.split(z, self.n_latent, dim=1)
+
+    def encode(self, x):
+        """Return the concatenated ``(mu, logvar)`` of all members."""
+        mus, logvars = zip(*(member.encode(x) for member in self.members))
+        return torch.cat(mus, dim=1), torch.cat(logvars, dim=1)
+
+    def decode(self, z):
+        """Every member's decoder output of its slice of ``z``, stacked: ``(n_members, n, ...)``."""
+        return torch.stack([m.decode(zj) for m, zj in zip(self.members, self.split(z))])
+
+    def decode_mean(self, z):
+        """Mean over the members of their decoded images (output activation applied)."""
+        return torch.stack([m.decode_mean(zj) for m, zj in zip(self.members, self.split(z))]).mean(0)
+
+    def forward(self, x):
+        outs = [member(x) for member in self.members]
+        x_hat = torch.stack([o[0] for o in outs])
+        mu, logvar, z = (torch.cat([o[i] for o in outs], dim=1) for i in (1, 2, 3))
+        return x_hat, mu, logvar, z
