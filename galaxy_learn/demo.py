@@ -168,13 +168,18 @@ def _evaluate(y_true, magnitude, ours_pred, ours_score, ci, class_prior):
 def _plot_latent(pipe, X, y_true, path, **params):
     import matplotlib.pyplot as plt
 
-    Z = pipe.named_steps["vaeencoder"].transform(X, **params)
+    encoder = pipe.named_steps["vaeencoder"]
+    Z = encoder.transform(X, **params)  # with an ensemble: member 0's units come first
+    members = getattr(encoder, "n_ensemble", 1)
     fig, ax = plt.subplots(figsize=(5, 4.5))
     for label, color in ((EXTENDED, "tab:orange"), (POINT, "tab:blue")):
         sel = y_true == label
         ax.scatter(Z[sel, 0], Z[sel, 1] if Z.shape[1] > 1 else np.zeros(sel.sum()), s=6,
                    alpha=0.6, color=color, label=f"{label.lower()} (truth)")
-    ax.set(xlabel="latent 1", ylabel="latent 2", title="VAE latent space (held-out objects)")
+    title = "VAE latent space (held-out objects)"
+    if members > 1:
+        title = f"VAE latent space, member 1 of {members} (held-out)"
+    ax.set(xlabel="latent 1", ylabel="latent 2", title=title)
     ax.legend(markerscale=3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
