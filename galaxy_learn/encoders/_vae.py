@@ -244,7 +244,8 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
     at the posterior mean: −[reconstruction NLL(x | z=μ) + kl_weight × prior term]. With a
     Gaussian likelihood the constant ½ log 2π per pixel is included, so for ``kl_weight=1`` and
     a true-KL prior ("normal", "dkl") it is a plug-in estimate of the ELBO in the scaled space.
-    ``score`` is its mean: higher is better.
+    ``score`` is its mean: higher is better. With ``n_ensemble > 1`` both terms are the mean over
+    the members of each member's own (the ensemble's training loss).
 
     ``inverse_transform`` and ``sample`` return images in the scaled space (after ``scaling``,
     cropped when it crops): per-cutout normalisation cannot be undone without each cutout's flux.
