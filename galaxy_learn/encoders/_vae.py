@@ -143,8 +143,9 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         (``n_latent * n_ensemble`` features, member by member); the manifold learner downstream
         then follows what the members share rather than one fit's accidents. Costs
         ``n_ensemble`` times the training and inference compute (``n_ensemble=1`` for a single,
-        faster fit). ``partial_fit`` and ``warm_start`` continue all members together on shared
-        batches. Measured (mission pipeline Isomap AUC, 12,000 / 2,100 simulated cutouts, 10
+        faster fit). ``callbacks`` run in every member's fit (a ``Checkpoint`` writes each member
+        in turn to the same files); ``history_`` holds the members' mean losses per epoch.
+        ``partial_fit`` and ``warm_start`` continue all members together on shared batches. Measured (mission pipeline Isomap AUC, 12,000 / 2,100 simulated cutouts, 10
         seeds; benchmarks/results/vae_snr_study.md): 0.845 ± 0.008 with 3 members (lowest
         0.827), 0.841 ± 0.012 with 2, 0.832 ± 0.017 for single fits — single fits sometimes
         fail (0.70–0.77 in 4 of 30), and an ensemble of 3 absorbs such a member. Members trained
