@@ -184,6 +184,8 @@ def test_hierarchical_pipeline(images):
     assert Z.shape == (24, 2)
     assert pipe.named_steps["ae"].prior == "none"
     assert pipe.named_steps["vae"].input_shape_ == (6,)
+    default = make_hierarchical_vae()
+    assert default.named_steps["ae"].n_ensemble == 1 and default.named_steps["vae"].n_ensemble == 3
 
 
 def test_nan_input_errors_and_fill(images):

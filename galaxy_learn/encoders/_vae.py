@@ -784,9 +784,11 @@ def make_hierarchical_vae(n_ae_latent=32, n_latent=2, *, ae_params=None, vae_par
     """The seeds' hierarchical design: a VAE trained on the features of a frozen autoencoder.
 
     Returns a :class:`~sklearn.pipeline.Pipeline` ``[("ae", VAEEncoder(prior="none",
-    n_latent=n_ae_latent)), ("vae", VAEEncoder(n_latent=n_latent))]``. In a pipeline the AE is
-    fitted first and then only used to transform (frozen) while the VAE — a dense network on
-    the AE's codes, z-scored — is trained.
+    n_latent=n_ae_latent, n_ensemble=1)), ("vae", VAEEncoder(n_latent=n_latent))]``. In a
+    pipeline the AE is fitted first and then only used to transform (frozen) while the VAE — a
+    dense network on the AE's codes, z-scored — is trained. The AE is a single network (its
+    32 features are the VAE's input, not a manifold learner's); the VAE on top keeps the
+    default ensemble.
 
     Parameters
     ----------
@@ -804,7 +806,7 @@ def make_hierarchical_vae(n_ae_latent=32, n_latent=2, *, ae_params=None, vae_par
     """
     from sklearn.pipeline import Pipeline
 
-    ae = VAEEncoder(n_latent=n_ae_latent, prior="none", random_state=random_state)
+    ae = VAEEncoder(n_latent=n_ae_latent, prior="none", n_ensemble=1, random_state=random_state)
     vae = VAEEncoder(n_latent=n_latent, random_state=random_state)
     ae.set_params(**(ae_params or {}))
     vae.set_params(**(vae_params or {}))
