@@ -265,9 +265,10 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
                          ("thr", ThresholdClassifier())]).fit(X, psf_fwhm=fwhm)
         pipe.predict(X_new, psf_fwhm=fwhm_new)
 
-    On the simulator (12,000 / 2,100 cutouts, true per-band FWHM) it lifts the mission line's
-    AUC from 0.832 ± 0.017 to 0.869 ± 0.025 (10 seeds, higher on each) — and the concentration
-    index of PSF-matched cutouts from 0.799 to 0.898, above every VAE fit: compare like with like
+    On the simulator (12,000 / 2,100 cutouts, true per-band FWHM) it lifts a single fit's
+    mission-line AUC from 0.832 ± 0.017 to 0.869 ± 0.025 (10 seeds, higher on each), the 3-member
+    default to 0.893 ± 0.009 (5 seeds) — and the concentration index of PSF-matched cutouts from
+    0.799 to 0.898, level with the ensemble: compare like with like
     (``benchmarks/results/vae_snr_study.md``).
 
     Examples
