@@ -386,8 +386,8 @@ def test_pixel_class_map_with_the_mission_pipeline(fitted_segmenter):
     rng = np.random.default_rng(1)
     X, y = _star_galaxy_cutouts(120, rng)
     pipe = make_pipeline(
-        VAEEncoder(n_ensemble=1, channels=(4, 8), hidden_units=8, max_epochs=2, batch_size=32, device="cpu",
-                   random_state=0),
+        VAEEncoder(n_ensemble=1, channels=(4, 8), hidden_units=8, max_epochs=2, batch_size=32,
+                   device="cpu", random_state=0),
         Isomap(n_components=1),
         ThresholdClassifier(class_prior=0.5, classes=("galaxy", "star")),
     ).fit(X, thresholdclassifier__reference=concentration_index(X))

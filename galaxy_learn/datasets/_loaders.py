@@ -638,7 +638,7 @@ def _psf_of(*headers):
 
 
 def _read_fits_object(path, bands, layout, convert_units):
-    """Read one multi-band object file (cube or one HDU per band) → (C, H, W), BUNIT, PSF FWHMs."""
+    """One multi-band object file (cube or one HDU per band) → (C, H, W), BUNIT, PSF FWHMs."""
     from astropy.io import fits
 
     try:

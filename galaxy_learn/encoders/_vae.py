@@ -145,7 +145,8 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         ``n_ensemble`` times the training and inference compute (``n_ensemble=1`` for a single,
         faster fit). ``callbacks`` run in every member's fit (a ``Checkpoint`` writes each member
         in turn to the same files); ``history_`` holds the members' mean losses per epoch.
-        ``partial_fit`` and ``warm_start`` continue all members together on shared batches. Measured (mission pipeline Isomap AUC, 12,000 / 2,100 simulated cutouts, 10
+        ``partial_fit`` and ``warm_start`` continue all members together on shared batches.
+        Measured (mission pipeline Isomap AUC, 12,000 / 2,100 simulated cutouts, 10
         seeds; benchmarks/results/vae_snr_study.md): 0.845 ± 0.008 with 3 members (lowest
         0.827), 0.841 ± 0.012 with 2, 0.832 ± 0.017 for single fits — single fits sometimes
         fail (0.70–0.77 in 4 of 30), and an ensemble of 3 absorbs such a member. Members trained
@@ -543,13 +544,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         for j, seed_j in enumerate(self._member_seeds(seed)):
             if self.verbose:
                 print(f"VAEEncoder: ensemble member {j + 1}/{self.n_ensemble}", flush=True)
-            data = self._training_data(X, Xs, fwhm, seed_j, first=j == 0)
-            with torch_seeded(seed_j, device):
-                net = self._build_net(Xs, seed_j, epochs, n_members=1)
-                net.initialize()
-                net.fit(data, None)
-            trained.append(net)
-            del data
+            trained.append(self._fit_net(X, Xs, fwhm, seed_j, epochs, device, first=j == 0))
         with torch_seeded(seed, device):
             self.net_ = self._build_net(Xs, seed, epochs)
             self.net_.initialize()
@@ -557,22 +552,28 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
             member.load_state_dict(net.module_.state_dict())
         self.net_.history = _mean_history([net.history for net in trained])
 
+    def _fit_net(self, X, Xs, fwhm, seed, epochs, device, *, first):
+        """A fresh single-VAE net (one member) seeded with ``seed``, fitted on ``Xs``."""
+        data = self._training_data(X, Xs, fwhm, seed, first)
+        with torch_seeded(seed, device):
+            net = self._build_net(Xs, seed, epochs, n_members=1)
+            net.initialize()
+            net.fit(data, None)
+        return net
+
     def _train(self, X, Xs, *, epochs, first=True, fwhm=None):
         seed = self._fit_seed() if first else self._seed_ + len(self.net_.history)
         device = self._resolve_device()
-        if first and self.n_ensemble > 1:
+        if first:
             self._seed_ = seed
-            self._train_members(X, Xs, fwhm, seed, epochs, device)
-        else:
+            if self.n_ensemble > 1:
+                self._train_members(X, Xs, fwhm, seed, epochs, device)
+            else:
+                self.net_ = self._fit_net(X, Xs, fwhm, seed, epochs, device, first=True)
+        else:  # the seeded shuffling generator of the net continues its stream
             data = self._training_data(X, Xs, fwhm, seed, first)
             with torch_seeded(seed, device):
-                if first:
-                    self._seed_ = seed
-                    self.net_ = self._build_net(Xs, seed, epochs)
-                    self.net_.initialize()
-                    self.net_.fit(data, None)
-                else:  # the seeded shuffling generator of the net continues its stream
-                    self.net_.partial_fit(data, None, epochs=epochs)
+                self.net_.partial_fit(data, None, epochs=epochs)
         codes = self._encode(Xs)
         self.latent_mean_ = codes.mean(axis=0)
         self.latent_std_ = codes.std(axis=0)

@@ -59,10 +59,9 @@ class VAENet(NeuralNet):
         if members is None:
             return self._member_terms(x_hat, X, mu, logvar)
         # an ensemble (VAEEnsembleModule): the mean over its members of their own terms
-        terms = [self._member_terms(x_hat[j], X, *(t[:, j * self.module_.n_latent:
-                                                       (j + 1) * self.module_.n_latent]
-                                                     for t in (mu, logvar)))
-                 for j in range(members)]
+        split = self.module_.split
+        terms = [self._member_terms(xh, X, mu_j, lv_j)
+                 for xh, mu_j, lv_j in zip(x_hat, split(mu), split(logvar), strict=True)]
         rec, pen = (torch.stack(t).mean(0) for t in zip(*terms))
         return rec, pen
 

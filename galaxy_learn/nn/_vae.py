@@ -16,8 +16,8 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["ConvEncoder", "ConvDecoder", "MLPEncoder", "MLPDecoder", "VAEModule", "VAEEnsembleModule",
-           "conv_sizes"]
+__all__ = ["ConvEncoder", "ConvDecoder", "MLPEncoder", "MLPDecoder", "VAEModule",
+           "VAEEnsembleModule", "conv_sizes"]
 
 
 def conv_sizes(height, width, n_levels):
@@ -264,7 +264,8 @@ class VAEEnsembleModule(nn.Module):
 
     def decode_mean(self, z):
         """Mean over the members of their decoded images (output activation applied)."""
-        return torch.stack([m.decode_mean(zj) for m, zj in zip(self.members, self.split(z))]).mean(0)
+        decoded = [m.decode_mean(zj) for m, zj in zip(self.members, self.split(z))]
+        return torch.stack(decoded).mean(0)
 
     def forward(self, x):
         outs = [member(x) for member in self.members]
