@@ -13,7 +13,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from .._base import NetEstimatorMixin
-from ..utils import batched_apply, torch_seeded, validate_image_data
+from ..utils import batched_apply, check_dynamic_range, torch_seeded, validate_image_data
 from ..utils._compat import Interval, StrOptions, _fit_context, check_is_fitted
 
 __all__ = ["ContrastiveDenoiser"]
@@ -299,6 +299,8 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
     def _validate(self, X, *, reset):
         X = validate_image_data(self, X, reset=reset, image_shape=self.image_shape,
                                 allow_tabular=True)
+        if reset:  # one 1e30 pixel would squash the min-max scaling: name it, not the lr
+            check_dynamic_range(X)
         return _as_images(X)
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -10,6 +10,9 @@ Conventions (written once here, documented in docs/conventions.rst):
   images reject it, estimators with a tabular path (MLP encoders) use it.
 * Data are converted to ``float32``; the caller's array is never modified.
 * NaN / inf pixels raise a ``ValueError`` that counts them, unless the caller opts into a fill.
+* Channel-last stacks ``(n_samples, height, width, channels)`` with 1-4 channels and images larger
+  than 16 pixels are refused with the fix (``np.moveaxis(X, -1, 1)``): read as channel-first they
+  would be ``height`` bands of ``width x channels`` images, and give garbage silently.
 """
 import numbers
 
@@ -17,7 +20,13 @@ import numpy as np
 
 from ._compat import validate_data
 
-__all__ = ["check_image_shape", "check_images", "validate_image_data"]
+__all__ = ["check_dynamic_range", "check_image_shape", "check_images", "looks_channel_last",
+           "validate_image_data"]
+
+#: Channel-last detection: a last axis of at most this many channels ...
+_MAX_LAST_CHANNELS = 4
+#: ... behind two axes both larger than this (no survey cutout is 4 pixels wide).
+_MIN_IMAGE_SIDE = 16
 
 
 def check_image_shape(image_shape, *, name="image_shape"):
@@ -50,6 +59,31 @@ def check_image_shape(image_shape, *, name="image_shape"):
         )
         raise ValueError(msg)
     return shape
+
+
+def looks_channel_last(shape):
+    """Whether a 4-D ``shape`` reads as ``(n, height, width, channels)`` rather than images.
+
+    True when the last axis holds 1-4 values and the two middle axes are both larger than 16:
+    as ``(n, bands, height, width)`` that would be more than 16 bands of images at most 4 pixels
+    wide, which no survey produces, while ``(n, 424, 424, 3)`` RGB stacks are common. Legitimate
+    stacks such as ``(n, 5, 64, 64)`` or ``(n, 1, 20, 20)`` are never flagged.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        An array shape.
+
+    Returns
+    -------
+    channel_last : bool
+    """
+    return (
+        len(shape) == 4
+        and shape[3] <= _MAX_LAST_CHANNELS
+        and shape[1] > _MIN_IMAGE_SIDE
+        and shape[2] > _MIN_IMAGE_SIDE
+    )
 
 
 def _count_nonfinite(X, chunk_size=1024):
@@ -142,6 +176,14 @@ def check_images(
             raise ValueError(msg)
     elif X.ndim == 3:
         X = X[:, None, :, :]
+    elif X.ndim == 4 and looks_channel_last(X.shape):
+        msg = (
+            f"{name} looks channel-last: shape {X.shape} would be read as {X.shape[1]} bands of "
+            f"{X.shape[2]}x{X.shape[3]} images. galaxy_learn expects (n_samples, bands, height, "
+            f"width); pass np.moveaxis({name}, -1, 1) (here shape "
+            f"{(X.shape[0], X.shape[3], X.shape[1], X.shape[2])})."
+        )
+        raise ValueError(msg)
     elif X.ndim != 4:
         msg = (
             f"{name} must be 4-D (n_samples, bands, height, width), 3-D single-band images or "
@@ -169,6 +211,69 @@ def check_images(
                 "galaxy_learn.preprocessing.ImageScaler(nan_policy='fill')."
             )
             raise ValueError(msg)
+    return X
+
+
+def check_dynamic_range(X, *, name="X", max_ratio=1e10, max_sample=1_000_000):
+    """Refuse images whose largest pixel dwarfs every other one (a corrupt or sentinel value).
+
+    One pixel of 1e30 among values of order 1 passes the finiteness check, but min-max scaling
+    then squashes every other pixel to zero and training diverges, with an error that points
+    at the learning rate. This names the pixel instead.
+
+    The typical spread is the 99th percentile of ``|X - median|`` (on at most ``max_sample``
+    evenly spaced pixels); a pixel further from the median than ``max_ratio`` times that spread
+    raises. A bright star over the sky noise spans 1e5-1e7, well below the default limit. When
+    the spread is zero (almost constant images) the largest deviation must stay below
+    ``max_ratio`` itself.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, ...)
+        Finite images (as returned by :func:`check_images`).
+    name : str, default="X"
+        Name used in the error message.
+    max_ratio : float, default=1e10
+        Largest accepted ratio of the extreme deviation to the typical spread.
+    max_sample : int, default=1_000_000
+        Pixels used for the median and the spread.
+
+    Returns
+    -------
+    X : ndarray
+        ``X`` itself, unchanged.
+    """
+    flat = X.reshape(-1)
+    if flat.size == 0:
+        return X
+    step = max(1, flat.size // max_sample)
+    sample = np.asarray(flat[::step], dtype=np.float64)
+    median = float(np.median(sample))
+    spread = float(np.percentile(np.abs(sample - median), 99))
+    # the extreme pixel itself, over all of X (chunked, for memory-mapped stacks)
+    worst, where = -1.0, 0
+    chunk = 1 << 22
+    for start in range(0, flat.size, chunk):
+        part = np.abs(np.asarray(flat[start:start + chunk], dtype=np.float64) - median)
+        k = int(np.argmax(part))
+        if part[k] > worst:
+            worst, where = float(part[k]), start + k
+    limit = max_ratio * spread if spread > 0 else max_ratio
+    if worst > limit:
+        value = float(flat[where])
+        index = tuple(int(i) for i in np.unravel_index(where, X.shape))
+        pos = f"sample {index[0]}" + (f", band {index[1]}" if X.ndim == 4 else "")
+        if X.ndim >= 3:
+            pos += f", pixel (y={index[-2]}, x={index[-1]})"
+        msg = (
+            f"{name} holds an extreme pixel value {value:.3g} ({pos}): its distance to the "
+            f"median ({median:.3g}) is {worst / spread if spread > 0 else float('inf'):.3g} "
+            f"times the typical spread of the pixels ({spread:.3g}), a dynamic range above "
+            f"{max_ratio:.0e}. Such a pixel (a corrupt or sentinel value) squashes every other "
+            "pixel to zero in the scaling and makes training diverge. Mask it (set it to NaN "
+            "and fill) or clip it before fitting."
+        )
+        raise ValueError(msg)
     return X
 
 
