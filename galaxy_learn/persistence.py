@@ -13,8 +13,9 @@ Why loading needs ``allow_pickle=True``
     Unpickling runs code chosen by whoever wrote the file: a malicious model file can do anything
     your Python process can. There is no safe way to unpickle an arbitrary scikit-learn object, so
     :func:`load` refuses unless the caller says the file is trusted (``allow_pickle=True``), and its
-    error shows the file's metadata (read safely) so one can decide. The SHA-256 detects a truncated
-    or corrupted file; it is *not* a signature (anyone who can change the payload can change the
+    error shows the file's metadata (read safely) so one can decide. The SHA-256 (and the zip's
+    CRC-32 of each member) detects a truncated or corrupted file, which is refused as "damaged or
+    truncated" and never unpickled as a plain pickle; it is *not* a signature (anyone who can change the payload can change the
     hash). Raw torch weights anywhere in the toolkit are read with ``torch.load(weights_only=True)``.
 
 Across devices
@@ -48,6 +49,49 @@ _STAMPED = ("galaxy_learn", "torch", "scikit-learn", "skorch", "numpy")
 
 class ModelVersionWarning(UserWarning):
     """A model file was written with versions that differ from the running ones."""
+
+
+def _damaged(path, detail):
+    msg = (
+        f"{str(path)!r} is a galaxy_learn model file that is damaged or truncated (checksum "
+        f"mismatch: {detail}). Save the model again or restore the file from a copy."
+    )
+    return ValueError(msg)
+
+
+def _check_path(path):
+    path = Path(path)
+    if path.is_dir():
+        msg = f"{str(path)!r} is a directory, not a galaxy_learn model file."
+        raise IsADirectoryError(msg)
+    if not path.exists():
+        msg = f"Model file not found: {str(path)!r}."
+        raise FileNotFoundError(msg)
+    return path
+
+
+def _is_ours(path):
+    """Whether ``path`` starts like a file written by :func:`save`, readable or not.
+
+    :func:`save` writes ``metadata.json`` as the first member, so its first zip local header
+    names it; this survives truncation (which destroys the zip's central directory at the end)
+    and so keeps a damaged model from being mistaken for a plain pickle.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(30 + len(_METADATA))
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        return False
+    name_len = int.from_bytes(head[26:28], "little")
+    return name_len == len(_METADATA) and head[30:30 + name_len] == _METADATA.encode()
+
+
+def _read_member(zf, name, path):
+    import zlib
+
+    try:
+        return zf.read(name)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise _damaged(path, f"member {name!r}: {exc}") from exc
 
 
 def _installed_versions():
@@ -198,26 +242,40 @@ def read_metadata(path):
         Keys ``format``, ``format_version``, ``created_utc``, ``estimator_class``,
         ``estimator_repr``, ``devices``, ``versions`` (package → version), ``payload_sha256``.
     """
-    path = Path(path)
-    if not path.exists():
-        msg = f"Model file not found: {str(path)!r}."
-        raise FileNotFoundError(msg)
+    path = _check_path(path)
+    ours = _is_ours(path)
     if not zipfile.is_zipfile(path):
+        if ours:
+            raise _damaged(path, "the zip archive is incomplete")
         msg = (
             f"{str(path)!r} is not a galaxy_learn model file (expected a zip archive written by "
             "galaxy_learn.persistence.save). A plain pickle/joblib file can be loaded with "
             "load(path, allow_pickle=True), without a version check."
         )
         raise ValueError(msg)
-    with zipfile.ZipFile(path) as zf:
-        names = set(zf.namelist())
-        if _METADATA not in names or _PAYLOAD not in names:
-            msg = (
-                f"{str(path)!r} is a zip archive but not a galaxy_learn model file: it lacks "
-                f"{sorted({_METADATA, _PAYLOAD} - names)}."
-            )
-            raise ValueError(msg)
-        metadata = json.loads(zf.read(_METADATA).decode("utf-8"))
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if _METADATA not in names or _PAYLOAD not in names:
+                if ours:
+                    raise _damaged(path, f"members {sorted(names)}")
+                msg = (
+                    f"{str(path)!r} is a zip archive but not a galaxy_learn model file: it lacks "
+                    f"{sorted({_METADATA, _PAYLOAD} - names)}."
+                )
+                raise ValueError(msg)
+            raw = _read_member(zf, _METADATA, path)
+    except zipfile.BadZipFile as exc:
+        if ours:
+            raise _damaged(path, str(exc)) from exc
+        msg = f"{str(path)!r} is not a readable zip archive: {exc}"
+        raise ValueError(msg) from exc
+    try:
+        metadata = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _damaged(path, f"unreadable metadata: {exc}") from exc
+    if not isinstance(metadata, dict):
+        raise _damaged(path, "the metadata is not a JSON object")
     if metadata.get("format") != FORMAT_NAME:
         msg = f"{str(path)!r} has format {metadata.get('format')!r}, expected {FORMAT_NAME!r}."
         raise ValueError(msg)
@@ -335,8 +393,8 @@ def load(path, *, allow_pickle=False, device=None, on_version_mismatch="warn"):
         msg = f"The 'allow_pickle' parameter must be True or False. Got {allow_pickle!r}."
         raise ValueError(msg)
     target = None if device is None else resolve_device(device)
-    path = Path(path)
-    if path.exists() and not zipfile.is_zipfile(path):
+    path = _check_path(path)
+    if not _is_ours(path) and not zipfile.is_zipfile(path):
         if not allow_pickle:
             msg = (
                 f"{str(path)!r} is not a galaxy_learn model file but may be a plain pickle/joblib "
@@ -373,15 +431,14 @@ def load(path, *, allow_pickle=False, device=None, on_version_mismatch="warn"):
             )
             raise ValueError(msg)
         _check_versions(metadata, path, on_version_mismatch)
-        with zipfile.ZipFile(path) as zf:
-            data = zf.read(_PAYLOAD)
+        try:
+            with zipfile.ZipFile(path) as zf:
+                data = _read_member(zf, _PAYLOAD, path)
+        except zipfile.BadZipFile as exc:
+            raise _damaged(path, str(exc)) from exc
         digest = hashlib.sha256(data).hexdigest()
         if digest != metadata.get("payload_sha256"):
-            msg = (
-                f"{str(path)!r} is corrupted: the payload's SHA-256 does not match the one "
-                "recorded when it was saved."
-            )
-            raise ValueError(msg)
+            raise _damaged(path, "the payload's SHA-256 differs from the one recorded at save")
         if target is not None:
             from .nets._device import DeviceWarning
 
