@@ -657,20 +657,32 @@ def _read_fits_object(path, bands, layout, convert_units):
                     if missing:
                         msg = (
                             f"FITS file {str(path)!r} is missing band(s) {missing}: its cube "
-                            f"holds bands {names}."
+                            f"holds bands {names}; pick them with bands=... (on the command "
+                            "line: --bands)."
                         )
                         raise ValueError(msg)
                     data = data[[names.index(b) for b in bands]]
                 if data.ndim != 3 or data.shape[0] != len(bands):
                     msg = (
                         f"FITS file {str(path)!r}: the cube has shape {data.shape}; expected "
-                        f"({len(bands)}, height, width) for bands {bands!r}."
+                        f"({len(bands)}, height, width) for bands {bands!r}; give the file's "
+                        "bands in order with bands=... (on the command line: --bands)."
                     )
                     raise ValueError(msg)
                 bunit = primary.header.get("BUNIT")
                 data = data * _unit_factor(bunit, convert_units)
                 return data, bunit, [_psf_of(primary.header, hdul[0].header)] * len(bands)
             planes = [h for h in hdus if h.data.ndim == 2]
+            if len(planes) == 1 and len(bands) > 1:  # a single-band image, e.g. one frame
+                band = _band_of(planes[0].header)
+                name = band if band is not None else "<band>"
+                msg = (
+                    f"FITS file {str(path)!r} holds a single 2-D image"
+                    + (f" (band {band!r} from its header)" if band is not None else "")
+                    + f" but bands {bands} were asked for: read it as one band with "
+                    f"bands={name!r} (on the command line: --bands {name})."
+                )
+                raise ValueError(msg)
             named = {}
             for h in planes:
                 band = _band_of(h.header)
@@ -684,7 +696,8 @@ def _read_fits_object(path, bands, layout, convert_units):
                 missing = [b for b in bands if b not in named]
                 msg = (
                     f"FITS file {str(path)!r} is missing band(s) {missing} (found "
-                    f"{len(planes)} 2-D image HDU(s), band keywords {sorted(named)})."
+                    f"{len(planes)} 2-D image HDU(s), band keywords {sorted(named)}); give "
+                    "the file's bands in order with bands=... (on the command line: --bands)."
                 )
                 raise ValueError(msg)
             shapes = {h.data.shape for h in ordered}
@@ -756,6 +769,8 @@ def load_fits_cutouts(
     * ``"mef"``: one file per object, one 2-D image HDU per band. Bands are identified by the
       ``FILTER``, ``BAND``, ``FILTNAM`` or ``EXTNAME`` keyword when present (values such as
       ``"g"``), otherwise by HDU order (which must then give exactly ``len(bands)`` planes).
+      A file holding a single 2-D image (one frame) is one band: read it with one band name,
+      e.g. ``bands="r"``; asking it for several bands raises an error that says so.
     * ``"per_band"``: one file per band and object, grouped by file name. The default pattern
       accepts ``{id}_{band}.fits``, ``{id}-{band}.fits`` and ``{id}.{band}.fits`` (also
       ``.fit``, ``.fts``, ``.gz``, ``.fz``), e.g. ``1237648720693755918_r.fits``.
