@@ -1,0 +1,243 @@
+"""The mission line on data this project did not make: real SDSS frames, real ZTF cutouts, GalSim.
+
+Usage::
+
+    python benchmarks/bench_real.py                 # every data set, seeds 0-4
+    python benchmarks/bench_real.py --only sdss ztf --seeds 0 1 2
+    python benchmarks/bench_real.py --quick         # smoke run (1 seed, tiny fits)
+
+Data sets (``--data``, default ``../shared/data`` beside the repository; a data set whose files are
+absent is skipped with a message):
+
+* ``sdss``: SDSS field 4510-4-30 (five ``frame-[ugriz]`` files). Objects are found on the r frame
+  (:func:`galaxy_learn.datasets.load_survey_field`: SEP background and 5-sigma detection), cut as
+  64x64 ugriz stamps aligned through each band's WCS; label *star* when the object is within 1 px
+  (0.4") of an entry of SDSS's own star list (``calibObj-...-star.fits``: SDSS photo's
+  OBJC_TYPE 6), *galaxy* otherwise; kept when 14 < r < 22.5 (r: 3" aperture flux) and unflagged.
+  The estimators are fitted on this field's stamps (label-free) plus, for ``+field2``, the
+  unlabelled stamps of field 1035-6-17.
+* ``ztf``: 1,500 ZTF i-band 20x20 cutouts with Legacy Survey morphological labels (750 + 750),
+  background subtracted here (median of the outer ring); bins are the two halves in flux.
+* ``galsim``: ``benchmarks/galsim_set.py`` (its own population, seeing, neighbours), fit on 1,500,
+  scored on 500 held out, per r-magnitude bin.
+
+Methods, each scored by the orientation-free AUC (:func:`galaxy_learn.metrics.unsupervised_roc_auc`;
+the per-bin AUCs use the orientation fixed on all objects):
+
+* ``concentration index``: :func:`galaxy_learn.photometry.concentration_index` (1.5 / 4 px, g+r+i).
+* ``mission line``: ``Pipeline([VAEEncoder(prior="dkl"), Isomap(n_components=1)])`` at its
+  defaults, fitted without labels, one fit per seed.
+
+Writes ``results/real.json`` (every number, with machine, command and commit) and
+``results/real.md`` generated from it.
+"""
+import json
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from _common import HERE, ROOT, bench_parser, machine_description, markdown_table, results_path
+
+STAR_MATCH_PX = 1.0
+SDSS_LABELLED = "004510-4-0030"
+SDSS_UNLABELLED = "001035-6-0017"
+SDSS_BINS = (14.0, 19.0, 20.5, 21.5, 22.5)
+GALSIM_BINS = (16.0, 19.0, 20.0, 21.0, 22.5)
+PIXEL_ARCSEC = 0.396
+
+
+def _ring_median(X, width=2):
+    mask = np.zeros(X.shape[-2:], dtype=bool)
+    mask[:width], mask[-width:], mask[:, :width], mask[:, -width:] = True, True, True, True
+    return np.median(X[..., mask], axis=-1)[..., None, None]
+
+
+def load_sdss(data):
+    """Stamps, labels and r magnitudes of the labelled SDSS field."""
+    from astropy.table import Table
+
+    from galaxy_learn.datasets import load_survey_field
+    from galaxy_learn.photometry import aperture_flux
+
+    folder = data / "sdss" / SDSS_LABELLED
+    X, table, field = load_survey_field(folder, bands="ugriz", size=64)
+    stars = Table.read(folder / f"calibObj-{SDSS_LABELLED}-star.fits")
+    sx, sy = field.world_to_pixel(np.asarray(stars["RA"]), np.asarray(stars["DEC"]), "r")
+    d = np.hypot(table["x_r"].to_numpy()[:, None] - sx[None], table["y_r"].to_numpy()[:, None]
+                 - sy[None])
+    is_star = d.min(axis=1) <= STAR_MATCH_PX
+    flux = aperture_flux(X, [3.0 / PIXEL_ARCSEC], bands=[2], center="image")[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rmag = np.where(flux > 0, 22.5 - 2.5 * np.log10(np.where(flux > 0, flux, 1)), np.inf)
+    flags = table[["flag_edge", "flag_masked", "flag_saturated"]].any(axis=1).to_numpy()
+    keep = (rmag > SDSS_BINS[0]) & (rmag < SDSS_BINS[-1]) & ~flags
+    info = {"detected": int(len(table) + table.attrs["n_skipped_edge"]),
+            "edge_skipped": int(table.attrs["n_skipped_edge"]), "flagged": int(flags.sum()),
+            "kept": int(keep.sum()), "stars": int(is_star[keep].sum()),
+            "star_list": len(stars),
+            "psf_fwhm_px": {b: round(float(field.psf_fwhm[b]), 3) for b in field.bands}}
+    psf = table[[f"psf_fwhm_{b}" for b in "ugriz"]].to_numpy()[keep]
+    return X[keep], is_star[keep].astype(int), rmag[keep], psf, info
+
+
+def load_sdss_unlabelled(data):
+    from galaxy_learn.datasets import load_survey_field
+
+    X, table, _ = load_survey_field(data / "sdss" / SDSS_UNLABELLED, bands="ugriz", size=64)
+    flags = table[["flag_edge", "flag_masked", "flag_saturated"]].any(axis=1).to_numpy()
+    psf = table[[f"psf_fwhm_{b}" for b in "ugriz"]].to_numpy()
+    return X[~flags], psf[~flags]
+
+
+def load_ztf(data):
+    d = np.load(data / "ztf" / "ztf_i_cutouts.npz")
+    X = d["X"].astype(np.float32)
+    X = X - _ring_median(X)
+    y = (d["y"] == "STAR").astype(int)
+    flux = X.sum(axis=(1, 2, 3))
+    return X, y, flux
+
+
+def auc_table(y, score, mag, bins, *, flux_halves=False):
+    """Overall and per-bin orientation-free AUC (orientation fixed on all objects)."""
+    from sklearn.metrics import roc_auc_score
+
+    overall = roc_auc_score(y, score)
+    sign = 1.0 if overall >= 0.5 else -1.0
+    out = {"all": max(overall, 1 - overall)}
+    if flux_halves:
+        med = np.median(mag)
+        groups = {"bright half": mag >= med, "faint half": mag < med}
+    else:
+        groups = {f"{lo:g}-{hi:g}": (mag > lo) & (mag <= hi) for lo, hi in zip(bins[:-1], bins[1:])}
+    for name, sel in groups.items():
+        ok = sel.sum() >= 10 and 0 < y[sel].sum() < sel.sum()
+        out[name] = float(roc_auc_score(y[sel], sign * score[sel])) if ok else float("nan")
+    return out, {name: int(sel.sum()) for name, sel in groups.items()}
+
+
+def mission_line(seed, quick):
+    from sklearn.manifold import Isomap
+    from sklearn.pipeline import Pipeline
+
+    from galaxy_learn import VAEEncoder
+
+    vae = VAEEncoder(prior="dkl", random_state=seed)
+    if quick:
+        vae.set_params(max_epochs=2, n_ensemble=1, channels=(8, 16))
+    return Pipeline([("vaeencoder", vae), ("isomap", Isomap(n_components=1))])
+
+
+def run_method(name, X_fit, X_eval, seed, quick):
+    from galaxy_learn.photometry import concentration_index
+
+    if name == "concentration index":
+        return concentration_index(X_eval)
+    pipe = mission_line(seed, quick)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pipe.fit(X_fit)
+        return pipe.transform(X_eval)[:, 0]
+
+
+def evaluate(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, *, flux_halves=False):
+    rows = []
+    for method in ("concentration index", "mission line"):
+        for seed in ([None] if method == "concentration index" else seeds):
+            start = time.perf_counter()
+            score = run_method(method, X_fit, X_eval, seed, quick)
+            seconds = time.perf_counter() - start
+            aucs, counts = auc_table(y, score, mag, bins, flux_halves=flux_halves)
+            rows.append({"dataset": dataset, "method": method, "seed": seed,
+                         "fit_seconds": round(seconds, 1), "auc": aucs, "n": counts})
+            print(f"{dataset:14s} {method:20s} seed={seed} auc={aucs['all']:.3f} "
+                  f"({seconds:.0f} s)", flush=True)
+    return rows
+
+
+def summarise(rows):
+    """Markdown table: per data set and method, mean ± std over seeds, per bin."""
+    out = []
+    for ds in dict.fromkeys(r["dataset"] for r in rows):
+        sub = [r for r in rows if r["dataset"] == ds]
+        bins = list(sub[0]["auc"])
+        table = []
+        for method in dict.fromkeys(r["method"] for r in sub):
+            runs = [r for r in sub if r["method"] == method]
+            row = {"method": method, "seeds": len(runs) if runs[0]["seed"] is not None else "-"}
+            for b in bins:
+                v = np.array([r["auc"][b] for r in runs], dtype=float)
+                row[f"AUC {b}"] = (f"{np.nanmean(v):.3f}" if len(v) == 1 else
+                                   f"{np.nanmean(v):.3f} ± {np.nanstd(v, ddof=1):.3f}")
+            table.append(row)
+        n = sub[0]["n"]
+        out.append(f"### {ds}\n\nObjects per bin: " +
+                   ", ".join(f"{k}: {v}" for k, v in n.items()) + "\n\n" + markdown_table(table))
+    return "\n".join(out)
+
+
+def main():
+    parser = bench_parser(__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--only", nargs="+", choices=["sdss", "sdss+field2", "ztf", "galsim"],
+                        default=["sdss", "sdss+field2", "ztf", "galsim"])
+    args = parser.parse_args()
+    seeds = args.seeds[:1] if args.quick else args.seeds
+    if not args.data.is_dir():
+        print(f"bench_real: no real data at {args.data} (the shared data folder); skipped.")
+        return
+    rows, info = [], {}
+    if {"sdss", "sdss+field2"} & set(args.only):
+        if (args.data / "sdss" / SDSS_LABELLED).is_dir():
+            X, y, rmag, psf, info["sdss"] = load_sdss(args.data)
+            print("sdss:", info["sdss"], flush=True)
+            if "sdss" in args.only:
+                rows += evaluate("SDSS 4510-4-30", X, X, y, rmag, SDSS_BINS, seeds, args.quick)
+            if "sdss+field2" in args.only and (args.data / "sdss" / SDSS_UNLABELLED).is_dir():
+                X2, _ = load_sdss_unlabelled(args.data)
+                X_fit = np.concatenate([X, X2])
+                rows += evaluate("SDSS 4510-4-30, fit on 2 fields", X_fit, X, y, rmag, SDSS_BINS,
+                                 seeds, args.quick)
+        else:
+            print(f"bench_real: {args.data / 'sdss' / SDSS_LABELLED} absent; SDSS skipped.")
+    if "ztf" in args.only:
+        if (args.data / "ztf" / "ztf_i_cutouts.npz").is_file():
+            X, y, flux = load_ztf(args.data)
+            rows += evaluate("ZTF i", X, X, y, flux, None, seeds, args.quick, flux_halves=True)
+        else:
+            print("bench_real: ZTF cutouts absent; skipped.")
+    if "galsim" in args.only:
+        sys.path.insert(0, str(HERE))
+        from galsim_set import render_galsim_set
+
+        n_fit, n_eval = (300, 100) if args.quick else (1500, 500)
+        for seed in seeds:
+            X, y, truth = render_galsim_set(n_fit + n_eval, random_state=1000 + seed)
+            rmag = truth["r_mag"].to_numpy()
+            rows += evaluate(f"GalSim (set seed {1000 + seed})", X[:n_fit], X[n_fit:], y[n_fit:],
+                             rmag[n_fit:], GALSIM_BINS, [seed], args.quick)
+        # the GalSim sets differ by seed: pool them under one name for the summary
+        for r in rows:
+            if r["dataset"].startswith("GalSim"):
+                r["dataset"] = "GalSim (fit 1,500 / score 500, one set per seed)"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True, check=False).stdout.strip()
+    record = {"machine": machine_description(), "command": " ".join(sys.argv),
+              "commit": commit, "quick": args.quick, "data": info, "rows": rows}
+    name = "real_quick" if args.quick else "real"
+    path = results_path(name)
+    path.with_suffix(".json").write_text(json.dumps(record, indent=1, default=str))
+    md = (f"## Real data and an independent simulator (`bench_real.py`)\n\n"
+          f"Command: `{record['command']}` at commit {commit}. Data: "
+          f"`{json.dumps(info)}`\n\n" + summarise(rows))
+    path.write_text(md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
