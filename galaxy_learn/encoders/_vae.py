@@ -558,7 +558,13 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         with torch_seeded(seed, device):
             net = self._build_net(Xs, seed, epochs, n_members=1)
             net.initialize()
-            net.fit(data, None)
+            # What net.fit would do (initialize once more, then train), with the second
+            # initialization silent: skorch announces it as "Re-initializing module/criterion/
+            # optimizer" when verbose. Both draws are kept, so fits stay bit-identical.
+            verbose, net.verbose = net.verbose, 0
+            net.initialize()
+            net.verbose = verbose
+            net.partial_fit(data, None)
         return net
 
     def _train(self, X, Xs, *, epochs, first=True, fwhm=None):
