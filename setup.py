@@ -18,7 +18,7 @@ EXTRAS = {
         "sep>=1.2",
         "pytorch-msssim>=1.0",
     ],
-    "ssim": ["pytorch-msssim>=1.0"],
+    "ssim": [],  # kept as an alias: pytorch-msssim is now a required dependency
     "cluster": ["hdbscan>=0.8.33", "umap-learn>=0.5"],
     "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "pydata-sphinx-theme",
              "myst-parser>=2"],
@@ -55,6 +55,8 @@ setup(
         "matplotlib>=3.7",
         "tqdm>=4.60",
         "astropy>=5.3",
+        # ContrastiveDenoiser's SSIM losses: a public estimator must work after `pip install .`
+        "pytorch-msssim>=1.0",
     ],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["galaxy-learn=galaxy_learn.cli:main"]},

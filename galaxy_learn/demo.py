@@ -18,22 +18,26 @@ __all__ = ["DemoReport", "make_denoiser", "make_segmenter", "make_unsupervised_p
            "run_demo"]
 
 #: Settings of the full demo (minutes on 2 CPU cores) and of ``quick`` (seconds, for tests).
+#: None means the estimator's own default: the full demo trains what the library ships; only
+#: ``quick`` shrinks the training, explicitly, for a smoke run.
 DEMO_SETTINGS = {
-    "full": {"n_samples": 3000, "max_epochs": 10, "n_neighbors": 10},
-    "quick": {"n_samples": 300, "max_epochs": 1, "n_neighbors": 5},
+    "full": {"n_samples": 3000, "max_epochs": None, "n_neighbors": 10, "seg_epochs": None,
+             "seg_field": 256},
+    "quick": {"n_samples": 300, "max_epochs": 1, "n_neighbors": 5, "seg_epochs": 1,
+              "seg_field": 128},
 }
 MAG_BINS = (14.0, 18.0, 19.0, 20.0, 21.0, 22.0, 30.0)
 POINT, EXTENDED = "POINT", "GALAXY"  # classes of the unsupervised classifier
 
 
-def make_unsupervised_pipeline(*, prior="dkl", class_prior=None, max_epochs=None, batch_size=128,
+def make_unsupervised_pipeline(*, prior=None, class_prior=None, max_epochs=None, batch_size=None,
                                n_neighbors=None, device="auto", random_state=0, verbose=0,
                                quick=False, psf=False):
     """``Pipeline([VAEEncoder(prior), Isomap(), ThresholdClassifier(class_prior)])``.
 
     ``class_prior`` is the assumed fraction of point sources (stars and quasars), the positive
     class ``"POINT"``; None keeps the classifier's default. Other arguments left at None take
-    the VAEEncoder's defaults (``quick`` shrinks the network for smoke runs). ``psf=True``
+    the VAEEncoder's (and Isomap's) defaults (``quick`` shrinks the network for smoke runs). ``psf=True``
     makes the encoder request ``psf_fwhm`` in fit and transform (call it, and fit/predict the
     pipeline, with ``sklearn.config_context(enable_metadata_routing=True)``).
     """
@@ -42,10 +46,9 @@ def make_unsupervised_pipeline(*, prior="dkl", class_prior=None, max_epochs=None
 
     from . import ThresholdClassifier, VAEEncoder
 
-    vae_params = {"prior": prior, "batch_size": batch_size, "device": device,
-                  "random_state": random_state, "verbose": verbose}
-    if max_epochs is not None:
-        vae_params["max_epochs"] = max_epochs
+    vae_params = {"device": device, "random_state": random_state, "verbose": verbose}
+    given = {"prior": prior, "max_epochs": max_epochs, "batch_size": batch_size}
+    vae_params.update({k: v for k, v in given.items() if v is not None})
     if quick:
         vae_params.update(channels=(8, 16), hidden_units=32)
     clf_params = {"classes": (EXTENDED, POINT), "random_state": random_state}
@@ -99,7 +102,7 @@ class DemoReport:
     settings : dict
         The exact settings of the run.
     figures : list of pathlib.Path
-        Figures written.
+        Every file written: ``results.csv``, the figures, and the model when saved.
     fit_seconds : float
         Wall time of the pipeline's fit.
     pipeline : sklearn.pipeline.Pipeline
@@ -113,7 +116,7 @@ class DemoReport:
     pipeline: object = None
 
     def summary(self):
-        """A plain-text report: settings, the per-magnitude table, the figures."""
+        """A plain-text report: settings, the per-magnitude table, the files written."""
         fmt = self.table.copy()
         for col in fmt.columns:
             if fmt[col].dtype.kind == "f":
@@ -136,7 +139,7 @@ class DemoReport:
             fmt.to_string(index=False),
         ]
         if self.figures:
-            lines += ["", "figures:"] + [f"  {p}" for p in self.figures]
+            lines += ["", "files written:"] + [f"  {p}" for p in self.figures]
         return "\n".join(lines)
 
 
@@ -233,7 +236,7 @@ def _plot_segmentation(settings, path):
     plt.close(fig)
 
 
-def run_demo(n_samples=None, *, prior="dkl", class_prior=None, quick=False, max_epochs=None,
+def run_demo(n_samples=None, *, prior=None, class_prior=None, quick=False, max_epochs=None,
              out_dir="galaxy_learn_demo", figures=True, device="auto", random_state=0, verbose=1,
              model_path=None, test_size=0.3, psf=False):
     """Simulate cutouts, fit the unsupervised pipeline, evaluate per magnitude bin, plot.
@@ -242,17 +245,19 @@ def run_demo(n_samples=None, *, prior="dkl", class_prior=None, quick=False, max_
     ----------
     n_samples : int, default=None
         Simulated cutouts (train + held out); None: 3000, or 300 with ``quick``.
-    prior : str, default="dkl"
-        The VAE's latent prior.
+    prior : str, default=None
+        The VAE's latent prior; None: :class:`~galaxy_learn.VAEEncoder`'s default.
     class_prior : float, default=None
-        Assumed fraction of point sources; None uses 0.4 (the simulator's default star fraction
-        is 0.4 plus 0.05 quasars, so this is a realistic, slightly wrong guess, as in practice).
+        Assumed fraction of point sources; None: :class:`~galaxy_learn.ThresholdClassifier`'s
+        default (the simulator draws 40 % stars and 5 % quasars, so any fixed guess is slightly
+        wrong, as in practice).
     quick : bool, default=False
-        Tiny settings (a smaller network, one epoch): seconds, for tests and smoke runs.
+        Explicit small settings (300 cutouts, a smaller network, one epoch, a 128x128
+        segmentation field): seconds, for tests and smoke runs. Not the estimators' defaults.
     max_epochs : int, default=None
-        VAE epochs; None: 10, or 1 with ``quick``.
+        VAE epochs; None: the VAEEncoder's default, or 1 with ``quick``.
     out_dir : str or path, default="galaxy_learn_demo"
-        Folder for the figures and ``results.csv``.
+        Folder for the figures and ``results.csv`` (created if missing).
     figures : bool, default=True
         Whether to draw the figures (latent space, ROC, and the segmentation of a simulated
         sky field overlaid with the truth).
@@ -286,7 +291,6 @@ def run_demo(n_samples=None, *, prior="dkl", class_prior=None, quick=False, max_
     mode = DEMO_SETTINGS["quick" if quick else "full"]
     n_samples = n_samples or mode["n_samples"]
     max_epochs = max_epochs or mode["max_epochs"]
-    class_prior = 0.4 if class_prior is None else class_prior
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -308,6 +312,9 @@ def run_demo(n_samples=None, *, prior="dkl", class_prior=None, quick=False, max_
         fwhm = np.stack([truth[f"psf_fwhm_{b}"].to_numpy() for b in "ugriz"], axis=1)
         train_params = {"psf_fwhm": fwhm[idx_train]} if psf else {}
         test_params = {"psf_fwhm": fwhm[idx_test]} if psf else {}
+        prior = pipe.named_steps["vaeencoder"].prior  # the values used, for the report
+        class_prior = pipe.named_steps["thresholdclassifier"].class_prior
+        max_epochs = pipe.named_steps["vaeencoder"].max_epochs
         say(f"Fitting VAEEncoder(prior={prior!r}) -> Isomap -> ThresholdClassifier on "
             f"{len(idx_train)} cutouts, no labels{', PSF-aware' if psf else ''}...")
         start = time.perf_counter()
@@ -324,12 +331,12 @@ def run_demo(n_samples=None, *, prior="dkl", class_prior=None, quick=False, max_
     magnitude = truth["mag_r"].to_numpy()[idx_test]
     table = _evaluate(y_test, magnitude, ours_pred, ours_score, ci, class_prior)
     table.to_csv(out_dir / "results.csv", index=False)
+    written = [out_dir / "results.csv"]
     settings = {"n_samples": n_samples, "n_train": len(idx_train), "n_test": len(idx_test),
                 "prior": prior, "class_prior": class_prior, "max_epochs": max_epochs,
                 "quick": quick, "device": device, "random_state": random_state, "psf": psf,
                 "true_point_fraction": float(np.mean(y_test == POINT)),
-                "seg_epochs": 1 if quick else 5, "seg_field": 128 if quick else 256}
-    written = []
+                "seg_epochs": mode["seg_epochs"], "seg_field": mode["seg_field"]}
     if figures:
         say("Drawing figures...")
         _plot_latent(pipe, X_test, y_test, out_dir / "latent_space.png", **test_params)
@@ -343,7 +350,7 @@ def run_demo(n_samples=None, *, prior="dkl", class_prior=None, quick=False, max_
     if model_path is not None:
         from .persistence import save
 
-        save(pipe, model_path)
+        written.append(save(pipe, model_path))
         say(f"Model saved to {model_path}")
     return DemoReport(table=table, settings=settings, figures=written,
                       fit_seconds=fit_seconds, pipeline=pipe)

@@ -40,9 +40,37 @@ def test_missing_input_is_a_clear_error(tmp_path, capsys):
     assert "Traceback" not in err
 
 
-def test_parser_defaults():
-    args = build_parser().parse_args(["classify", "d", "-o", "o.csv"])
-    assert (args.prior, args.class_prior, args.device, args.model) == ("dkl", 0.4, "auto", None)
+def test_parser_defaults_are_the_estimators():
+    """Options left out are None: the estimators' own defaults apply (one place for them)."""
+    import galaxy_learn
+    from galaxy_learn.demo import make_denoiser, make_segmenter, make_unsupervised_pipeline
+    from galaxy_learn.losses import PRIORS
+
+    parser = build_parser()
+    args = parser.parse_args(["classify", "d", "-o", "o.csv"])
+    assert (args.prior, args.class_prior, args.max_epochs, args.batch_size) == (None,) * 4
+    assert (args.device, args.model, args.on_error, args.fill_nan) == ("auto", None, "skip", False)
+    for command in ("segment", "denoise"):
+        args = parser.parse_args([command, "d", "-o", "o.fits"])
+        assert (args.max_epochs, args.batch_size) == (None, None)
+    pipe = make_unsupervised_pipeline()
+    vae, clf = pipe.named_steps["vaeencoder"], pipe.named_steps["thresholdclassifier"]
+    ref_vae, ref_clf = galaxy_learn.VAEEncoder(), galaxy_learn.ThresholdClassifier()
+    for name in ("prior", "max_epochs", "batch_size"):
+        assert vae.get_params()[name] == ref_vae.get_params()[name]
+    assert clf.class_prior == ref_clf.class_prior
+    den, ref_den = make_denoiser(), galaxy_learn.ContrastiveDenoiser()
+    assert (den.batch_size, den.max_epochs) == (ref_den.batch_size, ref_den.max_epochs)
+    ext, ref_ext = make_segmenter().extractor, galaxy_learn.HypercolumnExtractor()
+    assert (ext.batch_size, ext.max_epochs) == (ref_ext.batch_size, ref_ext.max_epochs)
+    # choices come from the library's registry, and help shows the real defaults
+    prior_action = next(a for a in parser._subparsers._group_actions[0].choices["classify"]
+                        ._actions if a.dest == "prior")
+    assert sorted(prior_action.choices) == sorted(PRIORS)
+    sub = parser._subparsers._group_actions[0].choices
+    denoise_help = " ".join(sub["denoise"].format_help().split())  # unwrapped
+    assert f"(default: ContrastiveDenoiser's default, {ref_den.batch_size})" in denoise_help
+    assert "3 partial" in " ".join(sub["classify"].format_help().split())
 
 
 def test_read_cutouts_from_files_and_folders(tmp_path, rng):
@@ -54,6 +82,8 @@ def test_read_cutouts_from_files_and_folders(tmp_path, rng):
     X, index = _io.read_cutouts([tmp_path / "d"], bands="gr")
     np.testing.assert_array_equal(X, np.concatenate([a, b[None]]))
     assert index["file"].str.endswith(("a.npy", "b.fits")).all() and len(index) == 4
+    assert list(index.columns[:3]) == ["file", "index", "id"]
+    assert list(index["index"]) == [0, 1, 2, 0] and list(index["id"]) == ["", "", "", "b"]
 
 
 def test_read_sdss_structured_npy(tmp_path, rng):
@@ -65,6 +95,7 @@ def test_read_sdss_structured_npy(tmp_path, rng):
     X, index = _io.read_cutouts([tmp_path / "s.npy"])
     np.testing.assert_array_equal(X, recs["image"])
     assert list(index["objID"]) == [100, 101] and list(index["class"]) == ["STAR", "GALAXY"]
+    assert list(index["id"]) == ["100", "101"] and list(index["index"]) == [0, 1]
     # Object arrays need the explicit opt-in (unpickling runs code).
     np.save(tmp_path / "o.npy", np.array([recs["image"][0]], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError, match="allow_pickle=True only for files you trust"):
@@ -112,5 +143,9 @@ def test_write_images_and_table(tmp_path):
     np.testing.assert_array_equal(X, imgs[:1])
     with pytest.raises(ValueError, match=r"must end in \.npy or \.fits"):
         _io.write_images(imgs, tmp_path / "o.png")
-    _io.write_table(pd.DataFrame({"a": [1]}), tmp_path / "t" / "o.csv")
-    assert (tmp_path / "t" / "o.csv").read_text().splitlines() == ["a", "1"]
+    _io.write_table(pd.DataFrame({"a": [1]}), tmp_path / "o.csv")
+    assert (tmp_path / "o.csv").read_text().splitlines() == ["a", "1"]
+    # a missing folder is an error, never created silently
+    with pytest.raises(FileNotFoundError, match="does not exist; create it first"):
+        _io.write_images(imgs, tmp_path / "t" / "o.npy")
+    assert not (tmp_path / "t").exists()
