@@ -19,6 +19,8 @@ from galaxy_learn.segmentation import (
     HypercolumnSegmenter,
     apply_tiled,
     deblend_watershed,
+    estimate_background,
+    expected_false_detections,
     extract_cutouts,
     iter_tiles,
     object_positions,
@@ -52,9 +54,16 @@ def _blob_field(seed=0, shape=(96, 96), n=8, bands=2, amp=(15, 60)):
 
 @pytest.fixture(scope="module")
 def fitted_segmenter():
+    """The default (calibrated-threshold) segmenter: fit only records the input layout."""
     field, _, _ = _blob_field(seed=1)
-    seg = HypercolumnSegmenter(HypercolumnExtractor(**TINY, random_state=0), n_clusters=4,
-                               threshold=2.0, random_state=0)
+    return HypercolumnSegmenter().fit(field[None])
+
+
+@pytest.fixture(scope="module")
+def fitted_hypercolumns():
+    field, _, _ = _blob_field(seed=1)
+    seg = HypercolumnSegmenter(HypercolumnExtractor(**TINY, random_state=0), method="hypercolumns",
+                               n_clusters=4, cluster_threshold=2.0, random_state=0)
     return seg.fit(field[None])
 
 
@@ -209,49 +218,50 @@ def test_apply_tiled_equals_untiled_for_local_operator(h, w, tile, size):
                                atol=1e-12)
 
 
-def test_segmenter_tiled_equals_untiled(fitted_segmenter):
+def test_segmenter_tiled_equals_untiled(fitted_hypercolumns):
     field, _, _ = _blob_field(seed=5, shape=(100, 84))
-    whole = fitted_segmenter.label(field[None])
-    tiled = fitted_segmenter.set_params(tile_size=24, tile_overlap=16).label(field[None])
-    fitted_segmenter.set_params(tile_size=512, tile_overlap=32)
+    seg = pickle.loads(pickle.dumps(fitted_hypercolumns))
+    whole = seg.label(field[None])
+    tiled = seg.set_params(tile_size=24, tile_overlap=16).label(field[None])
     np.testing.assert_array_equal(tiled, whole)
+    assert whole.max() >= 6
 
 
 # ----------------------------------------------------------------------------- segmentation
-def test_segmenter_finds_isolated_blobs(fitted_segmenter):
+@pytest.mark.parametrize("method", ["threshold", "hypercolumns"])
+def test_segmenter_finds_isolated_blobs(fitted_segmenter, fitted_hypercolumns, method):
+    seg = fitted_segmenter if method == "threshold" else fitted_hypercolumns
     field, pos, truth = _blob_field(seed=3)
-    masks = fitted_segmenter.predict(field[None])
+    masks = seg.predict(field[None])
     assert masks.shape == (1, 96, 96) and masks.dtype == bool
     assert pixel_iou(truth, masks[0]) > 0.6
-    catalog, labels = fitted_segmenter.detect(field[None])
+    catalog, labels = seg.detect(field[None])
     scores = detection_scores(pos, catalog[["x", "y"]].to_numpy())
     assert scores["completeness"] == 1.0 and scores["purity"] == 1.0
     assert set(np.unique(labels)) == {0, *catalog["label"]}
-    flux = fitted_segmenter.cluster_flux_
-    assert not fitted_segmenter.object_clusters_[np.argmin(flux)]
-    np.testing.assert_array_equal(fitted_segmenter.object_clusters_, flux > 2.0)
+    assert (catalog["peak_significance"] >= seg.threshold).all()
+
+
+def test_hypercolumn_object_clusters_follow_the_cluster_threshold(fitted_hypercolumns):
+    flux = fitted_hypercolumns.cluster_flux_
+    assert not fitted_hypercolumns.object_clusters_[np.argmin(flux)]
+    np.testing.assert_array_equal(fitted_hypercolumns.object_clusters_, flux > 2.0)
 
 
 def test_segmenter_threshold_is_the_trade_off(fitted_segmenter):
-    field, _, _ = _blob_field(seed=3)
-    areas = []
-    for thr in (-10.0, 2.0, 1e9):
-        fitted_segmenter.set_params(threshold=thr)
-        fitted_segmenter.object_clusters_ = fitted_segmenter._object_rule(
-            fitted_segmenter.cluster_flux_)
-        areas.append(fitted_segmenter.predict(field[None]).sum())
-    fitted_segmenter.set_params(threshold=2.0)
-    fitted_segmenter.object_clusters_ = fitted_segmenter._object_rule(fitted_segmenter.cluster_flux_)
-    assert areas[0] > areas[1] > areas[2] == 0
+    field, _, _ = _blob_field(seed=3, amp=(3, 60))
+    seg = pickle.loads(pickle.dumps(fitted_segmenter))
+    counts = [int(seg.set_params(threshold=t).label(field[None]).max()) for t in (4.0, 8.0, 1e6)]
+    assert counts[0] >= counts[1] > counts[2] == 0
 
 
 def test_two_cluster_auto_rule_is_the_brighter_cluster_and_fit_is_deterministic():
     field, _, _ = _blob_field(seed=2)
-    seg = HypercolumnSegmenter(HypercolumnExtractor(**TINY), n_clusters=2, threshold="auto",
-                               random_state=0).fit(field[None])
+    kw = {"method": "hypercolumns", "n_clusters": 2, "cluster_threshold": "auto",
+          "random_state": 0}
+    seg = HypercolumnSegmenter(HypercolumnExtractor(**TINY), **kw).fit(field[None])
     assert seg.cluster_flux_.shape == (2,)
-    again = HypercolumnSegmenter(HypercolumnExtractor(**TINY), n_clusters=2, threshold="auto",
-                                 random_state=0).fit(field[None])
+    again = HypercolumnSegmenter(HypercolumnExtractor(**TINY), **kw).fit(field[None])
     np.testing.assert_array_equal(again.cluster_flux_, seg.cluster_flux_)
     np.testing.assert_array_equal(again.label(field[None]), seg.label(field[None]))
     assert seg.object_clusters_.tolist() == (seg.cluster_flux_ == seg.cluster_flux_.max()).tolist()
@@ -263,6 +273,91 @@ def test_segmenter_bands_and_pickle(fitted_segmenter):
     np.testing.assert_array_equal(restored.label(field[None]), fitted_segmenter.label(field[None]))
     with pytest.raises(ValueError, match="X has 3 band.*fitted on 2 band"):
         fitted_segmenter.predict(np.zeros((1, 3, 40, 40)))
+
+
+# ----------------------------------------------------------------------------- false positives
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    sky=st.floats(0.0, 1e4), log_sigma=st.floats(-3.0, 2.0), h=st.integers(32, 256),
+    w=st.integers(32, 256), bands=st.integers(1, 3), seed=st.integers(0, 2**31 - 1),
+)
+def test_noise_only_frames_give_no_objects(sky, log_sigma, h, w, bands, seed):
+    """Any sky level, any noise amplitude, any (rectangular) size: nothing is detected."""
+    rng = np.random.default_rng(seed)
+    X = sky + 10.0**log_sigma * rng.normal(size=(1, bands, h, w))
+    seg = HypercolumnSegmenter().fit(X)
+    assert seg.label(X).max() == 0
+    assert not seg.predict(X).any()
+    assert len(seg.detect(X)[0]) == 0
+
+
+def test_known_sources_are_found_at_any_sky_level():
+    field, pos, _ = _blob_field(seed=3, bands=1)
+    for sky, scale in [(0.0, 1.0), (6852.0, 65.0), (1e4, 1e-3)]:
+        X = (sky + scale * field.astype(np.float64))[None]
+        catalog, _ = HypercolumnSegmenter().fit(X).detect(X)
+        scores = detection_scores(pos, catalog[["x", "y"]].to_numpy())
+        assert scores["completeness"] == 1.0 and scores["purity"] == 1.0, (sky, scale)
+
+
+def test_expected_false_detections_matches_simulated_noise():
+    """The Euler-characteristic formula against the count of noise peaks above 3 sigma."""
+    rng = np.random.default_rng(0)
+    seg = HypercolumnSegmenter(threshold=3.0, grow_threshold=3.0, min_area=1, deblend=False,
+                               footprint_threshold=None)
+    counts = []
+    for _ in range(3):
+        X = rng.normal(size=(1, 1, 384, 384))
+        counts.append(seg.fit(X).label(X).max())
+    expected = seg.expected_false_detections((384, 384))
+    assert expected == pytest.approx(expected_false_detections((384, 384), 3.0, 1.5))
+    assert np.mean(counts) == pytest.approx(expected, rel=0.2)
+    # the default threshold: far below one false detection on a whole SDSS frame
+    assert expected_false_detections((1489, 2048), 5.5, 1.5) < 0.1
+
+
+@pytest.mark.parametrize("value", [0.0, 7.5])
+def test_constant_frames_raise(value):
+    X = np.full((1, 2, 40, 30), value)
+    seg = HypercolumnSegmenter().fit(X)
+    for method in (seg.predict, seg.label, seg.detect):
+        with pytest.raises(ValueError, match=r"X\[0\] has no measurable noise"):
+            method(X)
+    X[0, :, :20] = np.nan  # masked half, constant rest: same
+    with pytest.raises(ValueError, match="no measurable noise"):
+        seg.label(X)
+
+
+def test_background_matches_sep_and_keeps_float64_precision():
+    sep = pytest.importorskip("sep")
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:320, :256]  # whole meshes: the same mesh grid as SEP
+    img = 50 + 0.02 * xx + 3 * np.sin(yy / 60) + rng.normal(scale=2.0, size=yy.shape)
+    truth = 50 + 0.02 * xx + 3 * np.sin(yy / 60)
+    # no mesh median filter: SEP filters the mesh grid's edges differently
+    bkg, rms = estimate_background(img, backend="numpy", filter_size=1)
+    ref = sep.Background(img, bw=64, bh=64, fw=1, fh=1)
+    inner = (slice(40, -40), slice(40, -40))
+    np.testing.assert_allclose(bkg[inner], ref.back()[inner], atol=0.15 * 2.0)
+    np.testing.assert_allclose(bkg[inner], truth[inner], atol=0.15 * 2.0)
+    np.testing.assert_allclose(rms[inner], ref.rms()[inner], rtol=0.04)
+    for backend in ("numpy", "sep"):
+        high = 1e4 + 1e-3 * rng.normal(size=(64, 80))
+        b, r = estimate_background(high, backend=backend)
+        assert abs(b.mean() - 1e4) < 1e-4 and r.mean() == pytest.approx(1e-3, rel=0.08)
+
+
+def test_nan_pixels_are_masked(fitted_segmenter):
+    field, pos, _ = _blob_field(seed=3)
+    field[:, 40:44, :] = np.nan  # a bad row band across the field
+    field[0, 10, 10] = np.inf
+    labels = fitted_segmenter.label(field[None])[0]
+    assert not labels[40:44].any() and labels[10, 10] == 0
+    assert (labels[pos[:, 1].round().astype(int), pos[:, 0].round().astype(int)] > 0).sum() >= 6
+    clean = _blob_field(seed=3)[0]
+    np.testing.assert_array_equal(fitted_segmenter.label(clean[None])[0][:30],
+                                  fitted_segmenter.label(
+                                      np.where(np.isfinite(field), field, clean)[None])[0][:30])
 
 
 def test_deblend_splits_touching_blobs_only_when_prominent():
@@ -326,7 +421,7 @@ def test_footprint_threshold_trims_masks_but_keeps_objects(fitted_segmenter):
     seg = pickle.loads(pickle.dumps(fitted_segmenter))
     seg.set_params(footprint_threshold=None)
     full_mask, full_labels = seg.predict(field[None]), seg.label(field[None])
-    seg.set_params(footprint_threshold=6.0)
+    seg.set_params(footprint_threshold=4.0)
     mask, labels = seg.predict(field[None]), seg.label(field[None])
     assert mask.sum() < full_mask.sum() and not (mask & ~full_mask).any()
     np.testing.assert_array_equal(np.unique(labels), np.unique(full_labels))
@@ -406,17 +501,3 @@ def test_extract_cutouts_pads_at_edges():
     cut = extract_cutouts(img, [[0, 0], [5.4, 3.6]], size=3, fill_value=-1)
     np.testing.assert_array_equal(cut[0, 0], [[-1, -1, -1], [-1, 0, 1], [-1, 6, 7]])
     np.testing.assert_array_equal(cut[1, 0], [[22, 23, -1], [28, 29, -1], [-1, -1, -1]])
-
-
-def test_nan_masked_pixels_need_a_filling_scaler(fitted_segmenter):
-    from galaxy_learn.preprocessing import ImageScaler
-
-    field, pos, _ = _blob_field(seed=3)
-    field[:, 40:44, :] = np.nan  # a bad row band across the field
-    with pytest.raises(ValueError, match="NaN or infinity"):
-        fitted_segmenter.predict(field[None])
-    seg = pickle.loads(pickle.dumps(fitted_segmenter))
-    seg.set_params(scaler=ImageScaler(method="asinh", nan_policy="fill"))
-    labels = seg.label(field[None])[0]
-    assert not labels[40:44].any()
-    assert (labels[pos[:, 1].round().astype(int), pos[:, 0].round().astype(int)] > 0).sum() >= 6
