@@ -51,6 +51,13 @@ EXPECTED_FAILED_CHECKS["CNNClassifier"] = {
     "check_methods_subset_invariance": _FLOAT32_CONV,
     "check_methods_sample_order_invariance": _FLOAT32_CONV,
 }
+EXPECTED_FAILED_CHECKS["HypercolumnSegmenter"] = {
+    "check_estimators_dtypes": (
+        "the integer-cast data holds constant rows, i.e. images with no noise; detection "
+        "significance is undefined there and the segmenter raises a ValueError by design "
+        "(documented; tested in test_segmentation.py) rather than return a silent empty result"
+    ),
+}
 EXPECTED_FAILED_CHECKS["ContrastiveDenoiser"] = {
     "check_methods_subset_invariance": _FLOAT32_CONV,
     "check_methods_sample_order_invariance": _FLOAT32_CONV,
