@@ -9,3 +9,6 @@ __all__ = [
     "concentration_index",
     "find_centers",
 ]
+from ._spread_model import render_psf, spread_model  # noqa: E402
+
+__all__ += ["render_psf", "spread_model"]

@@ -1,0 +1,226 @@
+"""SPREAD_MODEL: is an object better fitted by the PSF or by a slightly extended PSF?
+
+The classical concentration index compares the flux in two fixed apertures. SPREAD_MODEL
+(Desai et al. 2012, ApJ 757, 83; Bouy et al. 2013, A&A 554, A101; the DES star/galaxy classifier)
+asks the same question with the field's PSF: for the image ``p`` of an object, the PSF model ``g``
+placed at its centre and ``G``, the same PSF convolved with a circular exponential disc of scale
+length ``FWHM / 16``,
+
+    spread_model = (G . W p) / (g . W p) - (G . W g) / (g . W g),
+
+with ``W`` the pixel weights (uniform here: sky-limited noise). A point source (``p`` proportional
+to ``g``) scores 0 whatever its flux; a resolved galaxy scores > 0. It is a linear discriminant
+between the two models, so it uses every pixel with the right weight, and it is *relative to the
+PSF*: the same object seen in 1" or 2" seeing scores the same, which no fixed aperture pair does.
+
+The PSF is a circular Moffat profile (``beta=3.5`` matches SDSS's core and wings to first order)
+or a Gaussian of the given FWHM, integrated over pixels by oversampling and evaluated at each
+object's sub-pixel centre in each band. Bands are combined by inverse-variance weighting of their
+per-band values (first-order error of the ratio under uniform pixel noise).
+"""
+from functools import lru_cache
+
+import numpy as np
+from scipy.signal import fftconvolve
+
+from ..utils._stats import robust_sigma
+from ._aperture import _resolve_bands, find_centers
+
+__all__ = ["render_psf", "spread_model"]
+
+_OVERSAMPLE = 8
+_CENTER_STEP = 1.0 / 16.0  # sub-pixel centres are quantised to this (cache of rendered models)
+_FWHM_STEP = 0.01  # pixels
+
+
+def _moffat_alpha(fwhm, beta):
+    return fwhm / (2.0 * np.sqrt(2.0 ** (1.0 / beta) - 1.0))
+
+
+@lru_cache(maxsize=4096)
+def _render_cached(half, cx, cy, fwhm, profile, beta, extension):
+    s = _OVERSAMPLE
+    n = (2 * half + 1) * s
+    # sub-pixel sample centres, pixel (i) spans [i - 0.5, i + 0.5] in window coordinates
+    u = (np.arange(n) + 0.5) / s - 0.5 - half
+    xx, yy = np.meshgrid(u - cx, u - cy)
+    r2 = xx * xx + yy * yy
+    if profile == "gaussian":
+        sigma = fwhm / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+        img = np.exp(-0.5 * r2 / sigma**2) / (2 * np.pi * sigma**2)
+    else:
+        alpha = _moffat_alpha(fwhm, beta)
+        img = (beta - 1.0) / (np.pi * alpha**2) * (1.0 + r2 / alpha**2) ** (-beta)
+    img = img / s**2  # flux per sub-pixel
+    if extension > 0:
+        # the exponential's cusp is integrated over each sub-pixel (5x5 samples)
+        m = int(np.ceil(8 * extension * s))
+        q = 5
+        k = (np.arange(-m * q - q // 2, m * q + q // 2 + 1)) / (s * q)
+        kx, ky = np.meshgrid(k, k)
+        fine = np.exp(-np.hypot(kx, ky) / extension)
+        kernel = fine.reshape(2 * m + 1, q, 2 * m + 1, q).sum(axis=(1, 3))
+        img = fftconvolve(img, kernel / kernel.sum(), mode="same")
+    return img.reshape(2 * half + 1, s, 2 * half + 1, s).sum(axis=(1, 3))
+
+
+def render_psf(half, center, fwhm, *, profile="moffat", beta=3.5, extension=0.0):
+    """Pixel-integrated PSF (optionally convolved with an exponential disc) on a small window.
+
+    Parameters
+    ----------
+    half : int
+        The window is ``2 * half + 1`` pixels on a side; pixel ``(half, half)`` is its centre.
+    center : (float, float)
+        Profile centre ``(x, y)`` relative to the window's central pixel (pixels).
+    fwhm : float
+        PSF FWHM in pixels.
+    profile : {"moffat", "gaussian"}, default="moffat"
+    beta : float, default=3.5
+        Moffat index.
+    extension : float, default=0.0
+        Scale length (pixels) of the circular exponential the PSF is convolved with.
+
+    Returns
+    -------
+    ndarray of shape (2 * half + 1, 2 * half + 1)
+        Flux per pixel of a unit-flux profile (sums to < 1 by the flux outside the window).
+    """
+    cx = round(float(center[0]) / _CENTER_STEP) * _CENTER_STEP
+    cy = round(float(center[1]) / _CENTER_STEP) * _CENTER_STEP
+    fwhm = round(float(fwhm) / _FWHM_STEP) * _FWHM_STEP
+    return _render_cached(int(half), cx, cy, fwhm, profile, float(beta), float(extension))
+
+
+def _check_psf_fwhm(psf_fwhm, n, n_bands):
+    fwhm = np.asarray(psf_fwhm, dtype=np.float64)
+    if fwhm.ndim == 0:
+        fwhm = np.full((n, n_bands), float(fwhm))
+    elif fwhm.ndim == 1 and fwhm.shape[0] == n_bands:
+        fwhm = np.tile(fwhm, (n, 1))
+    elif fwhm.ndim == 1 and fwhm.shape[0] == n:
+        fwhm = np.tile(fwhm[:, None], (1, n_bands))
+    if fwhm.shape != (n, n_bands):
+        msg = (
+            "The 'psf_fwhm' parameter must be a scalar, one value per band "
+            f"({n_bands}), one per object ({n}) or an array of shape ({n}, {n_bands}). "
+            f"Got shape {np.shape(psf_fwhm)}."
+        )
+        raise ValueError(msg)
+    if not np.all(np.isfinite(fwhm)) or np.any(fwhm <= 0.5):
+        msg = (
+            "The 'psf_fwhm' parameter must hold finite PSF widths above 0.5 pixel (FWHM in "
+            f"pixels); got values from {np.nanmin(fwhm)!r} to {np.nanmax(fwhm)!r}."
+        )
+        raise ValueError(msg)
+    return fwhm
+
+
+def spread_model(X, psf_fwhm, *, bands="auto", center="centroid", profile="moffat", beta=3.5,
+                 window=2.0, extension_fraction=1.0 / 16.0, return_error=False):
+    """SPREAD_MODEL of the central object of each cutout (Desai et al. 2012).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_bands, height, width)
+        Sky-subtracted cutouts in linear flux, the object near the central pixel
+        ``(width // 2, height // 2)``.
+    psf_fwhm : float or array-like
+        PSF FWHM in **pixels**: a scalar, one per band ``(n_bands,)``, one per object
+        ``(n_samples,)`` or ``(n_samples, n_bands)`` (fields with different seeing).
+    bands : "auto", None or sequence of int, default="auto"
+        Bands combined: "auto" is g, r, i (indices 1, 2, 3) for 5-band input and every band
+        otherwise.
+    center : "centroid" or array-like of shape (n_samples, n_bands, 2), default="centroid"
+        Object centre ``(x, y)`` in each band's stamp pixels. "centroid" measures it per band
+        (adaptive Gaussian-weighted centroid within 2 px of the stamp centre); survey stamps
+        cut around the nearest pixel of each band have a known sub-pixel offset per band which
+        can be given instead (e.g. ``size // 2 + dx_<band>`` from
+        :meth:`~galaxy_learn.datasets.SurveyField.cutouts`).
+    profile : {"moffat", "gaussian"}, default="moffat"
+    beta : float, default=3.5
+        Moffat index of the PSF model.
+    window : float, default=2.0
+        Half-size of the fitting window in units of the PSF FWHM (at least 3 pixels).
+    extension_fraction : float, default=1/16
+        Scale length of the exponential disc in units of the FWHM (DES's choice).
+    return_error : bool, default=False
+        Also return the first-order standard error of each value.
+
+    Returns
+    -------
+    spread : ndarray of shape (n_samples,)
+        ~0 for point sources, > 0 for resolved objects (NaN where no band has a positive
+        matched-filter flux).
+    error : ndarray of shape (n_samples,)
+        Only with ``return_error``.
+
+    References
+    ----------
+    Desai S. et al. 2012, ApJ 757, 83 (SPREAD_MODEL); Bouy H. et al. 2013, A&A 554, A101;
+    Bertin E. 2011, ASP Conf. Ser. 442, 435 (PSFEx).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galaxy_learn.photometry import render_psf, spread_model
+    >>> star = 100 * render_psf(15, (0.2, -0.1), 3.0)
+    >>> wide = 100 * render_psf(15, (0.0, 0.0), 3.0, extension=1.0)
+    >>> s = spread_model(np.stack([star, wide])[:, None], 3.0)
+    >>> bool(abs(s[0]) < 1e-6 and s[1] > 0.005)
+    True
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 4:
+        msg = f"X must be 4-D (n_samples, n_bands, height, width); got shape {X.shape}."
+        raise ValueError(msg)
+    if not np.all(np.isfinite(X)):
+        msg = f"X contains {int((~np.isfinite(X)).sum())} NaN or infinite pixel(s)."
+        raise ValueError(msg)
+    n, n_bands, H, W = X.shape
+    band_idx = _resolve_bands(bands, n_bands)
+    fwhm = _check_psf_fwhm(psf_fwhm, n, n_bands)
+    if profile not in ("moffat", "gaussian"):
+        msg = f"The 'profile' parameter must be 'moffat' or 'gaussian'. Got {profile!r}."
+        raise ValueError(msg)
+    cx0, cy0 = W // 2, H // 2
+    if isinstance(center, str):
+        if center != "centroid":
+            msg = f"The 'center' parameter must be 'centroid' or an array. Got {center!r}."
+            raise ValueError(msg)
+        centers = np.stack([find_centers(X[:, b]) for b in range(n_bands)], axis=1)
+    else:
+        centers = np.asarray(center, dtype=np.float64)
+        if centers.shape != (n, n_bands, 2):
+            msg = f"The 'center' array must have shape ({n}, {n_bands}, 2). Got {centers.shape}."
+            raise ValueError(msg)
+    num = np.zeros(n)
+    den = np.zeros(n)
+    for b in band_idx:
+        sigma_pix = np.array([robust_sigma(_border(X[i, b])) for i in range(n)])
+        for i in range(n):
+            half = int(max(3, np.ceil(window * fwhm[i, b])))
+            half = min(half, cx0, cy0, W - 1 - cx0, H - 1 - cy0)
+            p = X[i, b, cy0 - half:cy0 + half + 1, cx0 - half:cx0 + half + 1]
+            off = (centers[i, b, 0] - cx0, centers[i, b, 1] - cy0)
+            g = render_psf(half, off, fwhm[i, b], profile=profile, beta=beta)
+            G = render_psf(half, off, fwhm[i, b], profile=profile, beta=beta,
+                           extension=extension_fraction * fwhm[i, b])
+            gp, Gp = float((g * p).sum()), float((G * p).sum())
+            if gp <= 0:
+                continue
+            s = Gp / gp - float((G * g).sum()) / float((g * g).sum())
+            grad = (G * gp - g * Gp) / gp**2
+            var = sigma_pix[i] ** 2 * float((grad * grad).sum())
+            w = 1.0 / max(var, 1e-30)
+            num[i] += w * s
+            den[i] += w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+        error = np.where(den > 0, 1.0 / np.sqrt(np.where(den > 0, den, 1)), np.nan)
+    return (spread, error) if return_error else spread
+
+
+def _border(img, width=4):
+    return np.concatenate([img[:width].ravel(), img[-width:].ravel(),
+                           img[width:-width, :width].ravel(), img[width:-width, -width:].ravel()])
