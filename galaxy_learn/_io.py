@@ -8,6 +8,7 @@ as ``--fill-nan`` and ``--bands``).
 """
 import dataclasses
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -157,7 +158,18 @@ def _read_unit(unit, *, allow_pickle, bands, fill_nan):
 
     name = ";".join(str(f) for f in unit)
     if _is_fits(unit[0]):
-        X, meta = load_fits_cutouts(unit, bands=bands, allow_nan=True)
+        # astropy warns before it fails on a truncated file: the warning becomes part of the
+        # error (and, where warnings are errors, the file is not left open mid-read)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                X, meta = load_fits_cutouts(unit, bands=bands, allow_nan=True)
+            except Exception as exc:
+                notes = "; ".join(dict.fromkeys(str(w.message) for w in caught))
+                msg = f"{exc}" + (f" ({notes})" if notes else "")
+                raise ValueError(msg) from exc
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         index = pd.DataFrame({"file": meta["file"], "index": 0, "id": meta["id"].astype(str)})
     else:
         X, y, meta = load_sdss_npy(unit, allow_pickle=allow_pickle, image_shape=None,
@@ -216,8 +228,9 @@ class CutoutBatch:
     units: list
     bands: list
 
-    def chunks(self, rows=_CHUNK_ROWS):
-        """``(start, stop)`` row ranges of whole files, about ``rows`` rows each."""
+    def chunks(self, rows=None):
+        """``(start, stop)`` row ranges of whole files, about ``rows`` rows each (default 512)."""
+        rows = _CHUNK_ROWS if rows is None else rows
         out, start, stop = [], None, None
         for a, b in self.units:
             if start is None:
