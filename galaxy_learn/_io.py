@@ -286,7 +286,10 @@ def read_cutout_batch(inputs, *, allow_pickle=False, bands=None, fill_nan=False,
                 raise ValueError(msg)
         except Exception as exc:  # noqa: BLE001 - a corrupt file can raise anything
             if on_error == "raise":
-                raise
+                if isinstance(exc, (ValueError, OSError)):
+                    raise
+                msg = f"Could not read {name!r}: {type(exc).__name__}: {exc}"
+                raise ValueError(msg) from exc
             failed.append((name, f"{type(exc).__name__}: {exc}"))
             continue
         stacks.append(X)
