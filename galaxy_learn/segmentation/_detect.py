@@ -5,9 +5,9 @@
    ``d = sum_b (x_b - bkg_b) / rms_b**2 / sqrt(sum_b 1 / rms_b**2)``.
 2. ``d`` is smoothed by a Gaussian of ``smoothing`` pixels (the PSF scale: a matched filter for
    faint point sources). For white noise the smoothed image has noise ``sqrt(sum(k**2))`` (``k``
-   the discrete kernel); the noise is also *measured* on the smoothed image (MAD) and the larger
-   of the two is used, so correlated noise (resampled images) never makes the significance
-   over-confident.
+   the discrete kernel, restricted to valid pixels near edges and masks); the noise is also
+   *measured* on the smoothed image (MAD) and the larger of the two is used, so correlated
+   noise (resampled images) never makes the significance over-confident.
 3. Objects are the 8-connected regions of significance ``>= footprint_threshold`` that hold at
    least ``min_area`` pixels and whose peak reaches ``threshold`` (hysteresis: a high threshold
    to *find* an object, a lower one for its footprint, as SExtractor's detection and analysis
@@ -110,18 +110,37 @@ def detection_image(bands, bad, *, mesh_size=64, filter_size=3):
     return np.where(bad, 0.0, num / np.sqrt(wsum)), False, flux
 
 
+def _gauss1d(smoothing):
+    radius = int(4.0 * smoothing + 0.5)
+    delta = np.zeros(2 * radius + 1)
+    delta[radius] = 1.0
+    return ndimage.gaussian_filter1d(delta, smoothing, mode="constant")
+
+
 def smoothed_significance(d, bad, smoothing):
-    """Significance of the smoothed unit-noise detection image ``d``: ``(significance, noise)``
-    where ``noise`` is the smoothed image's noise in ``d``'s units (white-noise propagation or
-    the measured MAD, whichever is larger)."""
-    sm = ndimage.gaussian_filter(d, smoothing) if smoothing else d.copy()
-    noise = kernel_norm(smoothing)
-    good = sm[~bad] if bad.any() else sm
-    if good.size > 1:
-        noise = max(noise, robust_sigma(good, max_samples=_SKY_SAMPLES))
-    sig = sm / noise
-    sig[bad] = 0.0
-    return sig, noise
+    """Significance of the smoothed unit-noise detection image ``d``: ``(significance, scale)``.
+
+    The image is smoothed with zeros beyond its edges and on ``bad`` pixels, and each pixel is
+    divided by its own white-noise level ``sqrt(sum(k**2 * valid))`` (exact near edges and masked
+    pixels, where reflecting the image would duplicate noise and inflate it), times ``scale``:
+    the MAD of the result when above 1 (correlated noise), else 1.
+    """
+    if not smoothing:
+        sm, local = d.copy(), (~bad).astype(float)
+    else:
+        sm = ndimage.gaussian_filter(d, smoothing, mode="constant")
+        g2 = _gauss1d(smoothing) ** 2
+        local = (~bad).astype(float)
+        for axis in (0, 1):
+            local = ndimage.correlate1d(local, g2, axis=axis, mode="constant")
+        local = np.sqrt(np.maximum(local, 0.0))
+    ok = (local > 0) & ~bad
+    sig = np.zeros_like(sm)
+    sig[ok] = sm[ok] / local[ok]
+    scale = 1.0
+    if ok.sum() > 1:
+        scale = max(1.0, robust_sigma(sig[ok], max_samples=_SKY_SAMPLES))
+    return sig / scale, scale
 
 
 def detect_sources(significance, *, threshold, footprint_threshold, min_area=5,

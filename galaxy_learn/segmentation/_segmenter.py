@@ -313,8 +313,8 @@ class HypercolumnSegmenter(BaseEstimator):
                 "masked): its detection significance is undefined. Pass images with sky noise."
             )
             raise ValueError(msg)
-        significance, noise = smoothed_significance(d, bad, self.smoothing)
-        return d, significance, noise / kernel_norm(self.smoothing), flux
+        significance, noise_scale = smoothed_significance(d, bad, self.smoothing)
+        return d, significance, noise_scale, flux
 
     # ------------------------------------------------------------------ hypercolumns
     def _make_scaler(self):
