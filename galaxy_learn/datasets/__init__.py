@@ -1,11 +1,8 @@
 """Datasets: simulators (``make_*``) and readers of survey formats (``load_*``), flux units."""
 from ._cutouts import make_star_galaxy_cutouts
-from ._loaders import (
-    load_fits_cutouts,
-    load_galaxy_zoo,
-    load_galaxy_zoo_catalog,
-    load_sdss_npy,
-)
+from ._fits import load_fits_cutouts
+from ._galaxy_zoo import load_galaxy_zoo, load_galaxy_zoo_catalog
+from ._sdss import load_sdss_npy
 from ._units import (
     SDSS_SOFTENING,
     ab_mag_to_nanomaggies,
