@@ -37,10 +37,10 @@ class HypercolumnSegmenter(BaseEstimator):
     An object is an 8-connected region of significance at least ``footprint_threshold`` with at
     least ``min_area`` pixels whose peak reaches ``threshold``. On a frame holding only noise
     a false detection is a noise peak above ``threshold``: at the defaults (``threshold=5.5``,
-    ``smoothing=1.5``) the expected number on a 2048x1489 frame is 0.065 and on a 256x256
+    ``smoothing=1.5``) the expected number on a 2048x1489 frame is 0.064 and on a 256x256
     frame 0.0014 (the Euler characteristic of the excursion set of the smoothed Gaussian field,
     :func:`~galaxy_learn.segmentation._detect.expected_false_detections`; the number of noise
-    peaks above 3 sigma on simulated noise matches it to within 10 %, tested). The result
+    peaks above 3 sigma on simulated noise matches it to within 20 %, tested). The result
     therefore does not depend on the sky level or the noise amplitude.
 
     Touching objects are split by :func:`deblend_watershed` (peaks rising ``deblend_nsigma``
