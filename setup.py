@@ -17,6 +17,7 @@ EXTRAS = {
         "galsim>=2.4",
         "sep>=1.2",
         "pytorch-msssim>=1.0",
+        "import-linter>=2.1",  # lint-imports in .ci/run: the layer contracts of .importlinter
     ],
     "ssim": [],  # kept as an alias: pytorch-msssim is now a required dependency
     "cluster": ["hdbscan>=0.8.33", "umap-learn>=0.5"],

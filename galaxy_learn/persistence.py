@@ -151,7 +151,7 @@ def _iter_objects(obj, _seen=None):
 
 
 def _is_skorch_net(obj):
-    from .nets._device import is_net
+    from .nets import is_net
 
     return is_net(obj)
 
@@ -304,7 +304,7 @@ def _check_versions(metadata, path, on_mismatch):
 
 def _unpickle(data):
     """Unpickle ``data``; also tell whether skorch had to map CUDA tensors to the CPU."""
-    from .nets._device import DeviceWarning
+    from .nets import DeviceWarning
 
     with warnings.catch_warnings(record=True) as caught:
         # skorch warns (DeviceWarning) when a CUDA-saved net is mapped to the CPU because CUDA is
@@ -333,7 +333,7 @@ def _move_to_device(obj, device, param=None):
         params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
         if "device" in params and params["device"] is not None:
             est.set_params(device=device if param is None else param)
-    from .nets._device import move_net
+    from .nets import move_net
 
     for owner, net in _nets_of(obj):
         move_net(net, device)
@@ -440,7 +440,7 @@ def load(path, *, allow_pickle=False, device=None, on_version_mismatch="warn"):
         if digest != metadata.get("payload_sha256"):
             raise _damaged(path, "the payload's SHA-256 differs from the one recorded at save")
         if target is not None:
-            from .nets._device import DeviceWarning
+            from .nets import DeviceWarning
 
             with warnings.catch_warnings():
                 # The caller chose the device explicitly: skorch's fallback notice is moot.

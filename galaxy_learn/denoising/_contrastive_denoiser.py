@@ -13,18 +13,16 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from .._base import NetEstimatorMixin
-from ..utils import batched_apply, check_dynamic_range, torch_seeded, validate_image_data
+from ..utils import (
+    as_image_batch,
+    batched_apply,
+    check_dynamic_range,
+    torch_seeded,
+    validate_image_data,
+)
 from ..utils._compat import Interval, StrOptions, _fit_context, check_is_fitted
 
 __all__ = ["ContrastiveDenoiser"]
-
-
-def _as_images(X):
-    """4-D view of validated input: tabular rows are 1x1-pixel images whose bands are the
-    features (the convention of :class:`~galaxy_learn.preprocessing.ImageScaler`)."""
-    if X.ndim == 2:
-        return X[:, :, None, None]
-    return X
 
 
 def _border_median(x):
@@ -301,7 +299,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
                                 allow_tabular=True)
         if reset:  # one 1e30 pixel would squash the min-max scaling: name it, not the lr
             check_dynamic_range(X)
-        return _as_images(X)
+        return as_image_batch(X)  # tabular rows: 1x1-pixel images
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -319,10 +317,8 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         -------
         self : ContrastiveDenoiser
         """
-        from skorch.callbacks import PassthroughScoring
-
         from ..losses import DenoisingContrastiveLoss
-        from ..nets import ContrastiveDenoiserNet
+        from ..nets import ContrastiveDenoiserNet, passthrough_scores
         from ..nn import UNet
         from ..preprocessing import ImageScaler
 
@@ -332,8 +328,9 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         self.scaler_ = ImageScaler(method="minmax").fit(X)
         Xs = torch.as_tensor(self.scaler_.transform(X))
         Xs = (Xs - _border_median(Xs)).numpy()
-        terms = ["ssim_loss", "l1_loss", "tv_loss", "dark_loss", "contrastive_loss"]
-        extra = [(t, PassthroughScoring(name=t, on_train=True)) for t in terms]
+        extra = passthrough_scores(
+            ["ssim_loss", "l1_loss", "tv_loss", "dark_loss", "contrastive_loss"]
+        )
         with torch_seeded(seed, device):
             self.net_ = ContrastiveDenoiserNet(
                 UNet,
@@ -362,11 +359,8 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
                 max_epochs=self.max_epochs,
                 batch_size=self.batch_size,
                 train_split=None,
-                iterator_train__shuffle=True,
-                iterator_train__generator=torch.Generator().manual_seed(seed),
-                callbacks=self._make_callbacks(extra),
-                device=device,
                 verbose=0,
+                **self._net_settings(seed, extra_callbacks=extra, device=device),
             )
             self.net_.fit(Xs, None)
         self.net_.module_.eval()

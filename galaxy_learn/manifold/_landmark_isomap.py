@@ -20,14 +20,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.base import _fit_context
 from scipy.sparse import SparseEfficiencyWarning
 from scipy.sparse.csgraph import connected_components
 from sklearn.manifold import Isomap
 from joblib import effective_n_jobs
 from sklearn.utils import check_random_state
 
-from ..utils._compat import Interval, StrOptions, check_is_fitted, validate_data
+from ..utils._compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
 
 __all__ = ["LandmarkIsomap"]
 

@@ -1,13 +1,22 @@
-"""skorch nets: the only subpackage that imports skorch.
+"""skorch nets: the only subpackage that imports skorch (checked by import-linter, .importlinter).
 
 Each net is a :class:`skorch.NeuralNet` subclass overriding training hooks (``get_loss``,
-``train_step``, ...). Estimators build and own one as ``net_`` inside ``fit``."""
-from ._callbacks import DivergenceGuard, TrainingDivergedError
+``train_step``, ...). Estimators build and own one as ``net_`` inside ``fit``; what else they need
+from skorch (callbacks, validation split, an ensemble's history, device moves) is built here."""
+from ._callbacks import (
+    DivergenceGuard,
+    TrainingDivergedError,
+    mean_history,
+    passthrough_scores,
+    training_callbacks,
+    valid_split,
+)
 from ._vae import VAENet
 from ._autoencoder import AutoencoderNet
 from ._denoiser import ContrastiveDenoiserNet
 from ._classifier import AugmentedNeuralNetClassifier, early_stopping_split, random_dihedral
 from ._accelerate import build_net
+from ._device import DeviceWarning, is_net, move_net
 
 __all__ = [
     "DivergenceGuard",
@@ -16,7 +25,14 @@ __all__ = [
     "AutoencoderNet",
     "ContrastiveDenoiserNet",
     "AugmentedNeuralNetClassifier",
+    "DeviceWarning",
     "random_dihedral",
     "early_stopping_split",
     "build_net",
+    "is_net",
+    "mean_history",
+    "move_net",
+    "passthrough_scores",
+    "training_callbacks",
+    "valid_split",
 ]

@@ -18,9 +18,10 @@ def early_stopping_split(validation_fraction, patience, random_state):
         weights of the best epoch.
     """
     from skorch.callbacks import EarlyStopping
-    from skorch.dataset import ValidSplit
 
-    split = ValidSplit(validation_fraction, stratified=True, random_state=random_state)
+    from ._callbacks import valid_split
+
+    split = valid_split(validation_fraction, random_state, stratified=True)
     stopper = EarlyStopping(monitor="valid_loss", patience=patience, load_best=True)
     return split, [("early_stopping", stopper)]
 

@@ -2,30 +2,13 @@
 import numpy as np
 import torch
 
-from ..utils import iter_chunks
+from ..utils import check_psf_fwhm, iter_chunks
 
+# check_psf_fwhm is galaxy_learn.utils.check_psf_fwhm, re-exported for its former import path.
 __all__ = ["check_psf_fwhm", "psf_rescale"]
 
 _CHUNK = 1024
 _LANCZOS_A = 3
-
-
-def check_psf_fwhm(psf_fwhm, n_samples, n_bands, name="psf_fwhm"):
-    """``psf_fwhm`` validated and broadcast to shape (n_samples, n_bands)."""
-    fwhm = np.asarray(psf_fwhm, dtype=float)
-    if fwhm.shape not in ((n_samples,), (n_samples, n_bands)):
-        msg = (
-            f"{name} must have shape (n_samples,) or (n_samples, n_bands) = ({n_samples},) or "
-            f"({n_samples}, {n_bands}); got shape {fwhm.shape}."
-        )
-        raise ValueError(msg)
-    bad = ~np.isfinite(fwhm) | ~(fwhm > 0)
-    if bad.any():
-        msg = f"{name} must be finite and positive; {int(bad.sum())} value(s) are not."
-        raise ValueError(msg)
-    if fwhm.ndim == 1:
-        fwhm = np.repeat(fwhm[:, None], n_bands, axis=1)
-    return fwhm
 
 
 def _lanczos_matrices(zoom, n):

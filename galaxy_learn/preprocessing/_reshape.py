@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..utils import check_image_shape, check_images, validate_image_data
+from ..utils import as_image_batch, check_image_shape, check_images, validate_image_data
 from ..utils._compat import Interval, _check_feature_names_in, _fit_context, check_is_fitted
 from ._common import crop_slices, cropped_feature_index, input_ndim, restore_layout
 
@@ -181,8 +181,7 @@ class CenterCrop(TransformerMixin, BaseEstimator):
             allow_tabular=True,
             allow_nonfinite=True,
         )
-        if X.ndim == 2:
-            X = X[:, :, None, None]
+        X = as_image_batch(X)  # tabular rows: 1x1-pixel images
         height, width = X.shape[2:]
         if self.size > min(height, width):
             msg = (

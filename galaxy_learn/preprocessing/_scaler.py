@@ -19,8 +19,16 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..utils import check_images, validate_image_data
-from ..utils._stats import robust_sigma
+from ..utils import (
+    MAX_STAT_PIXELS,
+    as_image_batch,
+    band_pixels,
+    border_mask,
+    border_sigma,
+    check_images,
+    sample_stride,
+    validate_image_data,
+)
 from ..utils._compat import (
     Interval,
     StrOptions,
@@ -38,9 +46,6 @@ _IQR_TO_SIGMA = 1.3489795003921634
 _PEAK_FLOOR_SIGMA = 5.0
 # Half-width of the central box summed by the "peak" methods (1 -> 3x3 pixels).
 _PEAK_HALF_BOX = 1
-# Robust statistics (median, MAD, percentiles) use at most this many pixels per band; above it a
-# regular (deterministic) subset of the samples is used.
-_MAX_QUANTILE_PIXELS = 2**22
 # Samples processed at a time: keeps memory bounded for memory-mapped inputs.
 _CHUNK = 256
 
@@ -58,38 +63,13 @@ def _handle_zeros(scale, center=None):
     return scale
 
 
-def _border_mask(height, width):
-    """Boolean (H, W) mask of the outer ring (1/8 of the size, at least 1 pixel): the sky."""
-    w = max(1, min(height, width) // 8)
-    if height <= 2 * w or width <= 2 * w:
-        return np.ones((height, width), dtype=bool)
-    mask = np.ones((height, width), dtype=bool)
-    mask[w:-w, w:-w] = False
-    return mask
+# Robust statistics (median, MAD, percentiles) use at most this many pixels per band; above it a
+# regular (deterministic) subset of the samples is used.
+_MAX_QUANTILE_PIXELS = MAX_STAT_PIXELS
 
-
-def _sample_stride(n_samples, pixels_per_sample):
-    return max(1, int(np.ceil(n_samples * pixels_per_sample / _MAX_QUANTILE_PIXELS)))
-
-
-def _band_pixels(X, band, mask=None):
-    """Pixels of one band (as float64) over a deterministic subset of samples, mask applied."""
-    per_sample = int(mask.sum()) if mask is not None else X.shape[2] * X.shape[3]
-    stride = _sample_stride(X.shape[0], per_sample)
-    values = np.asarray(X[::stride, band], dtype=np.float64)
-    values = values[:, mask] if mask is not None else values.reshape(len(values), -1)
-    return values.ravel()
-
-
-def _border_sigma(X):
-    """Per-band sky noise of images ``X``: robust sigma of each band's outer pixel ring (over a
-    deterministic subset of the samples, non-finite pixels ignored)."""
-    mask = _border_mask(X.shape[2], X.shape[3])
-    sigma = []
-    for band in range(X.shape[1]):
-        pix = _band_pixels(X, band, mask)
-        sigma.append(robust_sigma(pix[np.isfinite(pix)]))
-    return np.asarray(sigma)
+#: The encoders' former import path of :func:`galaxy_learn.utils.border_sigma` (kept until
+#: ``encoders/_vae.py`` imports it from ``galaxy_learn.utils``).
+_border_sigma = border_sigma
 
 
 def _central_box(height, width):
@@ -264,7 +244,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
                     "image_shape=(bands, height, width)."
                 )
                 raise ValueError(msg)
-            Xc = Xc[:, :, None, None]
+            Xc = as_image_batch(Xc)
         if self.crop is not None:
             _, _, height, width = Xc.shape
             if self.crop > min(height, width):
@@ -345,10 +325,10 @@ class ImageScaler(TransformerMixin, BaseEstimator):
             return None
         if self.fill_value != "median":
             return np.full(n_bands, float(self.fill_value))
-        mask = _border_mask(X.shape[2], X.shape[3])
+        mask = border_mask(X.shape[2], X.shape[3])
         values = []
         for band in range(n_bands):
-            pix = _band_pixels(X, band, mask)
+            pix = band_pixels(X, band, mask, max_pixels=_MAX_QUANTILE_PIXELS)
             pix = pix[np.isfinite(pix)]
             values.append(float(np.median(pix)) if pix.size else 0.0)
         return np.asarray(values)
@@ -356,7 +336,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
     def _fit_softening(self, X):
         if self.softening is not None:
             return self._check_softening(X.shape[1])
-        return _border_sigma(X)
+        return border_sigma(X, max_pixels=_MAX_QUANTILE_PIXELS)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -380,7 +360,8 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         self.fill_values_ = self._fit_fill_values(X)
         side = (self.crop,) * 2 if self.crop is not None else X.shape[2:]
         # Robust statistics use a bounded, regular subset of the samples (all of them when small).
-        sub = self._prepare(np.asarray(X[:: _sample_stride(len(X), side[0] * side[1])]))
+        stride = sample_stride(len(X), side[0] * side[1], max_pixels=_MAX_QUANTILE_PIXELS)
+        sub = self._prepare(np.asarray(X[::stride]))
         self.softening_ = None
         self.peak_floor_ = None
         self.peak_softening_ = None
@@ -399,14 +380,15 @@ class ImageScaler(TransformerMixin, BaseEstimator):
             scale = _handle_zeros(np.sqrt(sq / count), center)
         elif self.method == "minmax":
             for b in range(n_bands):
-                pix = _band_pixels(sub, b)
+                pix = band_pixels(sub, b, max_pixels=_MAX_QUANTILE_PIXELS)
                 center[b], top = np.percentile(pix, [low, high])
                 scale[b] = top - center[b]
             scale = _handle_zeros(scale, center)
         elif self.method == "asinh":
             self.softening_ = self._fit_softening(sub)
             for b in range(n_bands):
-                pix = np.arcsinh(_band_pixels(sub, b) / self.softening_[b])
+                pix = band_pixels(sub, b, max_pixels=_MAX_QUANTILE_PIXELS)
+                pix = np.arcsinh(pix / self.softening_[b])
                 q25, center[b], q75 = np.percentile(pix, [25, 50, 75])
                 scale[b] = (q75 - q25) / _IQR_TO_SIGMA
             scale = _handle_zeros(scale, center)
@@ -482,7 +464,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
             name="X",
         )
         if tabular:
-            Z = Z[:, :, None, None]
+            Z = as_image_batch(Z)
         if Z.shape[1:] != (n_bands, height, width):
             msg = (
                 f"inverse_transform expects scaled images of shape {(n_bands, height, width)}; "

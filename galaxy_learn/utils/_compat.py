@@ -16,6 +16,9 @@ try:  # scikit-learn >= 1.6
 except ImportError:  # pragma: no cover
     _check_feature_names = None
 
+from sklearn.base import _fit_context  # noqa: E402,F401  (scikit-learn >= 1.3)
+from sklearn.utils.validation import _check_feature_names_in  # noqa: E402,F401
+
 __all__ = [
     "Interval",
     "StrOptions",
@@ -23,5 +26,3 @@ __all__ = [
     "check_is_fitted",
     "validate_data",
 ]
-from sklearn.base import _fit_context  # noqa: E402,F401  (scikit-learn >= 1.3)
-from sklearn.utils.validation import _check_feature_names_in  # noqa: E402,F401

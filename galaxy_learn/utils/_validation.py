@@ -8,6 +8,9 @@ Conventions (written once here, documented in docs/conventions.rst):
 * A 3-D array ``(n_samples, height, width)`` is a single-band stack.
 * A 2-D array without ``image_shape`` is plain tabular data; estimators that only make sense on
   images reject it, estimators with a tabular path (MLP encoders) use it.
+* Tabular rows ``(n_samples, n_features)`` that an image estimator accepts are seen as images
+  of one pixel whose bands are the features, ``(n_samples, n_features, 1, 1)``
+  (:func:`as_image_batch`).
 * Data are converted to ``float32``; the caller's array is never modified.
 * NaN / inf pixels raise a ``ValueError`` that counts them, unless the caller opts into a fill.
 * Channel-last stacks ``(n_samples, height, width, channels)`` with 1-4 channels and images larger
@@ -20,8 +23,8 @@ import numpy as np
 
 from ._compat import validate_data
 
-__all__ = ["check_dynamic_range", "check_image_shape", "check_images", "looks_channel_last",
-           "validate_image_data"]
+__all__ = ["as_image_batch", "check_dynamic_range", "check_image_shape", "check_images",
+           "check_psf_fwhm", "looks_channel_last", "validate_image_data"]
 
 #: Channel-last detection: a last axis of at most this many channels ...
 _MAX_LAST_CHANNELS = 4
@@ -340,3 +343,64 @@ def validate_image_data(
     if reset:
         estimator.input_shape_ = tuple(int(s) for s in shape)
     return X_checked
+
+
+def as_image_batch(X):
+    """4-D view of validated input: tabular rows become 1x1-pixel images of ``n_features`` bands.
+
+    The convention for tabular input of every image estimator that accepts it (see
+    docs/conventions.rst): a row of features is one pixel seen in as many bands, so per-band
+    statistics (scalers, normalisations) are per-feature statistics.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features) or (n_samples, bands, height, width)
+        Output of :func:`check_images` / :func:`validate_image_data`.
+
+    Returns
+    -------
+    X_images : ndarray of shape (n_samples, n_features, 1, 1) or the 4-D input itself
+        A view; nothing is copied.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galaxy_learn.utils import as_image_batch
+    >>> as_image_batch(np.zeros((5, 3), np.float32)).shape
+    (5, 3, 1, 1)
+    """
+    if X.ndim == 2:
+        return X[:, :, None, None]
+    return X
+
+
+def check_psf_fwhm(psf_fwhm, n_samples, n_bands, name="psf_fwhm"):
+    """``psf_fwhm`` validated and broadcast to shape ``(n_samples, n_bands)``.
+
+    Parameters
+    ----------
+    psf_fwhm : array-like of shape (n_samples,) or (n_samples, n_bands)
+        PSF widths, one per image or one per image and band; finite and positive.
+    n_samples, n_bands : int
+        What the images hold.
+    name : str, default="psf_fwhm"
+        Name of the argument in error messages.
+
+    Returns
+    -------
+    fwhm : ndarray of float64 of shape (n_samples, n_bands)
+    """
+    fwhm = np.asarray(psf_fwhm, dtype=float)
+    if fwhm.shape not in ((n_samples,), (n_samples, n_bands)):
+        msg = (
+            f"{name} must have shape (n_samples,) or (n_samples, n_bands) = ({n_samples},) or "
+            f"({n_samples}, {n_bands}); got shape {fwhm.shape}."
+        )
+        raise ValueError(msg)
+    bad = ~np.isfinite(fwhm) | ~(fwhm > 0)
+    if bad.any():
+        msg = f"{name} must be finite and positive; {int(bad.sum())} value(s) are not."
+        raise ValueError(msg)
+    if fwhm.ndim == 1:
+        fwhm = np.repeat(fwhm[:, None], n_bands, axis=1)
+    return fwhm
