@@ -8,12 +8,8 @@ from astropy.wcs import WCS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from galaxy_learn.datasets import (
-    SurveyField,
-    estimate_psf_fwhm,
-    iter_survey_fields,
-    load_survey_field,
-)
+from galaxy_learn.datasets import SurveyField, iter_survey_fields, load_survey_field
+from galaxy_learn.photometry import estimate_psf_fwhm
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SCALE = 0.396 / 3600.0  # deg / pixel

@@ -28,6 +28,6 @@ __all__ = [
     "make_galaxy_images",
     "make_sky_field",
 ]
-from ._frames import SurveyField, estimate_psf_fwhm, iter_survey_fields, load_survey_field  # noqa: E402
+from ._frames import SurveyField, iter_survey_fields, load_survey_field  # noqa: E402
 
-__all__ += ["SurveyField", "estimate_psf_fwhm", "iter_survey_fields", "load_survey_field"]
+__all__ += ["SurveyField", "iter_survey_fields", "load_survey_field"]

@@ -10,7 +10,7 @@ in every band.
 
 The PSF width of each band comes from the header when it carries one (``PSF_FWHM``, ``SEEING``,
 ...), from a table the user gives (an SDSS calibObj / psField), or is measured on the field's own
-bright point sources (:func:`estimate_psf_fwhm`): the stellar locus is the narrowest tight cluster
+bright point sources (:func:`~galaxy_learn.photometry.estimate_psf_fwhm`): the stellar locus is the narrowest tight cluster
 of object sizes, which needs no labels.
 """
 import re
@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..utils._stats import robust_sigma
+from ..photometry import estimate_psf_fwhm
 
 
-__all__ = ["SurveyField", "estimate_psf_fwhm", "iter_survey_fields", "load_survey_field"]
+__all__ = ["SurveyField", "iter_survey_fields", "load_survey_field"]
 
 #: SDSS frame file names: ``frame-<band>-<run>-<camcol>-<field>.fits[.bz2|.gz]``.
 _SDSS_FRAME = re.compile(r"frame-(?P<band>[ugriz])-(?P<field>\d{6}-\d-\d{4})\.fits(\.bz2|\.gz)?$")
@@ -36,7 +36,6 @@ _SATURATE_KEYS = ("SATURATE", "SATURATN", "SATLEVEL")
 #: flat-fielded counts (the chips' full well less the bias), so we flag a stamp whose peak count,
 #: ``value / NMGY``, exceeds it.
 _SDSS_SATURATION_COUNTS = 40_000.0
-_SIGMA_TO_FWHM = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
 
 def _band_from_header(header):
@@ -108,117 +107,6 @@ def _read_frame(path, band):
     return image, header, wcs
 
 
-def estimate_psf_fwhm(image, x, y, *, flux=None, window=7, max_objects=200, min_snr=30.0,
-                      saturation=None):
-    """PSF FWHM of a frame, measured on its own point sources (no labels).
-
-    Each object's size is the FWHM of the Gaussian with its adaptive second moments (an elliptical
-    Gaussian weight iterated to the object's own shape, as SDSS photo and HSM measure it; the
-    Gaussian-equivalent FWHM is ``2.3548 * (det M)^(1/4)``). Point sources all share the PSF's
-    size, galaxies are larger: the PSF is the lower edge of the size distribution of high-S/N
-    objects. It is estimated as the median of the objects within 10% of the 10th percentile
-    size (the stellar locus), which is robust to a galaxy-dominated sample and to cosmic rays
-    (sizes below 0.5 * that percentile are dropped first).
-
-    Parameters
-    ----------
-    image : ndarray of shape (H, W)
-        Sky-subtracted frame.
-    x, y : array-like of float
-        Pixel positions (0-based, pixel centres at integers) of candidate objects.
-    flux : array-like of float, default=None
-        Their fluxes *in this image*: the ``max_objects`` brightest unsaturated ones are
-        measured. None measures them (sum of the 5x5 pixels around each position), so that in a
-        band other than the detection band the objects bright *there* are used.
-    window : int, default=7
-        Half-size of the measurement box (pixels).
-    max_objects : int, default=200
-    min_snr : float, default=30.0
-        Only objects whose 5x5-pixel flux is at least this many times its noise (the frame's
-        robust sky sigma times 5) are measured: faint objects' noisy moments scatter below the
-        PSF size and would pull the locus down.
-    saturation : float, default=None
-        Objects with a pixel above this are skipped (saturated cores are too wide).
-
-    Returns
-    -------
-    fwhm : float
-        PSF FWHM in pixels (NaN when fewer than 5 objects could be measured).
-    sizes : ndarray
-        FWHM of every measured object (pixels, NaN where the moments failed).
-
-    References
-    ----------
-    Bernstein & Jarvis 2002, AJ 123, 583 (adaptive moments); Hirata & Seljak 2003 (HSM).
-    """
-    image = np.asarray(image, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    H, W = image.shape
-    if flux is None:
-        ix = np.clip(np.round(x).astype(np.int64), 2, W - 3)
-        iy = np.clip(np.round(y).astype(np.int64), 2, H - 3)
-        flux = sum(image[iy + j, ix + i] for j in range(-2, 3) for i in range(-2, 3))
-    flux = np.nan_to_num(np.asarray(flux, dtype=float), nan=-np.inf)
-    noise = 5.0 * robust_sigma(image[np.isfinite(image)], max_samples=200_000)
-    order = np.argsort(-flux, kind="stable")
-    order = order[flux[order] >= min_snr * noise]
-    yy, xx = np.mgrid[-window:window + 1, -window:window + 1].astype(np.float64)
-    sizes = []
-    for i in order:
-        if len(sizes) >= max_objects:
-            break
-        xi, yi = int(round(x[i])), int(round(y[i]))
-        if not (window <= xi < W - window and window <= yi < H - window):
-            continue
-        box = image[yi - window:yi + window + 1, xi - window:xi + window + 1]
-        if not np.all(np.isfinite(box)) or (saturation is not None and box.max() >= saturation):
-            continue
-        sizes.append(_adaptive_fwhm(box, xx - (x[i] - xi), yy - (y[i] - yi)))
-    sizes = np.asarray(sizes, dtype=np.float64)
-    good = sizes[np.isfinite(sizes)]
-    if good.size < 5:
-        return float("nan"), sizes
-    p10 = np.percentile(good, 10)
-    good = good[good >= 0.5 * p10]
-    p10 = np.percentile(good, 10)
-    locus = good[np.abs(good - p10) <= 0.1 * p10]
-    return float(np.median(locus)), sizes
-
-
-def _adaptive_fwhm(box, dx, dy, n_iter=20):
-    """Gaussian-equivalent FWHM from adaptive (elliptical Gaussian-weighted) second moments."""
-    mxx = myy = 2.0
-    mxy = 0.0
-    cx = cy = 0.0
-    for _ in range(n_iter):
-        det = mxx * myy - mxy**2
-        if not np.isfinite(det) or det <= 0:
-            return float("nan")
-        ix, iy = dx - cx, dy - cy
-        q = (myy * ix**2 - 2 * mxy * ix * iy + mxx * iy**2) / det
-        w = box * np.exp(-0.5 * q)
-        s = w.sum()
-        if not s > 0:
-            return float("nan")
-        cx += (w * ix).sum() / s
-        cy += (w * iy).sum() / s
-        ix, iy = dx - cx, dy - cy
-        # the weighted moments of a Gaussian source times a Gaussian weight of the same shape
-        # are half the source's: the adaptive fixed point is M = 2 * weighted moments
-        nxx = 2 * (w * ix**2).sum() / s
-        nyy = 2 * (w * iy**2).sum() / s
-        nxy = 2 * (w * ix * iy).sum() / s
-        if abs(nxx - mxx) < 1e-4 and abs(nyy - myy) < 1e-4:
-            mxx, myy, mxy = nxx, nyy, nxy
-            break
-        mxx, myy, mxy = nxx, nyy, nxy
-        if mxx <= 0 or myy <= 0 or mxx > 100 or myy > 100:
-            return float("nan")
-    det = mxx * myy - mxy**2
-    return float(_SIGMA_TO_FWHM * det**0.25) if det > 0 else float("nan")
-
-
 class SurveyField:
     """The frames of one survey field, one per band, each in its own pixel grid and WCS.
 
@@ -238,7 +126,7 @@ class SurveyField:
         first band).
     psf_fwhm : dict of str to float, default=None
         PSF FWHM of each band in **pixels** of that band (None or missing bands: measured by
-        :func:`estimate_psf_fwhm` on the field's own point sources when stamps are cut).
+        :func:`~galaxy_learn.photometry.estimate_psf_fwhm` on the field's own point sources when stamps are cut).
     saturation : dict of str to float, default=None
         Pixel value at and above which a band saturates (None: unknown, nothing flagged).
     unit : str, default=None
@@ -410,11 +298,21 @@ class SurveyField:
         return np.asarray(x, float), np.asarray(y, float)
 
     # ------------------------------------------------------------------ detection
-    def detect(self, *, threshold=5.0, min_area=5, band=None):
+    def detect(self, *, threshold=None, min_area=5, band=None):
         """Objects found on one band (default: the reference band).
 
-        Uses :func:`galaxy_learn.segmentation.detect_sources`: background and its RMS
-        estimated and subtracted, matched-filter detection at ``threshold`` sigma.
+        Uses :class:`~galaxy_learn.segmentation.HypercolumnSegmenter` at its default
+        (``method="threshold"``): background and its RMS estimated and subtracted, matched-filter
+        detection calibrated on the measured noise, deblending; NaN pixels masked.
+
+        Parameters
+        ----------
+        threshold : float, default=None
+            Peak detection threshold in sigma of the smoothed image (None: the segmenter's
+            default, which keeps the expected number of noise detections on a whole SDSS
+            frame below 0.1).
+        min_area : int, default=5
+        band : str, default=None
 
         Returns
         -------
@@ -422,8 +320,15 @@ class SurveyField:
             ``x``, ``y`` (pixels of ``band``), ``ra``, ``dec``, ``flux`` (isophotal, image
             units), ``area``.
         """
+        from ..segmentation import HypercolumnSegmenter
+
         band = self.reference_band if band is None else band
-        cat = _detect(self.images[band], threshold=threshold, min_area=min_area)
+        seg = HypercolumnSegmenter(min_area=min_area)
+        if threshold is not None:
+            seg.set_params(threshold=threshold)
+        image = self.images[band][None, None]
+        cat, _ = seg.fit(image).detect(image)
+        cat = cat[["x", "y", "flux", "area"]]
         ra, dec = self.pixel_to_world(cat["x"], cat["y"], band)
         cat = cat.copy()
         cat["ra"], cat["dec"] = ra, dec
@@ -434,7 +339,7 @@ class SurveyField:
         if band in self.psf_fwhm:
             return self.psf_fwhm[band]
         if positions is None:
-            positions = self.detect(band=band, threshold=10.0)
+            positions = self.detect(band=band)
         x, y = positions["x"], positions["y"]
         if band != self.reference_band and "ra" in positions:
             x, y = self.world_to_pixel(positions["ra"], positions["dec"], band)
@@ -538,20 +443,6 @@ class SurveyField:
         return X, table
 
 
-def _detect(image, *, threshold, min_area):
-    """Background-subtracted, noise-calibrated detection (SEP, SExtractor's algorithms)."""
-    import sep
-
-    data = np.ascontiguousarray(image, dtype=np.float32)
-    mask = ~np.isfinite(data)
-    data = np.where(mask, 0, data).astype(np.float32)
-    bkg = sep.Background(data, mask=mask)
-    sub = data - bkg.back()
-    objects = sep.extract(sub, threshold, err=bkg.rms(), mask=mask, minarea=min_area)
-    return pd.DataFrame({"x": objects["x"], "y": objects["y"], "flux": objects["flux"],
-                         "area": objects["npix"]})
-
-
 def _peek_band(path):
     from astropy.io import fits
 
@@ -563,7 +454,7 @@ def _peek_band(path):
     return _band_from_header(header)
 
 
-def load_survey_field(paths, *, bands=None, positions=None, size=64, threshold=5.0,
+def load_survey_field(paths, *, bands=None, positions=None, size=64, threshold=None,
                       min_area=5, edge="skip", psf_fwhm=None, measure_psf=True):
     """Stamps and a catalogue of the objects of one survey field, in one call.
 
@@ -583,7 +474,8 @@ def load_survey_field(paths, *, bands=None, positions=None, size=64, threshold=5
         Objects to cut: columns ``ra``, ``dec`` (degrees) or ``x``, ``y`` (reference-band
         pixels). None detects them (``threshold`` sigma, ``min_area`` pixels).
     size : int, default=64
-    threshold : float, default=5.0
+    threshold : float, default=None
+        Detection threshold (sigma); None: the segmenter's default (:meth:`SurveyField.detect`).
     min_area : int, default=5
     edge : {"skip", "pad"}, default="skip"
     psf_fwhm : dict of str to float, default=None

@@ -9,6 +9,7 @@ __all__ = [
     "concentration_index",
     "find_centers",
 ]
+from ._psf_size import estimate_psf_fwhm  # noqa: E402
 from ._spread_model import render_psf, spread_model  # noqa: E402
 
-__all__ += ["render_psf", "spread_model"]
+__all__ += ["estimate_psf_fwhm", "render_psf", "spread_model"]

@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.signal import fftconvolve
 
-from ..utils._stats import robust_sigma
+from ..utils._stats import MAD_TO_SIGMA
 from ._aperture import _resolve_bands, find_centers
 
 __all__ = ["render_psf", "spread_model"]
@@ -197,30 +197,40 @@ def spread_model(X, psf_fwhm, *, bands="auto", center="centroid", profile="moffa
     num = np.zeros(n)
     den = np.zeros(n)
     for b in band_idx:
-        sigma_pix = np.array([robust_sigma(_border(X[i, b])) for i in range(n)])
-        for i in range(n):
-            half = int(max(3, np.ceil(window * fwhm[i, b])))
-            half = min(half, cx0, cy0, W - 1 - cx0, H - 1 - cy0)
-            p = X[i, b, cy0 - half:cy0 + half + 1, cx0 - half:cx0 + half + 1]
-            off = (centers[i, b, 0] - cx0, centers[i, b, 1] - cy0)
-            g = render_psf(half, off, fwhm[i, b], profile=profile, beta=beta)
-            G = render_psf(half, off, fwhm[i, b], profile=profile, beta=beta,
-                           extension=extension_fraction * fwhm[i, b])
-            gp, Gp = float((g * p).sum()), float((G * p).sum())
-            if gp <= 0:
-                continue
-            s = Gp / gp - float((G * g).sum()) / float((g * g).sum())
-            grad = (G * gp - g * Gp) / gp**2
-            var = sigma_pix[i] ** 2 * float((grad * grad).sum())
-            w = 1.0 / max(var, 1e-30)
-            num[i] += w * s
-            den[i] += w
+        sigma_pix = _border_sigma(X[:, b])
+        halves = np.ceil(window * fwhm[:, b]).astype(int)
+        halves = np.clip(halves, 3, min(cx0, cy0, W - 1 - cx0, H - 1 - cy0))
+        for half in np.unique(halves):
+            idx = np.flatnonzero(halves == half)
+            p = X[idx, b, cy0 - half:cy0 + half + 1, cx0 - half:cx0 + half + 1]
+            off = centers[idx, b] - np.array([cx0, cy0])
+            g = np.stack([render_psf(half, o, f, profile=profile, beta=beta)
+                          for o, f in zip(off, fwhm[idx, b])])
+            G = np.stack([render_psf(half, o, f, profile=profile, beta=beta,
+                                     extension=extension_fraction * f)
+                          for o, f in zip(off, fwhm[idx, b])])
+            gp = np.einsum("nij,nij->n", g, p)
+            Gp = np.einsum("nij,nij->n", G, p)
+            ok = gp > 0
+            gp_safe = np.where(ok, gp, 1.0)
+            s = Gp / gp_safe - np.einsum("nij,nij->n", G, g) / np.einsum("nij,nij->n", g, g)
+            # first-order error of the ratio under uniform pixel noise
+            grad = (G * gp_safe[:, None, None] - g * Gp[:, None, None]) / gp_safe[:, None, None] ** 2
+            var = sigma_pix[idx] ** 2 * np.einsum("nij,nij->n", grad, grad)
+            w = np.where(ok, 1.0 / np.maximum(var, 1e-30), 0.0)
+            num[idx] += w * np.where(ok, s, 0.0)
+            den[idx] += w
     with np.errstate(invalid="ignore", divide="ignore"):
         spread = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
         error = np.where(den > 0, 1.0 / np.sqrt(np.where(den > 0, den, 1)), np.nan)
     return (spread, error) if return_error else spread
 
 
-def _border(img, width=4):
-    return np.concatenate([img[:width].ravel(), img[-width:].ravel(),
-                           img[width:-width, :width].ravel(), img[width:-width, -width:].ravel()])
+def _border_sigma(images, width=4):
+    """Robust sky sigma (1.4826 MAD) of the outer ``width``-pixel ring of each image."""
+    ring = np.zeros(images.shape[-2:], dtype=bool)
+    ring[:width], ring[-width:], ring[:, :width], ring[:, -width:] = True, True, True, True
+    v = images[:, ring]
+    mad = np.median(np.abs(v - np.median(v, axis=1, keepdims=True)), axis=1)
+    sigma = MAD_TO_SIGMA * mad
+    return np.where(sigma > 0, sigma, 1.0)
