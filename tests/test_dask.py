@@ -1,4 +1,6 @@
 """Scale-out: GridSearchCV over a galaxy_learn pipeline on a Dask cluster via joblib's backend."""
+import re
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -23,11 +25,18 @@ def test_grid_search_runs_on_a_two_worker_dask_cluster():
     # threads of one process are not bit-reproducible (docs/scaling.rst).
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                       dashboard_address=None) as cluster, Client(cluster) as client:
-        assert len(client.scheduler_info()["workers"]) == 2
+        cluster_workers = set(client.scheduler_info()["workers"])
+        assert len(cluster_workers) == 2
         with get_task_stream(client) as stream, joblib.parallel_backend("dask"):
             search = GridSearchCV(pipe, grid, cv=2, n_jobs=-1).fit(X)
-    workers = {task["worker"] for task in stream.data}
-    assert len(stream.data) > 0 and len(workers) >= 1  # the fits ran on the cluster
+    # Every one of the 4 candidates x 2 folds = 8 fits ran as a cluster task (joblib batches
+    # them as "batch_of__fit_and_score_<k>_calls-<hash>"), successfully, and both workers
+    # took a share (8 tasks handed to 2 idle workers are spread by the scheduler).
+    fit_tasks = [task for task in stream.data if "_fit_and_score_" in str(task["key"])]
+    calls = [int(re.search(r"_(\d+)_calls", str(task["key"])).group(1)) for task in fit_tasks]
+    assert sum(calls) == 8
+    assert {task["status"] for task in fit_tasks} == {"OK"}
+    assert {task["worker"] for task in fit_tasks} == cluster_workers
     assert len(search.cv_results_["params"]) == 4
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     # The refit (in this process) is the serial fit of the best parameters.

@@ -45,6 +45,25 @@ def _write_fake_galaxy_zoo(directory, n=40, size=96, seed=0):
     return csv
 
 
+def _decision_tree_reference(images, csv, *, image_size, crop, seed):
+    """Test accuracy and spiral ROC AUC of the example's decision-tree baseline, refitted here."""
+    from sklearn.metrics import accuracy_score, roc_auc_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.tree import DecisionTreeClassifier
+
+    from galaxy_learn.datasets import load_galaxy_zoo
+    from galaxy_learn.preprocessing import ImageFlattener, ImageScaler
+
+    X, y, _ = load_galaxy_zoo(images, csv, image_size=image_size, crop=crop, drop_irregular=True)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.5, stratify=y, random_state=seed)
+    tree = make_pipeline(ImageScaler(method="zscore"), ImageFlattener(),
+                         DecisionTreeClassifier(min_samples_leaf=10, random_state=seed))
+    tree.fit(X_tr, y_tr)
+    proba = tree.predict_proba(X_te)[:, list(tree.classes_).index("spiral")]
+    return accuracy_score(y_te, tree.predict(X_te)), roc_auc_score(y_te == "spiral", proba)
+
+
 def test_galaxy_zoo_example_end_to_end(tmp_path):
     images = tmp_path / "images"
     images.mkdir()
@@ -55,13 +74,21 @@ def test_galaxy_zoo_example_end_to_end(tmp_path):
             "--batch-size", "8", "--channels", "4,8", "--dense", "16", "--device", "cpu",
             "--out", str(out), "--random-state", "0"]
     metrics = example.main(args)
-    assert metrics["_data"] == {"n_train": 20, "n_test": 20, "cnn_epochs": metrics["_data"]["cnn_epochs"],
-                                "seed_004_cnn_accuracy": 0.7854}
-    assert metrics["CNN"]["accuracy"] >= 0.8
-    assert 0 <= metrics["decision tree (pixels)"]["roc_auc"] <= 1
+    data = metrics["_data"]
+    # 42 rows less the 2 star/artifact rows, split in halves; early stopping (patience 5) runs at
+    # least 6 epochs and at most --epochs.
+    assert (data["n_train"], data["n_test"]) == (20, 20)
+    assert 6 <= data["cnn_epochs"] <= 12
+    assert data["seed_004_cnn_accuracy"] == 0.7854  # the published figure the example quotes
+    # Blobs vs two-armed spirals are separable: the CNN must find it (1.0 on this set, seed 0).
+    assert metrics["CNN"]["accuracy"] >= 0.8 and metrics["CNN"]["roc_auc"] >= 0.9
+    # The reported baseline figures are those of the same pipeline fitted independently here.
+    tree_acc, tree_auc = _decision_tree_reference(images, csv, image_size=24, crop=96, seed=0)
+    assert metrics["decision tree (pixels)"]["accuracy"] == pytest.approx(tree_acc, abs=1e-12)
+    assert metrics["decision tree (pixels)"]["roc_auc"] == pytest.approx(tree_auc, abs=1e-12)
     for name in ["roc.png", "confusion.png", "feature_maps.png", "examples.png"]:
         assert (out / name).stat().st_size > 1000
-    assert json.loads((out / "metrics.json").read_text())["CNN"]["accuracy"] == metrics["CNN"]["accuracy"]
+    assert json.loads((out / "metrics.json").read_text()) == metrics
 
 
 def test_galaxy_zoo_example_init_weights(tmp_path):

@@ -92,9 +92,13 @@ def test_version_mismatch_warns_errors_or_ignores(tmp_path):
 
 def test_same_versions_load_silently(tmp_path):
     path = save(StandardScaler().fit([[0.0], [1.0]]), tmp_path / "s.glm")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        load(path, allow_pickle=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load(path, allow_pickle=True)
+    assert [str(w.message) for w in caught] == []
+    assert isinstance(model, StandardScaler)
+    np.testing.assert_array_equal(model.mean_, [0.5])
+    np.testing.assert_array_equal(model.transform([[0.0], [1.0]]), [[-1.0], [1.0]])
 
 
 def test_corrupted_newer_and_foreign_files(tmp_path):

@@ -226,9 +226,22 @@ def test_diverging_loss_is_a_clear_error(images):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_matches_cpu_shapes(images):  # pragma: no cover - GPU only
+def test_cuda_matches_cpu(images, tmp_path):  # pragma: no cover - GPU only
+    """A VAE fitted on CUDA encodes on the CPU (the same weights, mapped there) as on CUDA."""
+    from galaxy_learn.persistence import load, save
+
     enc = VAEEncoder(device="cuda", **TINY).fit(images)
-    assert enc.transform(images).shape == (24, 2)
+    assert str(enc.net_.device).startswith("cuda")
+    assert all(p.is_cuda for p in enc.net_.module_.parameters())
+    Z_cuda = enc.transform(images)
+    assert Z_cuda.shape == (24, 2) and np.isfinite(Z_cuda).all()
+    cpu = load(save(enc, tmp_path / "vae.glm"), allow_pickle=True, device="cpu")
+    assert cpu.device == "cpu" and not any(p.is_cuda for p in cpu.net_.module_.parameters())
+    # float32 convolutions on two devices: equal to rounding (TF32 off for convolutions by
+    # default in torch; 1e-4 leaves room for cuDNN's summation order).
+    np.testing.assert_allclose(cpu.transform(images), Z_cuda, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(cpu.score_samples(images), enc.score_samples(images),
+                               rtol=1e-4, atol=1e-3)
 
 
 # ----------------------------------------------------------------------------- dimming
