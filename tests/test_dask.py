@@ -30,13 +30,14 @@ def test_grid_search_runs_on_a_two_worker_dask_cluster():
         with get_task_stream(client) as stream, joblib.parallel_backend("dask"):
             search = GridSearchCV(pipe, grid, cv=2, n_jobs=-1).fit(X)
     # Every one of the 4 candidates x 2 folds = 8 fits ran as a cluster task (joblib batches
-    # them as "batch_of__fit_and_score_<k>_calls-<hash>"), successfully, and both workers
-    # took a share (8 tasks handed to 2 idle workers are spread by the scheduler).
+    # them as "batch_of__fit_and_score_<k>_calls-<hash>"), successfully, on the cluster's
+    # workers. (Which worker takes which task is the scheduler's choice: with warm workers one
+    # of them sometimes takes all 8, so the share is not asserted.)
     fit_tasks = [task for task in stream.data if "_fit_and_score_" in str(task["key"])]
     calls = [int(re.search(r"_(\d+)_calls", str(task["key"])).group(1)) for task in fit_tasks]
     assert sum(calls) == 8
     assert {task["status"] for task in fit_tasks} == {"OK"}
-    assert {task["worker"] for task in fit_tasks} == cluster_workers
+    assert {task["worker"] for task in fit_tasks} <= cluster_workers
     assert len(search.cv_results_["params"]) == 4
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     # The refit (in this process) is the serial fit of the best parameters.
