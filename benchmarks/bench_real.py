@@ -26,7 +26,11 @@ the per-bin AUCs use the orientation fixed on all objects):
 
 * ``concentration index``: :func:`galaxy_learn.photometry.concentration_index` (1.5 / 4 px, g+r+i).
 * ``mission line``: ``Pipeline([VAEEncoder(prior="dkl"), Isomap(n_components=1)])`` at its
-  defaults, fitted without labels, one fit per seed.
+  defaults (codes joined with the SPREAD_MODEL column, weight 8), fitted without labels, one
+  fit per seed. From the same fit: ``codes only`` (Isomap on the VAE codes without the
+  physical column: the line before this column existed), ``weight 2`` / ``weight 4`` (the
+  column at a lower weight) and ``spread_model only`` (the column alone, as measured inside the
+  encoder with its label-free PSF estimate).
 
 Writes ``results/real.json`` (every number, with machine, command and commit) and
 ``results/real.md`` generated from it.
@@ -132,25 +136,50 @@ def mission_line(seed, quick):
     return Pipeline([("vaeencoder", vae), ("isomap", Isomap(n_components=1))])
 
 
-def run_method(name, X_fit, X_eval, seed, quick):
+WEIGHT = 8.0  # VAEEncoder's default psf_statistic_weight
+
+
+def line_scores(X_fit, X_eval, seed, quick):
+    """Scores of the mission line and of its ablations, from one fit of the encoder."""
+    from sklearn.manifold import Isomap
+
     from galaxy_learn.photometry import concentration_index
 
-    if name == "concentration index":
-        return concentration_index(X_eval)
+    scores = {"concentration index": concentration_index(X_eval)}
+    if seed is None:
+        return scores
     pipe = mission_line(seed, quick)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         pipe.fit(X_fit)
-        return pipe.transform(X_eval)[:, 0]
+        scores["mission line"] = pipe.transform(X_eval)[:, 0]
+        enc = pipe.named_steps["vaeencoder"]
+        Z_fit, Z_eval = enc.transform(X_fit), enc.transform(X_eval)
+        if enc.psf_statistic_fwhm_ is not None:
+            n = enc.n_latent * enc.n_ensemble
+            variants = {"codes only": slice(0, n)}
+            for name, cols in variants.items():
+                iso = Isomap(n_components=1).fit(Z_fit[:, cols])
+                scores[name] = iso.transform(Z_eval[:, cols])[:, 0]
+            for w in (2.0, 4.0):
+                f = np.ones(Z_fit.shape[1])
+                f[-1] = w / WEIGHT
+                iso = Isomap(n_components=1).fit(Z_fit * f)
+                scores[f"weight {w:g}"] = iso.transform(Z_eval * f)[:, 0]
+            scores["spread_model only"] = Z_eval[:, -1]
+    return scores
 
 
-def evaluate(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, *, flux_halves=False):
+def evaluate(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, *, flux_halves=False,
+             with_index=True):
     rows = []
-    for method in ("concentration index", "mission line"):
-        for seed in ([None] if method == "concentration index" else seeds):
-            start = time.perf_counter()
-            score = run_method(method, X_fit, X_eval, seed, quick)
-            seconds = time.perf_counter() - start
+    for seed in ([None] if with_index else []) + list(seeds):
+        start = time.perf_counter()
+        scores = line_scores(X_fit, X_eval, seed, quick)
+        seconds = time.perf_counter() - start
+        for method, score in scores.items():
+            if seed is not None and method == "concentration index":
+                continue
             aucs, counts = auc_table(y, score, mag, bins, flux_halves=flux_halves)
             rows.append({"dataset": dataset, "method": method, "seed": seed,
                          "fit_seconds": round(seconds, 1), "auc": aucs, "n": counts})
@@ -168,7 +197,7 @@ def summarise(rows):
         table = []
         for method in dict.fromkeys(r["method"] for r in sub):
             runs = [r for r in sub if r["method"] == method]
-            row = {"method": method, "seeds": len(runs) if runs[0]["seed"] is not None else "-"}
+            row = {"method": method, "runs": len(runs)}
             for b in bins:
                 v = np.array([r["auc"][b] for r in runs], dtype=float)
                 row[f"AUC {b}"] = (f"{np.nanmean(v):.3f}" if len(v) == 1 else
@@ -219,12 +248,8 @@ def main():
         for seed in seeds:
             X, y, truth = render_galsim_set(n_fit + n_eval, random_state=1000 + seed)
             rmag = truth["r_mag"].to_numpy()
-            rows += evaluate(f"GalSim (set seed {1000 + seed})", X[:n_fit], X[n_fit:], y[n_fit:],
-                             rmag[n_fit:], GALSIM_BINS, [seed], args.quick)
-        # the GalSim sets differ by seed: pool them under one name for the summary
-        for r in rows:
-            if r["dataset"].startswith("GalSim"):
-                r["dataset"] = "GalSim (fit 1,500 / score 500, one set per seed)"
+            rows += evaluate("GalSim (fit 1,500 / score 500, one set per seed)", X[:n_fit],
+                             X[n_fit:], y[n_fit:], rmag[n_fit:], GALSIM_BINS, [seed], args.quick)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True, check=False).stdout.strip()
     record = {"machine": machine_description(), "command": " ".join(sys.argv),

@@ -15,8 +15,9 @@ from galaxy_learn.nn import VAEModule, conv_sizes
 from galaxy_learn.preprocessing import ImageScaler
 
 # one member (n_ensemble=1): most tests are about the VAE itself; the ensemble has its own tests
-TINY = dict(max_epochs=2, batch_size=8, channels=(4, 8), hidden_units=16, random_state=0,
-            n_ensemble=1)
+# psf_statistic=None: the codes alone (the joined physical column has tests of its own)
+TINY = dict(psf_statistic=None, max_epochs=2, batch_size=8, channels=(4, 8), hidden_units=16,
+            random_state=0, n_ensemble=1)
 ENSEMBLE = {**TINY, "n_ensemble": 3}
 
 

@@ -1,0 +1,73 @@
+"""The physical column joined to the VAE codes: SPREAD_MODEL against the training set's own PSF.
+
+A star *is* the PSF. A VAE's code is free to spend itself on brightness, size, shape, neighbours
+and seeing, and on real survey data the manifold coordinate of the codes alone loses to a
+fixed-aperture concentration index. SPREAD_MODEL (Desai et al. 2012) compares each object with
+the PSF itself; the PSF width is measured without labels on the training cutouts' bright point
+sources (:func:`~galaxy_learn.photometry.estimate_psf_fwhm`), so no number is asked of the user.
+"""
+import numpy as np
+
+from ..photometry import estimate_psf_fwhm, spread_model
+
+__all__ = ["PSF_STATISTICS", "fit_psf_statistic", "psf_statistic"]
+
+PSF_STATISTICS = ("spread_model",)
+# the smallest stamp on which a PSF-scale window (>= 3 px on each side) fits
+_MIN_STAMP = 9
+
+
+def _bands(n_bands):
+    """g, r, i, z of ugriz (u is noisy and its PSF is the widest); every band otherwise."""
+    return [1, 2, 3, 4] if n_bands == 5 else None
+
+
+def applies_to(input_shape):
+    """Whether the statistic can be measured on inputs of this shape (images, not tabular)."""
+    return len(input_shape) == 3 and min(input_shape[1:]) >= _MIN_STAMP
+
+
+def fit_psf_statistic(X):
+    """PSF FWHM per band (pixels) of the cutouts ``X`` and the centre and scale of their
+    SPREAD_MODEL values.
+
+    The PSF is measured on the cutouts' bright point sources; where a band has too few (fewer
+    than 5 objects at S/N >= 30, e.g. a few faint cutouts), the 10th percentile of every
+    measurable object size is used, and where nothing is measurable, 2.5 pixels.
+
+    Returns
+    -------
+    fwhm : ndarray of shape (n_bands,)
+    measured : ndarray of bool, shape (n_bands,)
+        Whether each band's width came from the stellar locus.
+    center, scale : float
+        Median and standard deviation of the training values (scale 1 when they are constant).
+    """
+    n_bands = X.shape[1]
+    fwhm = np.empty(n_bands)
+    measured = np.zeros(n_bands, dtype=bool)
+    for b in range(n_bands):
+        width, sizes = estimate_psf_fwhm(X[:, b])
+        if np.isfinite(width):
+            fwhm[b], measured[b] = width, True
+            continue
+        _, sizes = estimate_psf_fwhm(X[:, b], min_snr=0.0)
+        sizes = sizes[np.isfinite(sizes) & (sizes > 0.5)]
+        fwhm[b] = np.percentile(sizes, 10) if sizes.size else 2.5
+    values = psf_statistic_values(X, fwhm)
+    center = float(np.median(values))
+    scale = float(np.std(values))
+    return fwhm, measured, center, scale if scale > 0 else 1.0
+
+
+def psf_statistic_values(X, fwhm):
+    """SPREAD_MODEL of each cutout (NaN-masked pixels count as 0; 0 where unmeasurable)."""
+    X = np.nan_to_num(np.asarray(X, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    values = spread_model(X, fwhm, bands=_bands(X.shape[1]))
+    return np.nan_to_num(values, nan=0.0)
+
+
+def psf_statistic(X, fwhm, center, scale, weight):
+    """The column joined to the codes: ``weight * (spread_model - center) / scale``."""
+    values = psf_statistic_values(X, fwhm)
+    return (weight * (values - center) / scale)[:, None].astype(np.float32)
