@@ -5,14 +5,20 @@ coordinate (Isomap), and cut that coordinate so that a known fraction of objects
 these are stars") falls on one side. :class:`ThresholdClassifier` is the cut;
 :class:`ManifoldThresholdClassifier` chains manifold -> coordinate -> cut in one estimator and scales
 to survey catalogues through :class:`~galaxy_learn.manifold.LandmarkIsomap`.
+With ``class_prior="auto"`` the fraction itself is estimated from the score (a two-component
+Student-t mixture), so no number has to be guessed.
 """
 import numbers
+import warnings
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import expit, log_expit
+from scipy.special import expit, gammaln, log_expit
 from scipy.stats import rankdata
+from scipy.stats import t as student_t
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import assert_all_finite, check_random_state, column_or_1d
@@ -29,6 +35,34 @@ _MAX_CALIBRATION_SAMPLES = 50_000
 # Bounds of the logistic slope in units of the score's standard deviation: steep enough to be a
 # step for well-separated classes, never flat, never a 0/1 saturation that would tie the ranks.
 _SLOPE_BOUNDS = (1e-2, 10.0)
+# The score's scale is its standard deviation unless outliers own it: a standard deviation more
+# than this many robust (IQR) scales is driven by a few extreme scores (one score of 1e30 would
+# otherwise squash every other score to z = 0 and flatten the calibration).
+_MAX_STD_PER_ROBUST_SCALE = 10.0
+# Standardised scores further than this from the centre are left out of the calibration and
+# "narrow" mixture fits: a Gaussian component would collapse onto them and flatten the slope.
+# Scores standardised by their standard deviation reach it only with extreme outliers (|z| is
+# at most 2 sqrt(n) ~ 450 for the 50,000 calibration points, and ~3-5 for ordinary data).
+_Z_CLIP = 50.0
+
+# class_prior="auto": a two-component Student-t mixture on the score standardised by its median
+# and IQR and clipped at +-_PRIOR_CLIP such units (a stray 1e30 cannot own a component; the t
+# components give far points little weight anyway). Fitted on at most _PRIOR_MAX_SAMPLES points
+# (the weight's sampling error is then < 0.005, far below its model error), by EM started from
+# the two sides of several quantile cuts; the start most likely after a few iterations is run
+# to convergence.
+_PRIOR_CLIP = 30.0
+_PRIOR_MAX_SAMPLES = 20_000
+_PRIOR_INIT_CUTS = (0.1, 0.3, 0.5, 0.7, 0.9)
+_PRIOR_SHORT_ITER = 20  # EM iterations of every start; the most likely one then runs on
+_PRIOR_SHORT_SAMPLES = 5_000  # points the starts are compared on
+_PRIOR_MAX_ITER = 300
+_PRIOR_TOL = 1e-7  # on the mean log-likelihood per point
+_PRIOR_VAR_FLOOR = 1e-4  # in robust units: a component never collapses onto tied scores
+# Degrees of freedom a t component may take (1: Cauchy; 200: Gaussian in all but name).
+_DF_GRID = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 64.0, 200.0)
+# The floats next to 0.5 whose complements 1 - p are exact: probabilities of a tiny nonzero log-odds.
+_HALF_UP, _HALF_DOWN = 0.5 + 2.0**-53, 0.5 - 2.0**-53
 
 
 def _check_binary_classes(classes, name="classes"):
@@ -67,6 +101,137 @@ def _rank_correlation(a, b):
     return float(np.mean((ra - ra.mean()) * (rb - rb.mean())) / (sa * sb))
 
 
+def _robust_scale(s):
+    """IQR / 1.349, else 1.4826 MAD (both consistent with a Gaussian's sigma); 0.0 if both are 0."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        q1, q3 = np.quantile(s, [0.25, 0.75])
+        candidates = ((q3 - q1) / 1.349, 1.4826 * np.median(np.abs(s - np.median(s))))
+    for scale in candidates:
+        if 0 < scale < np.inf:
+            return float(scale)
+    return 0.0
+
+
+def _score_scale(s):
+    """Scale of a score: its standard deviation, or a robust scale where outliers dominate it."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        sd = float(s.std())
+    robust = _robust_scale(s)
+    if 0 < sd < np.inf and (robust == 0 or sd <= _MAX_STD_PER_ROBUST_SCALE * robust):
+        return sd
+    if robust > 0:
+        return robust
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = float(np.max(np.abs(s - np.median(s))))
+    return spread if 0 < spread < np.inf else 1.0
+
+
+def _standardise(s, center, scale):
+    """``(s - center) / scale`` without the points beyond +-_Z_CLIP (no overflow warnings)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = (s - center) / scale
+    return z[np.abs(z) <= _Z_CLIP]
+
+
+class _TMixture(NamedTuple):
+    """A fitted two-component 1-D Student-t mixture (in standardised units)."""
+
+    weights: np.ndarray
+    locations: np.ndarray
+    scales: np.ndarray
+    dfs: np.ndarray
+    log_likelihood: float
+
+    def side_weight(self, orientation):
+        """Weight of the component on the ``orientation`` side (+1: higher location)."""
+        high = int(np.argmax(self.locations))
+        return float(self.weights[high if orientation > 0 else 1 - high])
+
+    def narrow_side(self):
+        """+1 if the component with the smaller interquartile range lies on the high side."""
+        iqr = self.scales * student_t.ppf(0.75, self.dfs)
+        narrow = int(np.argmin(iqr))
+        return 1 if self.locations[narrow] >= self.locations[1 - narrow] else -1
+
+
+def _t_log_density(z, loc, var, df):
+    d2 = (z - loc) ** 2 / var
+    return (gammaln((df + 1) / 2) - gammaln(df / 2) - 0.5 * np.log(df * np.pi * var)
+            - (df + 1) / 2 * np.log1p(d2 / df))
+
+
+def _fit_t_mixture(z, weights, locations, variances, dfs=(4.0, 4.0), max_iter=_PRIOR_MAX_ITER):
+    """ECME for two 1-D Student-t components (Liu & Rubin 1995; McLachlan & Peel 2000, ch. 7).
+
+    E-step and closed-form M-step for weights, locations and scales; each degree of freedom is then
+    set to the value of ``_DF_GRID`` that maximises the observed likelihood (a conditional
+    maximisation, so the likelihood never decreases; the ECM root-finding update drifts towards
+    large degrees of freedom for hundreds of iterations on Gaussian-like components).
+    """
+    z = z[:, None]
+    w, loc, var = (np.array(a, dtype=np.float64) for a in (weights, locations, variances))
+    grid = np.asarray(_DF_GRID, dtype=np.float64)
+    df = np.array(dfs, dtype=np.float64)
+    previous = -np.inf
+    for _ in range(max_iter):
+        log_p = np.log(w) + _t_log_density(z, loc, var, df)
+        log_total = np.logaddexp(log_p[:, :1], log_p[:, 1:])
+        ll = float(log_total.mean())
+        if ll - previous < _PRIOR_TOL:
+            break
+        previous = ll
+        resp = np.exp(log_p - log_total)
+        u = (df + 1) / (df + (z - loc) ** 2 / var)
+        n_k = resp.sum(axis=0) + 1e-12
+        w = np.clip(n_k / z.shape[0], 1e-6, None)
+        w /= w.sum()
+        ru = resp * u
+        loc = (ru * z).sum(axis=0) / np.maximum(ru.sum(axis=0), 1e-300)
+        var = np.maximum((ru * (z - loc) ** 2).sum(axis=0) / n_k, _PRIOR_VAR_FLOOR)
+        for k in range(2):
+            other = np.log(w[1 - k]) + _t_log_density(z[:, 0], loc[1 - k], var[1 - k], df[1 - k])
+            mine = np.log(w[k]) + _t_log_density(z, loc[k], var[k], grid)
+            df[k] = grid[int(np.argmax(np.logaddexp(other[:, None], mine).mean(axis=0)))]
+    return _TMixture(w, loc, np.sqrt(var), df, ll)
+
+
+def _fit_prior_mixture(s):
+    """Best of several EM starts of a two-component t mixture on the robustly standardised score."""
+    scale = _robust_scale(s)
+    z = s - np.median(s)
+    if scale > 0:
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = z / scale
+    z = np.clip(z, -_PRIOR_CLIP, _PRIOR_CLIP)
+    # the starts are compared on evenly spaced order statistics (a quantile sketch of z)
+    z_short = np.sort(z)[:: max(1, z.size // _PRIOR_SHORT_SAMPLES)]
+    best = None
+    for q in _PRIOR_INIT_CUTS:
+        cut = np.quantile(z, q)
+        low, high = z[z <= cut], z[z > cut]
+        if low.size < 2 or high.size < 2:
+            continue
+        fit = _fit_t_mixture(
+            z_short,
+            [low.size / z.size, high.size / z.size],
+            [np.median(low), np.median(high)],
+            [low.var() + 1e-3, high.var() + 1e-3],
+            max_iter=_PRIOR_SHORT_ITER,
+        )
+        if best is None or fit.log_likelihood > best.log_likelihood:
+            best = fit
+    if best is not None:  # the most likely start, run to convergence
+        best = _fit_t_mixture(z, best.weights, best.locations, best.scales**2, best.dfs)
+    else:  # too few distinct scores for two components: one split at the median
+        high = z > np.median(z)
+        if not high.any():
+            high = z >= np.median(z)
+        w = np.clip(np.mean(high), 1e-6, 1 - 1e-6)
+        best = _TMixture(np.array([1 - w, w]), np.array([0.0, 1.0]), np.ones(2),
+                         np.full(2, 4.0), -np.inf)
+    return best
+
+
 def _two_gaussians(z, weight_pos, cut):
     """Two-component 1-D Gaussian mixture initialised from the two sides of the cut."""
     low, high = z[z <= cut], z[z > cut]
@@ -83,7 +248,11 @@ def _two_gaussians(z, weight_pos, cut):
         reg_covar=1e-4,
         max_iter=200,
     )
-    return gm.fit(z[:, None])
+    # An EM that stops at max_iter still gives usable posteriors for the slope and the side of
+    # the narrow component; its warning would only alarm (tied or near-degenerate scores).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return gm.fit(z[:, None])
 
 
 def _narrow_side(z, weight_pos, cut):
@@ -118,7 +287,9 @@ class _CutClassifierMixin(ClassifierMixin):
     """``predict_proba`` and ``predict`` of a two-class cut, from its log-odds ``decision_function``.
 
     Probabilities are ``sigmoid(decision_function)``, so ``predict_proba`` agrees with ``predict``
-    (``classes_[1]`` where the decision function is positive).
+    (``classes_[1]`` where the decision function is positive). Where the sigmoid rounds to exactly
+    0.5 (|log-odds| below ~1e-16) the probability is moved by one ulp to the predicted side, so
+    ``predict_proba(X)[:, 1] > 0.5`` and ``predict(X) == classes_[1]`` agree for every input.
     """
 
     def predict_proba(self, X):
@@ -134,7 +305,10 @@ class _CutClassifierMixin(ClassifierMixin):
         proba : ndarray of shape (n_samples, 2)
             Columns in the order of ``classes_``.
         """
-        p = expit(self.decision_function(X))
+        d = self.decision_function(X)
+        p = expit(d)
+        p = np.where(d > 0, np.maximum(p, _HALF_UP), p)
+        p = np.where(d < 0, np.minimum(p, _HALF_DOWN), p)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X):
@@ -168,7 +342,10 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
     The score is the first column of ``X`` (``X[:, 0]``); further columns are ignored. This is
     deliberate: :class:`sklearn.manifold.Isomap` returns two columns by default and its first
     coordinate is the one that carries the largest geodesic variance, so
-    ``Pipeline([..., Isomap(), ThresholdClassifier()])`` cuts the leading coordinate.
+    ``Pipeline([..., Isomap(), ThresholdClassifier()])`` cuts the leading coordinate. It is also
+    what scikit-learn's estimator checks require of a classifier (they fit on several feature
+    columns). Columns beyond the first are never combined: to cut several features, reduce them
+    to one first (``Isomap(n_components=1)``) or use :class:`ManifoldThresholdClassifier`.
 
     The cut is placed at the quantile that the prior implies: a fraction ``class_prior`` of the
     training objects, those with the highest *oriented* score, is assigned to the positive class
@@ -200,16 +377,34 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
     the list above in order; ``"narrow"`` or ``"reference"`` force that rule (``y`` then only names
     the classes).
 
+    ``class_prior="auto"`` estimates the fraction from the score itself, without labels: a
+    two-component Student-t mixture is fitted to the score (standardised by its median and
+    interquartile range, clipped at 30 such units; EM from five starts, the most likely kept,
+    degrees of freedom fitted per component so heavy tails and outliers do not pull a component)
+    and the positive fraction is the weight of the component on the positive side. The
+    orientation rules above are unchanged, except ``"narrow"``, which then takes the component
+    with the smaller interquartile range from this mixture. The estimate is only as good as the
+    score's two modes are visible: on the concentration index of real ZTF cutouts it is within
+    0.03 of the true star fraction from 0.2 to 0.8; on a skewed or strongly overlapping score
+    it can be off by 0.1-0.4 (see the user guide's "Estimating the class prior" section). A
+    prior you know (from a catalogue, from number counts) is better than the estimate, which is
+    why the default stays ``0.5`` rather than ``"auto"``: the default cut is then predictable
+    and never depends on a mixture fit. ``class_prior_`` holds the fraction used.
+
     Probabilities: a logistic ``p = sigmoid(a (s - threshold_))`` centred on the prior cut (so
     ``predict_proba`` agrees with ``predict`` and ``decision_function > 0``), whose slope ``a`` is
     fitted by cross-entropy to the posteriors of a two-component 1-D Gaussian mixture on the score
     (initialised with the prior as weights). Overlapping classes give a shallow slope, well
     separated ones a steep slope. ``decision_function`` is the log-odds ``a (s - threshold_)``.
+    The score is standardised by its standard deviation for these fits, or by a robust scale
+    (IQR) where a few extreme scores dominate the standard deviation, so one score of 1e30 does
+    not flatten the calibration.
 
     Parameters
     ----------
-    class_prior : float, default=0.5
-        Fraction of objects of the positive class ``classes_[1]`` (e.g. ``0.4`` stars), in (0, 1).
+    class_prior : float or "auto", default=0.5
+        Fraction of objects of the positive class ``classes_[1]`` (e.g. ``0.4`` stars), in
+        (0, 1); ``"auto"`` estimates it from the score (see above).
     orientation : {"auto", "high", "low", "narrow", "reference"}, default="auto"
         Which end of the score is the positive class; see above.
     classes : tuple of two labels, default=(0, 1)
@@ -222,7 +417,10 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
-        Class labels; ``classes_[1]`` is the positive class (fraction ``class_prior``).
+        Class labels; ``classes_[1]`` is the positive class (fraction ``class_prior_``).
+    class_prior_ : float
+        Fraction of the positive class used for the cut: ``class_prior`` itself, or the estimate
+        when ``class_prior="auto"``.
     orientation_ : int
         +1 if high scores are the positive class, -1 if low scores are.
     orientation_source_ : str
@@ -253,10 +451,16 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
     ('narrow', -1)
     >>> (clf.predict(score)[:400] == "STAR").mean() > 0.95
     np.True_
+
+    Without a prior, the star fraction (0.4 here) is estimated from the score:
+
+    >>> auto = ThresholdClassifier(class_prior="auto", classes=("GALAXY", "STAR")).fit(score)
+    >>> round(auto.class_prior_, 2)
+    0.4
     """
 
     _parameter_constraints = {
-        "class_prior": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "class_prior": [Interval(numbers.Real, 0, 1, closed="neither"), StrOptions({"auto"})],
         "orientation": [StrOptions({"auto", "high", "low", "narrow", "reference"})],
         "classes": ["array-like"],
         "random_state": ["random_state"],
@@ -268,8 +472,11 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
         self.classes = classes
         self.random_state = random_state
 
-    def _orient(self, s, s_sub, y, reference):
-        """Orientation (+1: high scores are ``classes_[1]``) and the rule that set it."""
+    def _orient(self, s, s_sub, y, reference, mixture):
+        """Orientation (+1: high scores are ``classes_[1]``) and the rule that set it.
+
+        ``mixture`` is the class-prior mixture (``class_prior="auto"``) or None.
+        """
         rule = self.orientation
         if rule == "auto":
             rule = "y" if y is not None else ("reference" if reference is not None else "narrow")
@@ -288,8 +495,9 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
                 )
                 raise ValueError(msg)
             return (1 if _rank_correlation(s, reference) >= 0 else -1), "reference"
-        scale = s_sub.std()
-        z = (s_sub - np.median(s_sub)) / (scale if scale > 0 else 1.0)
+        if mixture is not None:
+            return mixture.narrow_side(), "narrow"
+        z = _standardise(s_sub, np.median(s_sub), _score_scale(s_sub))
         return _narrow_side(z, self.class_prior, np.quantile(z, 1.0 - self.class_prior)), "narrow"
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -299,7 +507,7 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Scores; only the first column is used.
+            Scores; only the first column is used. It must not be constant.
         y : array-like of shape (n_samples,), default=None
             Optional labels, used **only** for ``classes_`` and the orientation of the cut.
         reference : array-like of shape (n_samples,), default=None
@@ -328,17 +536,35 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
                 )
                 raise ValueError(msg)
         s = X[:, 0]
-        prior = float(self.class_prior)
+        if not s.max() > s.min():
+            msg = (
+                f"all scores are equal; nothing to threshold: X[:, 0] is {s[0]!r} for all "
+                f"{s.size} samples. {type(self).__name__} cuts a score that varies between "
+                "objects (a manifold coordinate, a concentration index)."
+            )
+            raise ValueError(msg)
         rng = check_random_state(self.random_state)
         s_sub = s
         if s.size > _MAX_CALIBRATION_SAMPLES:
             s_sub = s[rng.choice(s.size, _MAX_CALIBRATION_SAMPLES, replace=False)]
-        self.orientation_, self.orientation_source_ = self._orient(s, s_sub, y, reference)
+        mixture = None
+        if isinstance(self.class_prior, str):  # "auto"
+            s_prior = s_sub
+            if s_sub.size > _PRIOR_MAX_SAMPLES:
+                s_prior = s_sub[rng.choice(s_sub.size, _PRIOR_MAX_SAMPLES, replace=False)]
+            mixture = _fit_prior_mixture(s_prior)
+        self.orientation_, self.orientation_source_ = self._orient(s, s_sub, y, reference, mixture)
+        if mixture is None:
+            prior = float(self.class_prior)
+        else:
+            # within (1/n, 1 - 1/n): the cut always leaves an object on each side
+            lo = 1.0 / s.size
+            prior = float(np.clip(mixture.side_weight(self.orientation_), lo, 1.0 - lo))
+        self.class_prior_ = prior
         self.threshold_ = float(np.quantile(self.orientation_ * s, 1.0 - prior))
-        scale = s_sub.std()
-        scale = scale if scale > 0 else 1.0
-        z = (self.orientation_ * s_sub - self.threshold_) / scale
-        self.slope_ = _fit_slope(z, 0.0, prior) / scale
+        scale = _score_scale(s_sub)
+        z = _standardise(self.orientation_ * s_sub, self.threshold_, scale)
+        self.slope_ = min(_fit_slope(z, 0.0, prior) / scale, np.finfo(np.float64).max)
         return self
 
     def decision_function(self, X):
@@ -371,6 +597,9 @@ class ManifoldThresholdClassifier(_CutClassifierMixin, BaseEstimator):
     for how ``y`` and ``reference`` are used: only for the orientation).
     ``method="mixture"`` instead fits a two-component :class:`~sklearn.mixture.GaussianMixture`
     on ``X`` itself (weights initialised from the prior) and cuts its log posterior odds.
+    With ``class_prior="auto"`` the inner :class:`ThresholdClassifier` estimates the fraction
+    from the score (the manifold coordinate, or the log posterior odds; the Gaussian mixture of
+    ``method="mixture"`` then starts from k-means); ``class_prior_`` holds it.
 
     The default manifold is :class:`~galaxy_learn.manifold.LandmarkIsomap` with one component,
     which equals :class:`~sklearn.manifold.Isomap` up to 1,000 objects and scales linearly beyond
@@ -386,8 +615,9 @@ class ManifoldThresholdClassifier(_CutClassifierMixin, BaseEstimator):
         ``LandmarkIsomap(n_components=1, random_state=random_state)``. Used by
         ``method="threshold"`` only. A ``random_state`` parameter left at ``None`` is set to this
         estimator's ``random_state``.
-    class_prior : float, default=0.5
-        Fraction of objects of the positive class ``classes_[1]``.
+    class_prior : float or "auto", default=0.5
+        Fraction of objects of the positive class ``classes_[1]``, in (0, 1), or ``"auto"`` to
+        estimate it from the score (see :class:`ThresholdClassifier`).
     method : {"threshold", "mixture"}, default="threshold"
         Score from the manifold coordinate, or from a two-Gaussian mixture on ``X``.
     orientation : {"auto", "high", "low", "narrow", "reference"}, default="auto"
@@ -418,6 +648,8 @@ class ManifoldThresholdClassifier(_CutClassifierMixin, BaseEstimator):
         The cut fitted on the training scores.
     classes_ : ndarray of shape (2,)
         Class labels; ``classes_[1]`` is the positive class.
+    class_prior_ : float
+        Fraction of the positive class used for the cut (``class_prior`` or its estimate).
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -444,7 +676,7 @@ class ManifoldThresholdClassifier(_CutClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "manifold": [HasMethods(["fit", "transform"]), None],
-        "class_prior": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "class_prior": [Interval(numbers.Real, 0, 1, closed="neither"), StrOptions({"auto"})],
         "method": [StrOptions({"threshold", "mixture"})],
         "orientation": [StrOptions({"auto", "high", "low", "narrow", "reference"})],
         "component": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -539,10 +771,12 @@ class ManifoldThresholdClassifier(_CutClassifierMixin, BaseEstimator):
             self.manifold_ = manifold
             score = emb[:, self.component]
         else:
-            prior = float(self.class_prior)
+            weights_init = None
+            if not isinstance(self.class_prior, str):
+                prior = float(self.class_prior)
+                weights_init = [1.0 - prior, prior]
             self.mixture_ = GaussianMixture(
-                n_components=2, weights_init=[1.0 - prior, prior], reg_covar=1e-4,
-                random_state=seed,
+                n_components=2, weights_init=weights_init, reg_covar=1e-4, random_state=seed,
             ).fit(X if sub is None else X[sub])
             dets = [np.linalg.slogdet(c)[1] for c in self.mixture_.covariances_]
             self._positive_component = int(np.argmin(dets))  # the compact component
@@ -558,6 +792,7 @@ class ManifoldThresholdClassifier(_CutClassifierMixin, BaseEstimator):
             random_state=seed,
         ).fit(score[:, None], y, reference=reference)
         self.classes_ = self.threshold_classifier_.classes_
+        self.class_prior_ = self.threshold_classifier_.class_prior_
         return self
 
     def decision_function(self, X):
