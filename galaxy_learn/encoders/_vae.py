@@ -12,11 +12,18 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from .._base import NetEstimatorMixin
 from ..losses import PRIORS, make_prior
 from ..nn import VAEModule
-from ..preprocessing._psf import check_psf_fwhm, psf_rescale
-from ._psf_statistic import PSF_STATISTICS, applies_to, fit_psf_statistic, psf_statistic
-from ..preprocessing._scaler import _border_sigma
-from ..utils import batched_apply, iter_chunks, torch_seeded, validate_image_data
+from ..nets import mean_history
+from ..preprocessing import psf_rescale
+from ..utils import (
+    batched_apply,
+    border_sigma,
+    check_psf_fwhm,
+    iter_chunks,
+    torch_seeded,
+    validate_image_data,
+)
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
+from ._psf_statistic import PSF_STATISTICS, applies_to, fit_psf_statistic, psf_statistic
 
 __all__ = ["VAEEncoder", "make_hierarchical_vae"]
 
@@ -64,24 +71,6 @@ def _allows_nonfinite(scaling):
     if scaling is None or isinstance(scaling, str):
         return False
     return getattr(scaling, "nan_policy", "raise") != "raise"
-
-
-def _mean_history(histories):
-    """One skorch ``History`` of an ensemble: per epoch the members' mean losses, summed time."""
-    from skorch.history import History
-
-    out = History()
-    for epoch in range(max(len(h) for h in histories)):
-        rows = [h[epoch] for h in histories if len(h) > epoch]  # EarlyStopping may stop some
-        out.new_epoch()
-        out.record("epoch", epoch + 1)
-        for key in ("train_loss", "valid_loss"):
-            values = [row[key] for row in rows if key in row]
-            if values:
-                out.record(key, float(np.mean(values)))
-        out.record("dur", float(sum(row.get("dur", 0.0) for row in rows)))
-        out.record("n_members", len(rows))
-    return out
 
 
 def _as_float32(X):
@@ -492,9 +481,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
             raise ValueError(msg)
 
     def _build_net(self, Xs, seed, max_epochs, n_members=None):
-        from skorch.dataset import ValidSplit
-
-        from ..nets import VAENet, build_net
+        from ..nets import VAENet, build_net, valid_split
         from ..nn import VAEEnsembleModule
 
         optimizer = self.optimizer
@@ -510,7 +497,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
                     f"training and {n_valid} validation samples out of {n}; need >= 2 and >= 1."
                 )
                 raise ValueError(msg)
-            train_split = ValidSplit(self.validation_fraction, stratified=False, random_state=seed)
+            train_split = valid_split(self.validation_fraction, seed)
             n -= n_valid
         batch_size = int(min(self.batch_size, n))
         n_members = self.n_ensemble if n_members is None else n_members
@@ -551,7 +538,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         PSF resampling and the scaling.
         """
         if first:
-            self.sky_sigma_ = _border_sigma(X).astype(np.float32) if X.ndim == 4 else None
+            self.sky_sigma_ = border_sigma(X).astype(np.float32) if X.ndim == 4 else None
         if not self.dimming or self.sky_sigma_ is None:
             return Xs
         rng = np.random.default_rng(seed)
@@ -582,7 +569,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
             self.net_.initialize()
         for member, net in zip(self.net_.module_.members, trained):
             member.load_state_dict(net.module_.state_dict())
-        self.net_.history = _mean_history([net.history for net in trained])
+        self.net_.history = mean_history([net.history for net in trained])
 
     def _fit_net(self, X, Xs, fwhm, seed, epochs, device, *, first):
         """A fresh single-VAE net (one member) seeded with ``seed``, fitted on ``Xs``."""

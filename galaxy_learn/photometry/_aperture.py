@@ -12,7 +12,7 @@ four corners. The weights of all pixels sum to ``pi R^2`` to rounding error.
 """
 import numpy as np
 
-from ..utils._validation import check_images
+from ..utils import check_images
 
 __all__ = ["aperture_weights", "aperture_flux", "concentration_index", "find_centers"]
 

@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_array
 
 from ..utils._compat import Interval, StrOptions, check_is_fitted
-from ..utils._validation import check_image_shape, validate_image_data
+from ..utils import check_image_shape, validate_image_data
 from ._aperture import _resolve_bands, concentration_index
 
 __all__ = ["ConcentrationIndex"]

@@ -6,7 +6,7 @@ positions) or from a stack of cutouts (each centred on its object).
 """
 import numpy as np
 
-from ..utils._stats import robust_sigma
+from ..utils import robust_sigma
 
 __all__ = ["estimate_psf_fwhm"]
 

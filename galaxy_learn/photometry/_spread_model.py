@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.signal import fftconvolve
 
-from ..utils._stats import MAD_TO_SIGMA
+from ..utils import MAD_TO_SIGMA
 from ._aperture import _resolve_bands, find_centers
 
 __all__ = ["render_psf", "spread_model"]

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.interpolate import RectBivariateSpline
 
-from ..utils._stats import robust_sigma as _robust_sigma
+from ..utils import robust_sigma as _robust_sigma
 
 __all__ = ["estimate_background", "robust_sigma"]
 
