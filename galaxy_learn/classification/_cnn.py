@@ -321,14 +321,11 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
             train_split=train_split,
-            callbacks=self._make_callbacks(extra),
-            iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator().manual_seed(seed),
             augment=bool(self.augment) and not tabular,
             augment_seed=seed,
             classes=np.arange(n_classes),
-            device=device,
             verbose=int(self.verbose),
+            **self._net_settings(seed, extra_callbacks=extra, device=device),
         )
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -301,7 +301,6 @@ class HypercolumnExtractor(TransformerMixin, NetEstimatorMixin, BaseEstimator):
         seed = self._fit_seed()
         rng = np.random.default_rng(seed)
         X_train = _training_patches(X, self.patch_size, self.max_patches, rng)
-        generator = torch.Generator().manual_seed(seed)
         with torch_seeded(seed, device):
             self.net_ = AutoencoderNet(
                 ResidualConvAutoencoder,
@@ -315,11 +314,8 @@ class HypercolumnExtractor(TransformerMixin, NetEstimatorMixin, BaseEstimator):
                 max_epochs=self.max_epochs,
                 batch_size=self.batch_size,
                 train_split=None,
-                iterator_train__shuffle=True,
-                iterator_train__generator=generator,
-                callbacks=self._make_callbacks(),
-                device=device,
                 verbose=0,
+                **self._net_settings(seed, device=device),
             )
             self.net_.fit(X_train, None)
         module = self.net_.module_.eval()
