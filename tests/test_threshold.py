@@ -4,13 +4,20 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.decomposition import PCA
 from sklearn.manifold import Isomap, SpectralEmbedding
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from galaxy_learn import LandmarkIsomap, ManifoldThresholdClassifier, ThresholdClassifier, VAEEncoder
+from galaxy_learn import (
+    LandmarkIsomap,
+    ManifoldThresholdClassifier,
+    ThresholdClassifier,
+    VAEEncoder,
+)
 from galaxy_learn.metrics import unsupervised_roc_auc
 
 
@@ -222,3 +229,168 @@ def test_manifold_fit_subsample_close_to_full(rng):
     agree = np.mean(full.fit(X, y).predict(X) == part.fit(X, y).predict(X))
     assert agree > 0.97
     assert abs(np.mean(part.predict(X)) - 0.4) < 0.04
+
+
+# --- class_prior="auto": the positive fraction estimated from the score ---------------------------
+
+
+def _two_t(rng, frac, n=2000):
+    """Heavy-tailed classes (Student-t, 3 dof): negatives around 0, positives narrower around 3."""
+    n_pos = int(round(frac * n))
+    s = np.r_[rng.standard_t(3, n - n_pos), 3 + 0.5 * rng.standard_t(3, n_pos)]
+    return s[:, None], np.r_[np.zeros(n - n_pos), np.ones(n_pos)].astype(int)
+
+
+@pytest.mark.parametrize("frac", [0.2, 0.5, 0.8])
+def test_class_prior_auto_recovers_fraction(frac):
+    X, y = _two_t(np.random.default_rng(1), frac)
+    clf = ThresholdClassifier(class_prior="auto", orientation="high").fit(X)
+    assert abs(clf.class_prior_ - frac) < 0.03
+    # the estimate is used as the prior: the cut leaves that fraction on the positive side
+    assert abs(np.mean(clf.predict(X) == 1) - clf.class_prior_) <= 1.0 / len(X)
+    at_truth = ThresholdClassifier(class_prior=frac, orientation="high").fit(X)
+    assert np.mean(clf.predict(X) == y) >= np.mean(at_truth.predict(X) == y) - 0.02
+    # the positive side follows the orientation: the other end holds the complement
+    low = ThresholdClassifier(class_prior="auto", orientation="low").fit(X)
+    assert low.class_prior_ == pytest.approx(1.0 - clf.class_prior_, abs=1e-12)
+    # a mirrored score with a mirrored orientation: the same fraction (up to the EM's tolerance)
+    mirrored = ThresholdClassifier(class_prior="auto", orientation="low").fit(-X)
+    assert mirrored.class_prior_ == pytest.approx(clf.class_prior_, abs=1e-3)
+
+
+def test_class_prior_auto_label_free_narrow_side(rng):
+    X, y = _scores(rng)  # 40% stars: a narrow component at the low end
+    clf = ThresholdClassifier(class_prior="auto", classes=("GALAXY", "STAR")).fit(X)
+    assert clf.orientation_source_ == "narrow" and clf.orientation_ == -1
+    assert abs(clf.class_prior_ - 0.4) < 0.02
+    assert np.mean(clf.predict(X) == y) > 0.97
+    # y only orients, the estimate is the same number
+    with_y = ThresholdClassifier(class_prior="auto").fit(X, y)
+    assert with_y.orientation_source_ == "y" and with_y.class_prior_ == clf.class_prior_
+
+
+def test_class_prior_auto_ignores_one_huge_score():
+    X, _ = _two_t(np.random.default_rng(2), 0.3, n=1000)
+    ref = ThresholdClassifier(class_prior="auto", orientation="high").fit(X).class_prior_
+    X_bad = X.copy()
+    X_bad[0, 0] = 1e30
+    est = ThresholdClassifier(class_prior="auto", orientation="high").fit(X_bad).class_prior_
+    assert abs(est - ref) < 0.01 and abs(est - 0.3) < 0.03
+
+
+def test_float_prior_path_unchanged(rng):
+    """A float prior gives what it gave before class_prior="auto" existed (numbers recorded from
+    the implementation at commit de31c25), and class_prior_ is that float."""
+    s = np.r_[rng.normal(0.0, 0.3, 400), rng.normal(3.0, 1.0, 600)][:, None]
+    expected = {  # (prior, orientation): (orientation_, threshold_, slope_, decision at 0.5)
+        (0.4, "auto"): (-1, -0.5949576626229073, 6.097409164234469, 0.5789957222911998),
+        (0.25, "high"): (1, 3.127708565265459, 0.6780706177508209, -1.7817719701186732),
+        (0.7, "low"): (-1, -2.918163106656762, 0.8641602513102152, 2.089680437957598),
+    }
+    for (prior, orientation), (sign, threshold, slope, d) in expected.items():
+        clf = ThresholdClassifier(class_prior=prior, orientation=orientation).fit(s)
+        assert clf.class_prior_ == prior and clf.orientation_ == sign
+        assert clf.threshold_ == threshold
+        assert clf.slope_ == pytest.approx(slope, rel=1e-9)
+        assert clf.decision_function([[0.5]])[0] == pytest.approx(d, rel=1e-9)
+
+
+@pytest.mark.parametrize("bad", ["guess", 0.0, 1.0, -0.1, None])
+def test_class_prior_validation(rng, bad):
+    X, _ = _scores(rng)
+    for est in (ThresholdClassifier(class_prior=bad), ManifoldThresholdClassifier(class_prior=bad)):
+        with pytest.raises(ValueError, match=r"'class_prior' parameter of \w+ must be .*'auto'"):
+            est.fit(X)
+
+
+@pytest.mark.parametrize("method", ["threshold", "mixture"])
+def test_manifold_classifier_class_prior_auto(rng, method):
+    X, y = _latent(rng)
+    clf = ManifoldThresholdClassifier(class_prior="auto", method=method, random_state=0).fit(X)
+    assert abs(clf.class_prior_ - 0.4) < 0.03
+    assert clf.class_prior_ == clf.threshold_classifier_.class_prior_
+    assert np.mean(clf.predict(X) == y) > 0.93
+    fixed = ManifoldThresholdClassifier(class_prior=0.3, method=method, random_state=0).fit(X)
+    assert fixed.class_prior_ == 0.3
+
+
+# --- input sense: constant scores, huge scores, extra columns -------------------------------------
+
+
+def test_constant_scores_raise():
+    for est in (ThresholdClassifier(), ThresholdClassifier(class_prior="auto")):
+        with pytest.raises(ValueError, match="all scores are equal; nothing to threshold: "
+                                             r"X\[:, 0\] is 2.5 for all 10 samples"):
+            est.fit(np.full((10, 1), 2.5))
+        # the score column is the first one, whatever the others do
+        with pytest.raises(ValueError, match="all scores are equal"):
+            est.fit(np.c_[np.zeros(10), np.arange(10.0)])
+
+
+def test_one_huge_score_predict_agrees_with_proba():
+    """Issue 17, item 9: one score of 1e30 made predict give positives where predict_proba > 0.5
+    gave none (the standard deviation, 3e28, flattened the calibration slope to ~1e-28)."""
+    rng = np.random.default_rng(3)
+    s = np.r_[rng.normal(0, 1, 980), rng.normal(3, 1, 20)]
+    X = s[:, None].copy()
+    X[0, 0] = 1e30
+    clf = ThresholdClassifier(class_prior=0.02, orientation="high").fit(X)
+    pred = clf.predict(X) == 1
+    proba = clf.predict_proba(X)[:, 1]
+    np.testing.assert_array_equal(pred, proba > 0.5)
+    assert pred.sum() == 20
+    # the calibration is the one the other 999 scores give
+    clean = ThresholdClassifier(class_prior=0.02, orientation="high").fit(X[1:])
+    assert clf.slope_ == pytest.approx(clean.slope_, rel=0.05)
+
+
+def test_proba_on_the_cut_and_next_to_it(rng):
+    X, _ = _scores(rng)
+    clf = ThresholdClassifier(class_prior=0.4, orientation="high").fit(X)
+    t = clf.threshold_
+    Xc = np.array([[np.nextafter(t, -np.inf)], [t], [np.nextafter(t, np.inf)]])
+    d = clf.decision_function(Xc)
+    assert d[0] < 0 and d[1] == 0 and d[2] > 0
+    proba = clf.predict_proba(Xc)
+    np.testing.assert_array_equal(clf.predict(Xc), [0, 0, 1])
+    assert proba[0, 1] < 0.5 and proba[1, 1] == 0.5 and proba[2, 1] > 0.5
+    np.testing.assert_array_equal(proba.sum(axis=1), 1.0)
+
+
+_FINITE = st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False)
+_HUGE = st.sampled_from([1e30, -1e30, 1e300, -1e300, 1e-300, 0.0])
+_SCORES = st.lists(st.one_of(_FINITE, _HUGE, st.floats(-3, 3)), min_size=2, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(scores=_SCORES, new=st.lists(st.one_of(_FINITE, _HUGE), min_size=1, max_size=5),
+       prior=st.sampled_from([0.1, 0.5, 0.9, "auto"]),
+       orientation=st.sampled_from(["high", "low", "narrow"]))
+def test_predict_agrees_with_proba_for_every_input(scores, new, prior, orientation):
+    X = np.asarray(scores)[:, None]
+    clf = ThresholdClassifier(class_prior=prior, orientation=orientation)
+    if np.all(X == X[0]):
+        with pytest.raises(ValueError, match="all scores are equal; nothing to threshold"):
+            clf.fit(X)
+        return
+    clf.fit(X)
+    assert 0 < clf.class_prior_ < 1 and np.isfinite(clf.threshold_) and clf.slope_ > 0
+    X_all = np.r_[X, np.asarray(new)[:, None]]
+    pred = clf.predict(X_all)
+    proba = clf.predict_proba(X_all)
+    assert np.all(np.isfinite(proba)) and np.all((proba >= 0) & (proba <= 1))
+    np.testing.assert_array_equal(pred == clf.classes_[1], proba[:, 1] > 0.5)
+    np.testing.assert_array_equal(pred, clf.classes_[proba.argmax(axis=1)])
+
+
+def test_extra_columns_are_ignored_as_documented(rng):
+    """Only X[:, 0] is the score (Isomap() has two columns; sklearn's checks fit several): the
+    other columns change nothing. Rejecting them would fail 37 of scikit-learn's estimator
+    checks, which fit every classifier on multi-feature data."""
+    X, _ = _scores(rng)
+    wide = np.c_[X, rng.normal(size=(len(X), 2)) * 1e6]
+    for prior in (0.4, "auto"):
+        a = ThresholdClassifier(class_prior=prior).fit(X)
+        b = ThresholdClassifier(class_prior=prior).fit(wide)
+        assert b.n_features_in_ == 3
+        np.testing.assert_array_equal(a.decision_function(X), b.decision_function(wide))

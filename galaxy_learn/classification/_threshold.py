@@ -3,8 +3,8 @@
 The seeds' recipe for star/galaxy separation: encode the cutouts (VAE), map the latent space to one
 coordinate (Isomap), and cut that coordinate so that a known fraction of objects ("about 40% of
 these are stars") falls on one side. :class:`ThresholdClassifier` is the cut;
-:class:`ManifoldThresholdClassifier` chains manifold -> coordinate -> cut in one estimator and scales
-to survey catalogues through :class:`~galaxy_learn.manifold.LandmarkIsomap`.
+:class:`ManifoldThresholdClassifier` chains manifold -> coordinate -> cut in one estimator and
+scales to survey catalogues through :class:`~galaxy_learn.manifold.LandmarkIsomap`.
 With ``class_prior="auto"`` the fraction itself is estimated from the score (a two-component
 Student-t mixture), so no number has to be guessed.
 """
@@ -17,7 +17,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, gammaln, log_expit
 from scipy.stats import rankdata
 from scipy.stats import t as student_t
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.mixture import GaussianMixture
@@ -25,7 +25,14 @@ from sklearn.utils import assert_all_finite, check_random_state, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from ..manifold import LandmarkIsomap
-from ..utils._compat import HasMethods, Interval, StrOptions, check_is_fitted, validate_data
+from ..utils._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
 
 __all__ = ["ManifoldThresholdClassifier", "ThresholdClassifier"]
 
@@ -61,7 +68,7 @@ _PRIOR_TOL = 1e-7  # on the mean log-likelihood per point
 _PRIOR_VAR_FLOOR = 1e-4  # in robust units: a component never collapses onto tied scores
 # Degrees of freedom a t component may take (1: Cauchy; 200: Gaussian in all but name).
 _DF_GRID = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 64.0, 200.0)
-# The floats next to 0.5 whose complements 1 - p are exact: probabilities of a tiny nonzero log-odds.
+# Floats next to 0.5 whose complements 1 - p are exact: probabilities of a tiny nonzero log-odds.
 _HALF_UP, _HALF_DOWN = 0.5 + 2.0**-53, 0.5 - 2.0**-53
 
 
@@ -284,7 +291,7 @@ def _fit_slope(z, cut, weight_pos):
 
 
 class _CutClassifierMixin(ClassifierMixin):
-    """``predict_proba`` and ``predict`` of a two-class cut, from its log-odds ``decision_function``.
+    """``predict_proba`` and ``predict`` of a two-class cut, from its log-odds decision function.
 
     Probabilities are ``sigmoid(decision_function)``, so ``predict_proba`` agrees with ``predict``
     (``classes_[1]`` where the decision function is positive). Where the sigmoid rounds to exactly
@@ -538,7 +545,7 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
         s = X[:, 0]
         if not s.max() > s.min():
             msg = (
-                f"all scores are equal; nothing to threshold: X[:, 0] is {s[0]!r} for all "
+                f"all scores are equal; nothing to threshold: X[:, 0] is {float(s[0])!r} for all "
                 f"{s.size} samples. {type(self).__name__} cuts a score that varies between "
                 "objects (a manifold coordinate, a concentration index)."
             )
@@ -581,7 +588,8 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        return self.slope_ * (self.orientation_ * X[:, 0] - self.threshold_)
+        with np.errstate(over="ignore"):  # a score near the float limit: log-odds of +-inf
+            return self.slope_ * (self.orientation_ * X[:, 0] - self.threshold_)
 
 
 def _default_manifold(random_state):
@@ -603,10 +611,10 @@ class ManifoldThresholdClassifier(_CutClassifierMixin, BaseEstimator):
 
     The default manifold is :class:`~galaxy_learn.manifold.LandmarkIsomap` with one component,
     which equals :class:`~sklearn.manifold.Isomap` up to 1,000 objects and scales linearly beyond
-    (1,000,000 two-dimensional latents in under a minute on two cores). Any transformer with ``fit`` and
-    ``transform`` works: ``Isomap``, ``PCA``, ``KernelPCA``, ``umap.UMAP``. Methods without an
-    out-of-sample ``transform`` (``SpectralEmbedding``, ``TSNE``) cannot label new objects and are
-    rejected.
+    (1,000,000 two-dimensional latents in under a minute on two cores). Any transformer with
+    ``fit`` and ``transform`` works: ``Isomap``, ``PCA``, ``KernelPCA``, ``umap.UMAP``. Methods
+    without an out-of-sample ``transform`` (``SpectralEmbedding``, ``TSNE``) cannot label new
+    objects and are rejected.
 
     Parameters
     ----------
