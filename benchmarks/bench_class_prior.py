@@ -224,6 +224,17 @@ def summarise(record):
     return "\n".join(out) + "\n"
 
 
+def _rounded(obj):
+    """The record with floats to 5 significant digits (the JSON stays small enough to commit)."""
+    if isinstance(obj, dict):
+        return {k: _rounded(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rounded(v) for v in obj]
+    if isinstance(obj, float):
+        return float(f"{obj:.5g}")
+    return obj
+
+
 def main():
     parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -246,7 +257,7 @@ def main():
     record = {"machine": machine_description(), "command": " ".join(sys.argv), "commit": commit,
               "quick": args.quick, "n_synthetic": n, "synthetic": synthetic, "ztf": ztf}
     path = results_path("class_prior_quick" if args.quick else "class_prior")
-    path.with_suffix(".json").write_text(json.dumps(record, indent=1, default=float))
+    path.with_suffix(".json").write_text(json.dumps(_rounded(record), separators=(",", ":")))
     md = ("## Estimating the class prior without labels (`bench_class_prior.py`)\n\n"
           f"Command: `{record['command']}` at commit {commit}; "
           f"{record['machine']['CPU']}, {record['machine']['date (UTC)']} UTC.\n\n"
