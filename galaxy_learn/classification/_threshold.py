@@ -168,7 +168,7 @@ def _t_log_density(z, loc, var, df):
 
 
 def _fit_t_mixture(z, weights, locations, variances, dfs=(4.0, 4.0), max_iter=_PRIOR_MAX_ITER):
-    """ECME for two 1-D Student-t components (Liu & Rubin 1995; McLachlan & Peel 2000, ch. 7).
+    """ECME for two 1-D Student-t components (Liu & Rubin 1995; Peel & McLachlan 2000).
 
     E-step and closed-form M-step for weights, locations and scales; each degree of freedom is then
     set to the value of ``_DF_GRID`` that maximises the observed likelihood (a conditional
@@ -204,12 +204,9 @@ def _fit_t_mixture(z, weights, locations, variances, dfs=(4.0, 4.0), max_iter=_P
 
 def _fit_prior_mixture(s):
     """Best of several EM starts of a two-component t mixture on the robustly standardised score."""
-    scale = _robust_scale(s)
-    z = s - np.median(s)
-    if scale > 0:
-        with np.errstate(over="ignore", invalid="ignore"):
-            z = z / scale
-    z = np.clip(z, -_PRIOR_CLIP, _PRIOR_CLIP)
+    scale = _robust_scale(s) or _score_scale(s)  # the latter when most scores are tied
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = np.clip((s - np.median(s)) / scale, -_PRIOR_CLIP, _PRIOR_CLIP)
     # the starts are compared on evenly spaced order statistics (a quantile sketch of z)
     z_short = np.sort(z)[:: max(1, z.size // _PRIOR_SHORT_SAMPLES)]
     best = None
@@ -386,14 +383,16 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
 
     ``class_prior="auto"`` estimates the fraction from the score itself, without labels: a
     two-component Student-t mixture is fitted to the score (standardised by its median and
-    interquartile range, clipped at 30 such units; EM from five starts, the most likely kept,
-    degrees of freedom fitted per component so heavy tails and outliers do not pull a component)
+    interquartile range, clipped at 30 such units; EM from five starts, the most likely run to
+    convergence; degrees of freedom fitted per component, so heavy tails and outliers do not
+    pull a component; at most 20,000 scores, a random subsample beyond)
     and the positive fraction is the weight of the component on the positive side. The
     orientation rules above are unchanged, except ``"narrow"``, which then takes the component
     with the smaller interquartile range from this mixture. The estimate is only as good as the
     score's two modes are visible: on the concentration index of real ZTF cutouts it is within
-    0.03 of the true star fraction from 0.2 to 0.8; on a skewed or strongly overlapping score
-    it can be off by 0.1-0.4 (see the user guide's "Estimating the class prior" section). A
+    0.03 of the true star fraction from 0.2 to 0.8; where one class is skewed or long-tailed
+    and the other small (fraction 0.1-0.3), the mixture splits the skewed class and the estimate
+    can be off by 0.2-0.6 (see the user guide's "Estimating the class prior" section). A
     prior you know (from a catalogue, from number counts) is better than the estimate, which is
     why the default stays ``0.5`` rather than ``"auto"``: the default cut is then predictable
     and never depends on a mixture fit. ``class_prior_`` holds the fraction used.
@@ -446,6 +445,13 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
     --------
     ManifoldThresholdClassifier : manifold embedding and cut in one estimator.
     galaxy_learn.metrics.unsupervised_roc_auc : AUC of a score with unknown orientation.
+
+    References
+    ----------
+    .. [1] D. Peel and G. J. McLachlan, "Robust mixture modelling using the t distribution",
+       Statistics and Computing 10, 339-348 (2000).
+    .. [2] C. Liu and D. B. Rubin, "ML estimation of the t distribution using EM and its
+       extensions, ECM and ECME", Statistica Sinica 5, 19-39 (1995).
 
     Examples
     --------
