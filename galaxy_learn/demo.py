@@ -168,11 +168,12 @@ def _evaluate(y_true, magnitude, ours_pred, ours_score, ci, class_prior):
     return table
 
 
-def _plot_latent(pipe, X, y_true, path, **params):
+def _plot_latent(pipe, Z, y_true, path):
+    """Scatter of the first two columns of the held-out codes ``Z`` (the encoder's transform;
+    with an ensemble, member 0's units come first)."""
     import matplotlib.pyplot as plt
 
     encoder = pipe.named_steps["vaeencoder"]
-    Z = encoder.transform(X, **params)  # with an ensemble: member 0's units come first
     members = getattr(encoder, "n_ensemble", 1)
     fig, ax = plt.subplots(figsize=(5, 4.5))
     for label, color in ((EXTENDED, "tab:orange"), (POINT, "tab:blue")):
@@ -321,8 +322,12 @@ def run_demo(n_samples=None, *, prior=None, class_prior=None, quick=False, max_e
         pipe.fit(X[idx_train], **train_params)
         fit_seconds = time.perf_counter() - start
         X_test, y_test = X[idx_test], y_true[idx_test]
-        ours_pred = pipe.predict(X_test, **test_params)
-        ours_score = pipe.decision_function(X_test, **test_params)
+        # the held-out codes once (pipe.predict and pipe.decision_function would each encode
+        # X_test again, and the latent figure a third time); the same numbers as through pipe
+        codes = pipe.named_steps["vaeencoder"].transform(X_test, **test_params)
+        embedded = pipe.named_steps["isomap"].transform(codes)
+        ours_pred = pipe.named_steps["thresholdclassifier"].predict(embedded)
+        ours_score = pipe.named_steps["thresholdclassifier"].decision_function(embedded)
     if psf:  # the index on the same PSF-matched cutouts as the encoder
         target = pipe.named_steps["vaeencoder"].psf_target_fwhm_
         ci = concentration_index(psf_rescale(X_test, fwhm[idx_test], target))
@@ -339,7 +344,7 @@ def run_demo(n_samples=None, *, prior=None, class_prior=None, quick=False, max_e
                 "seg_epochs": mode["seg_epochs"], "seg_field": mode["seg_field"]}
     if figures:
         say("Drawing figures...")
-        _plot_latent(pipe, X_test, y_test, out_dir / "latent_space.png", **test_params)
+        _plot_latent(pipe, codes, y_test, out_dir / "latent_space.png")
         _plot_roc(y_test, ours_score, ci, out_dir / "roc.png")
         written += [out_dir / "latent_space.png", out_dir / "roc.png"]
         try:

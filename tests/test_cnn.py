@@ -191,3 +191,24 @@ def test_precise_batchnorm_statistics_match_training_data(fitted):
     np.testing.assert_allclose(bn.running_mean.numpy(), h.mean((0, 2, 3)).numpy(), rtol=1e-4,
                                atol=1e-6)
     assert module.training is False
+
+
+def test_net_settings_shared_with_the_other_estimators():
+    """Shuffling generator, callbacks and device come from NetEstimatorMixin._net_settings."""
+    from skorch.callbacks import EpochScoring
+
+    X, y = _blobs(n=24)
+    user = EpochScoring("accuracy", name="train_acc", on_train=True)
+    clf = CNNClassifier(**{**FAST, "max_epochs": 2, "random_state": 7}, early_stopping=True,
+                        validation_fraction=0.25, callbacks=[user]).fit(X, y)
+    assert [name for name, _ in clf.net_.callbacks] == [
+        "divergence_guard", "early_stopping", "EpochScoring_0"]
+    assert clf.net_.callbacks[2][1] is not user  # the user's callback is cloned
+    assert "train_acc" in clf.history_[-1]
+    assert clf.net_.iterator_train__shuffle is True
+    assert clf.net_.iterator_train__generator.initial_seed() == 7  # the fit's own stream
+    assert clf.net_.device == "cpu"
+    # the same settings give the same fit; another seed another one
+    again = CNNClassifier(**{**FAST, "max_epochs": 2, "random_state": 7}, early_stopping=True,
+                          validation_fraction=0.25).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
