@@ -124,43 +124,47 @@ def auc_table(y, score, mag, bins, *, flux_halves=False):
     return out, {name: int(sel.sum()) for name, sel in groups.items()}
 
 
-def mission_line(seed, quick):
-    from sklearn.manifold import Isomap
-    from sklearn.pipeline import Pipeline
-
+def mission_encoder(seed, quick):
     from galaxy_learn import VAEEncoder
 
     vae = VAEEncoder(prior="dkl", random_state=seed)
     if quick:
         vae.set_params(max_epochs=2, n_ensemble=1, channels=(8, 16))
-    return Pipeline([("vaeencoder", vae), ("isomap", Isomap(n_components=1))])
+    return vae
 
 
 WEIGHT = 8.0  # VAEEncoder's default psf_statistic_weight
 
 
-def line_scores(X_fit, X_eval, seed, quick):
-    """Scores of the mission line and of its ablations, from one fit of the encoder."""
+def line_scores(X_fit, X_eval, seed, quick, psf=None):
+    """Scores of the mission line ``VAEEncoder -> Isomap(1)`` (what the Pipeline computes) and
+    of its ablations, from one fit of the encoder; with ``psf`` (per-cutout FWHM of the fit and
+    evaluation sets) the PSF-aware line, and the index on PSF-matched cutouts."""
     from sklearn.manifold import Isomap
 
     from galaxy_learn.photometry import concentration_index
+    from galaxy_learn.preprocessing import psf_rescale
 
-    scores = {"concentration index": concentration_index(X_eval)}
+    if psf is None:
+        scores = {"concentration index": concentration_index(X_eval)}
+        fit_kw = eval_kw = {}
+    else:
+        target = np.median(psf[0], axis=0)
+        scores = {"concentration index (PSF-matched)":
+                  concentration_index(psf_rescale(X_eval, psf[1], target))}
+        fit_kw, eval_kw = {"psf_fwhm": psf[0]}, {"psf_fwhm": psf[1]}
     if seed is None:
         return scores
-    pipe = mission_line(seed, quick)
+    enc = mission_encoder(seed, quick)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        pipe.fit(X_fit)
-        scores["mission line"] = pipe.transform(X_eval)[:, 0]
-        enc = pipe.named_steps["vaeencoder"]
-        Z_fit, Z_eval = enc.transform(X_fit), enc.transform(X_eval)
+        Z_fit = enc.fit(X_fit, **fit_kw).transform(X_fit, **fit_kw)
+        Z_eval = enc.transform(X_eval, **eval_kw)
+        scores["mission line"] = Isomap(n_components=1).fit(Z_fit).transform(Z_eval)[:, 0]
         if enc.psf_statistic_fwhm_ is not None:
             n = enc.n_latent * enc.n_ensemble
-            variants = {"codes only": slice(0, n)}
-            for name, cols in variants.items():
-                iso = Isomap(n_components=1).fit(Z_fit[:, cols])
-                scores[name] = iso.transform(Z_eval[:, cols])[:, 0]
+            iso = Isomap(n_components=1).fit(Z_fit[:, :n])
+            scores["codes only"] = iso.transform(Z_eval[:, :n])[:, 0]
             for w in (2.0, 4.0):
                 f = np.ones(Z_fit.shape[1])
                 f[-1] = w / WEIGHT
@@ -171,14 +175,14 @@ def line_scores(X_fit, X_eval, seed, quick):
 
 
 def evaluate(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, *, flux_halves=False,
-             with_index=True):
+             with_index=True, psf=None):
     rows = []
     for seed in ([None] if with_index else []) + list(seeds):
         start = time.perf_counter()
-        scores = line_scores(X_fit, X_eval, seed, quick)
+        scores = line_scores(X_fit, X_eval, seed, quick, psf)
         seconds = time.perf_counter() - start
         for method, score in scores.items():
-            if seed is not None and method == "concentration index":
+            if seed is not None and method.startswith("concentration index"):
                 continue
             aucs, counts = auc_table(y, score, mag, bins, flux_halves=flux_halves)
             rows.append({"dataset": dataset, "method": method, "seed": seed,
@@ -213,8 +217,9 @@ def main():
     parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--only", nargs="+", choices=["sdss", "sdss+field2", "ztf", "galsim"],
-                        default=["sdss", "sdss+field2", "ztf", "galsim"])
+    parser.add_argument("--only", nargs="+",
+                        choices=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf"],
+                        default=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf"])
     args = parser.parse_args()
     seeds = args.seeds[:1] if args.quick else args.seeds
     if not args.data.is_dir():
@@ -240,7 +245,7 @@ def main():
             rows += evaluate("ZTF i", X, X, y, flux, None, seeds, args.quick, flux_halves=True)
         else:
             print("bench_real: ZTF cutouts absent; skipped.")
-    if "galsim" in args.only:
+    if {"galsim", "galsim+psf"} & set(args.only):
         sys.path.insert(0, str(HERE))
         from galsim_set import render_galsim_set
 
@@ -248,8 +253,14 @@ def main():
         for seed in seeds:
             X, y, truth = render_galsim_set(n_fit + n_eval, random_state=1000 + seed)
             rmag = truth["r_mag"].to_numpy()
-            rows += evaluate("GalSim (fit 1,500 / score 500, one set per seed)", X[:n_fit],
-                             X[n_fit:], y[n_fit:], rmag[n_fit:], GALSIM_BINS, [seed], args.quick)
+            split = (X[:n_fit], X[n_fit:], y[n_fit:], rmag[n_fit:], GALSIM_BINS, [seed],
+                     args.quick)
+            if "galsim" in args.only:
+                rows += evaluate("GalSim (fit 1,500 / score 500, one set per seed)", *split)
+            if "galsim+psf" in args.only:
+                fwhm = truth[[f"psf_fwhm_{b}" for b in "ugriz"]].to_numpy()  # arcsec
+                rows += evaluate("GalSim, PSF FWHM given (psf_fwhm, arcsec)", *split,
+                                 psf=(fwhm[:n_fit], fwhm[n_fit:]))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True, check=False).stdout.strip()
     record = {"machine": machine_description(), "command": " ".join(sys.argv),

@@ -104,3 +104,8 @@ def test_with_psf_fwhm_the_column_is_measured_on_matched_cutouts(cutouts):
     # after PSF matching every cutout has the target width: the estimate is close to it
     target_px = enc.psf_target_fwhm_ / 0.396
     np.testing.assert_allclose(enc.psf_statistic_fwhm_[1:4], target_px[1:4], rtol=0.15)
+    # the column: each raw cutout against its own width, in pixels via the measured unit
+    pixels = fwhm * (enc.psf_statistic_fwhm_ / enc.psf_target_fwhm_)
+    s = spread_model(X, pixels, bands=[1, 2, 3, 4])
+    np.testing.assert_allclose(Z[:, -1], 8.0 * (s - np.median(s)) / np.std(s), rtol=1e-4,
+                               atol=1e-4)

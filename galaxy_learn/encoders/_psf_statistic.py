@@ -10,7 +10,7 @@ import numpy as np
 
 from ..photometry import estimate_psf_fwhm, spread_model
 
-__all__ = ["PSF_STATISTICS", "fit_psf_statistic", "psf_statistic"]
+__all__ = ["PSF_STATISTICS", "estimate_widths", "location", "psf_statistic", "spread_values"]
 
 PSF_STATISTICS = ("spread_model",)
 # the smallest stamp on which a PSF-scale window (>= 3 px on each side) fits
@@ -27,21 +27,18 @@ def applies_to(input_shape):
     return len(input_shape) == 3 and min(input_shape[1:]) >= _MIN_STAMP
 
 
-def fit_psf_statistic(X):
-    """PSF FWHM per band (pixels) of the cutouts ``X`` and the centre and scale of their
-    SPREAD_MODEL values.
+def estimate_widths(X):
+    """PSF FWHM per band (pixels) of the cutouts ``X``, measured on their bright point sources.
 
-    The PSF is measured on the cutouts' bright point sources; where a band has too few (fewer
-    than 5 objects at S/N >= 30, e.g. a few faint cutouts), the 10th percentile of every
-    measurable object size is used, and where nothing is measurable, 2.5 pixels.
+    Where a band has too few (fewer than 5 objects at S/N >= 30, e.g. a few faint cutouts), the
+    10th percentile of every measurable object size is used, and where nothing is measurable,
+    2.5 pixels.
 
     Returns
     -------
     fwhm : ndarray of shape (n_bands,)
     measured : ndarray of bool, shape (n_bands,)
         Whether each band's width came from the stellar locus.
-    center, scale : float
-        Median and standard deviation of the training values (scale 1 when they are constant).
     """
     n_bands = X.shape[1]
     fwhm = np.empty(n_bands)
@@ -54,20 +51,23 @@ def fit_psf_statistic(X):
         _, sizes = estimate_psf_fwhm(X[:, b], min_snr=0.0)
         sizes = sizes[np.isfinite(sizes) & (sizes > 0.5)]
         fwhm[b] = np.percentile(sizes, 10) if sizes.size else 2.5
-    values = psf_statistic_values(X, fwhm)
-    center = float(np.median(values))
-    scale = float(np.std(values))
-    return fwhm, measured, center, scale if scale > 0 else 1.0
+    return fwhm, measured
 
 
-def psf_statistic_values(X, fwhm):
-    """SPREAD_MODEL of each cutout (NaN-masked pixels count as 0; 0 where unmeasurable)."""
+def spread_values(X, fwhm):
+    """SPREAD_MODEL of each cutout (NaN-masked pixels count as 0; 0 where unmeasurable);
+    ``fwhm`` in pixels, per band or per cutout and band."""
     X = np.nan_to_num(np.asarray(X, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     values = spread_model(X, fwhm, bands=_bands(X.shape[1]))
     return np.nan_to_num(values, nan=0.0)
 
 
-def psf_statistic(X, fwhm, center, scale, weight):
+def location(values):
+    """Median and standard deviation (1 when the values are constant) of the training values."""
+    scale = float(np.std(values))
+    return float(np.median(values)), scale if scale > 0 else 1.0
+
+
+def psf_statistic(values, center, scale, weight):
     """The column joined to the codes: ``weight * (spread_model - center) / scale``."""
-    values = psf_statistic_values(X, fwhm)
     return (weight * (values - center) / scale)[:, None].astype(np.float32)

@@ -23,7 +23,14 @@ from ..utils import (
     validate_image_data,
 )
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
-from ._psf_statistic import PSF_STATISTICS, applies_to, fit_psf_statistic, psf_statistic
+from ._psf_statistic import (
+    PSF_STATISTICS,
+    applies_to,
+    estimate_widths,
+    location,
+    psf_statistic,
+    spread_values,
+)
 
 __all__ = ["VAEEncoder", "make_hierarchical_vae"]
 
@@ -161,13 +168,16 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         al. 2012: does the PSF or a slightly extended PSF fit the object better), measured
         against the PSF of the training cutouts, which ``fit`` estimates without labels from
         their bright point sources (:func:`~galaxy_learn.photometry.estimate_psf_fwhm`; g, r,
-        i, z of ugriz input). A star *is* the PSF: on real SDSS frames, ZTF cutouts and an
-        independent GalSim set the codes alone lose to the concentration index and this column
-        carries the separation (see the user guide, "Star/galaxy separation on real data").
-        With ``psf_fwhm`` the column is measured on the PSF-matched cutouts. The PSF is
-        estimated once per fit, so cutouts of fields of very different seeing should be
-        fitted with ``psf_fwhm`` (or per field). Image input of at least 9x9 pixels only;
-        None returns the codes alone.
+        i, z of ugriz input). A star *is* the PSF: on real SDSS frames and ZTF cutouts the
+        codes alone lose to the concentration index and this column carries the separation
+        (user guide, "Star/galaxy separation on real data"). One PSF is estimated per fit: for
+        cutouts of one field, or of fields of similar seeing. Cutouts whose seeing varies
+        widely (many fields, or a simulation with one seeing per cutout) need ``psf_fwhm``
+        (every survey publishes it): each cutout is then measured against its own PSF width,
+        converted to pixels by the widths measured on the PSF-matched training cutouts.
+        Without it such a sample is better served by the codes alone (``None``): on the GalSim
+        set (one seeing per cutout) the column measured against one PSF lowered the AUC.
+        Image input of at least 9x9 pixels only; None returns the codes alone.
     psf_statistic_weight : float, default=8.0
         The column is standardised on the training set (median, standard deviation) and
         multiplied by this weight, which sets how much a Euclidean manifold learner downstream
@@ -611,14 +621,22 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         self.psf_statistic_fwhm_ = None
         if self.psf_statistic is None or not applies_to(self.input_shape_):
             return
-        width, measured, center, scale = fit_psf_statistic(self._rescale(X, fwhm))
+        width, measured = estimate_widths(self._rescale(X, fwhm))
         self.psf_statistic_fwhm_ = width
         self.psf_statistic_measured_ = measured
-        self._psf_statistic_loc_ = (center, scale)
+        self._psf_statistic_loc_ = location(spread_values(X, self._pixel_fwhm(fwhm)))
+
+    def _pixel_fwhm(self, fwhm):
+        """PSF FWHM in pixels for SPREAD_MODEL: the measured width, or with ``psf_fwhm`` each
+        cutout's own width converted to pixels (the measured width of the PSF-matched cutouts
+        over their target width gives the unit), so the raw cutouts are measured unresampled."""
+        if fwhm is None:
+            return self.psf_statistic_fwhm_
+        return fwhm * (self.psf_statistic_fwhm_ / self.psf_target_fwhm_)
 
     def _psf_column(self, X, fwhm):
         center, scale = self._psf_statistic_loc_
-        return psf_statistic(self._rescale(X, fwhm), self.psf_statistic_fwhm_, center, scale,
+        return psf_statistic(spread_values(X, self._pixel_fwhm(fwhm)), center, scale,
                              self.psf_statistic_weight)
 
     def _encode(self, Xs, *, logvar=False):
