@@ -346,8 +346,10 @@ def test_one_huge_score_predict_agrees_with_proba():
 
 def test_proba_on_the_cut_and_next_to_it(rng):
     X, _ = _scores(rng)
+    X = X - np.quantile(X, 0.6) + 1e-3  # a cut near 0: one ulp of the score is a log-odds ~1e-19
     clf = ThresholdClassifier(class_prior=0.4, orientation="high").fit(X)
     t = clf.threshold_
+    assert abs(t) < 0.01
     Xc = np.array([[np.nextafter(t, -np.inf)], [t], [np.nextafter(t, np.inf)]])
     d = clf.decision_function(Xc)
     assert d[0] < 0 and d[1] == 0 and d[2] > 0
