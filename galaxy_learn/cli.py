@@ -209,7 +209,44 @@ def build_parser():
                          help="output file: .npy or .fits (its folder must exist)")
     _add_training(denoise, "ContrastiveDenoiser")
     _add_common(denoise)
+
+    catalog = sub.add_parser(
+        "catalog", help="detect, measure and classify the objects of survey fields",
+        description="For each field (one calibrated FITS frame per band with its WCS, in one "
+                    "directory, e.g. the five SDSS frame-[ugriz]-*.fits.bz2 files): align the "
+                    "bands through their WCS, detect objects on the reference band (background "
+                    "and noise measured), measure aperture fluxes and AB magnitudes "
+                    "per band with edge/masked/saturated flags, classify star/galaxy with the "
+                    "label-free line fitted on the field (or --model), and write "
+                    "OUT/<field>_catalog.fits|csv, <field>_classmap.fits (0 background, 1 galaxy, "
+                    "2 star; the reference band's WCS) and <field>_quicklook.png.",
+        epilog=_EXIT_CODES)
+    catalog.add_argument("fields", nargs="+", type=Path, metavar="FIELD",
+                         help="a field's directory of frames; several fields: several "
+                              "directories (a field that fails is skipped and listed)")
+    catalog.add_argument("-o", "--output-dir", type=Path, required=True, metavar="OUT",
+                         help="existing folder for the outputs")
+    catalog.add_argument("--format", choices=("fits", "csv"), default="fits",
+                         help="catalogue format (default: fits)")
+    catalog.add_argument("--bands", default=None,
+                         help="bands to use, in order, e.g. gri (default: every band found)")
+    catalog.add_argument("--class-prior", type=_prior_or_auto, default=None, metavar="P",
+                         help="star fraction for the label-free line, or 'auto' to estimate it "
+                              "from the field (default: auto)")
+    catalog.add_argument("--model", type=Path, metavar="PATH",
+                         help="classify with this saved classifier of stamps (a file written by "
+                              "galaxy_learn.persistence.save) instead of the label-free line")
+    catalog.add_argument("--n-jobs", type=_positive_int, default=None, metavar="N",
+                         help="fields in parallel (joblib; default: one at a time)")
+    catalog.add_argument("--on-error", choices=("skip", "raise"), default="skip",
+                         help="a field that fails: 'skip' it (listed on stderr, exit code 3) "
+                              "or 'raise' (default: skip)")
+    _add_common(catalog, model=False)
     return parser
+
+
+def _prior_or_auto(text):
+    return "auto" if text == "auto" else _fraction(text)
 
 
 def _say(args, text):
@@ -426,8 +463,34 @@ def _cmd_denoise(args):
     return _done(args, batch)
 
 
+def _cmd_catalog(args):
+    from .field_catalog import catalog_fields
+
+    if not args.output_dir.is_dir():
+        raise CLIError(f"-o/--output-dir {str(args.output_dir)!r} is not an existing folder.")
+    kwargs = {"bands": args.bands, "random_state": args.random_state}
+    if args.class_prior is not None:
+        kwargs["class_prior"] = args.class_prior
+    if args.model is not None:
+        if not args.model.is_file():
+            raise CLIError(f"--model {str(args.model)!r} is not a file.")
+        kwargs["model"] = _load_model(args, "predict")
+    summary = catalog_fields(args.fields, args.output_dir, fmt=args.format,
+                             on_error=args.on_error, n_jobs=args.n_jobs,
+                             verbose=_verbose(args), **kwargs)
+    for name, n in summary["done"].items():
+        _say(args, f"{name}: {n} object(s) catalogued")
+    if summary["failed"]:
+        print(f"galaxy-learn catalog: {len(summary['failed'])} field(s) skipped:",
+              file=sys.stderr)
+        for name, err in summary["failed"].items():
+            print(f"  {name}: {err}", file=sys.stderr)
+        return EXIT_PARTIAL if summary["done"] else EXIT_ERROR
+    return EXIT_OK
+
+
 _COMMANDS = {"demo": _cmd_demo, "classify": _cmd_classify, "segment": _cmd_segment,
-             "denoise": _cmd_denoise}
+             "denoise": _cmd_denoise, "catalog": _cmd_catalog}
 
 
 def main(argv=None):

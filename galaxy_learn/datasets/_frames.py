@@ -10,8 +10,8 @@ in every band.
 
 The PSF width of each band comes from the header when it carries one (``PSF_FWHM``, ``SEEING``,
 ...), from a table the user gives (an SDSS calibObj / psField), or is measured on the field's own
-bright point sources (:func:`~galaxy_learn.photometry.estimate_psf_fwhm`): the stellar locus is the narrowest tight cluster
-of object sizes, which needs no labels.
+bright point sources (:func:`~galaxy_learn.photometry.estimate_psf_fwhm`): the stellar locus is
+the narrowest tight cluster of object sizes, which needs no labels.
 """
 import re
 import warnings
@@ -32,6 +32,10 @@ _FITS_SUFFIX = re.compile(r"\.(fits|fit|fts)(\.bz2|\.gz|\.fz)?$", re.IGNORECASE)
 _BAND_KEYS = ("FILTER", "BAND", "FILTNAM", "FILTER1")
 _PSF_KEYS = ("PSF_FWHM", "PSFFWHM", "SEEING", "FWHM")
 _SATURATE_KEYS = ("SATURATE", "SATURATN", "SATLEVEL")
+_ZEROPOINT_KEYS = ("MAGZP", "MAGZERO", "ZEROPT", "PHOTZP", "ZP")
+#: AB zero points of flux units that carry one: ``mag = zp - 2.5 log10(flux)``.
+_UNIT_ZEROPOINTS = {"nanomaggy": 22.5, "nanomaggies": 22.5, "nmgy": 22.5, "maggy": 0.0,
+                    "maggies": 0.0}
 #: SDSS frames carry no saturation keyword; the photo pipeline flags pixels above ~ this many
 #: flat-fielded counts (the chips' full well less the bias), so we flag a stamp whose peak count,
 #: ``value / NMGY``, exceeds it.
@@ -126,11 +130,15 @@ class SurveyField:
         first band).
     psf_fwhm : dict of str to float, default=None
         PSF FWHM of each band in **pixels** of that band (None or missing bands: measured by
-        :func:`~galaxy_learn.photometry.estimate_psf_fwhm` on the field's own point sources when stamps are cut).
+        :func:`~galaxy_learn.photometry.estimate_psf_fwhm` on the field's own point sources
+        when stamps are cut).
     saturation : dict of str to float, default=None
         Pixel value at and above which a band saturates (None: unknown, nothing flagged).
     unit : str, default=None
         Pixel unit (``BUNIT``), recorded in the catalogue.
+    zeropoint : dict of str to float, default=None
+        AB magnitude zero point of each band, ``mag = zp - 2.5 log10(flux)`` (22.5 for
+        nanomaggies); None or missing bands: unknown (magnitudes NaN).
     name : str, default=None
         Field name (e.g. ``"004510-4-0030"``).
 
@@ -154,7 +162,7 @@ class SurveyField:
     """
 
     def __init__(self, images, wcs, *, bands=None, reference_band=None, psf_fwhm=None,
-                 saturation=None, unit=None, name=None):
+                 saturation=None, unit=None, zeropoint=None, name=None):
         bands = list(images) if bands is None else list(bands)
         missing = [b for b in bands if b not in images or b not in wcs]
         if missing:
@@ -175,6 +183,7 @@ class SurveyField:
         self.psf_fwhm = dict(psf_fwhm or {})
         self.saturation = dict(saturation or {})
         self.unit = unit
+        self.zeropoint = dict(zeropoint or {})
         self.name = name
         for b, img in self.images.items():
             if np.ndim(img) != 2:
@@ -234,7 +243,8 @@ class SurveyField:
             if m:
                 fields.add(m.group("field"))
         if len(fields) > 1:
-            msg = f"The frames belong to different fields {sorted(fields)}; give one field's frames."
+            msg = (f"The frames belong to different fields {sorted(fields)}; give one field's "
+                   "frames.")
             raise ValueError(msg)
         if wanted is None:
             order = "ugrizy"
@@ -246,7 +256,7 @@ class SurveyField:
                 f"{[str(f) for f in files]}. Pass bands= to use only the bands you have."
             )
             raise ValueError(msg)
-        images, wcs, psf, sat, units = {}, {}, {}, {}, set()
+        images, wcs, psf, sat, units, zps = {}, {}, {}, {}, set(), {}
         given = dict(psf_fwhm or {})
         for b in wanted:
             img, header, w = _read_frame(found[b], b)
@@ -261,11 +271,18 @@ class SurveyField:
                 level = _SDSS_SATURATION_COUNTS * nmgy
             if level is not None:
                 sat[b] = level
-            if header.get("BUNIT"):
-                units.add(str(header["BUNIT"]).strip())
+            bunit = str(header.get("BUNIT", "")).strip()
+            if bunit:
+                units.add(bunit)
+            zp = header.get(next((k for k in _ZEROPOINT_KEYS if k in header), ""), None)
+            if isinstance(zp, (int, float)) and not isinstance(zp, bool):
+                zps[b] = float(zp)
+            elif bunit.lower() in _UNIT_ZEROPOINTS:
+                zps[b] = _UNIT_ZEROPOINTS[bunit.lower()]
         name = fields.pop() if fields else Path(found[wanted[0]]).parent.name
         return cls(images, wcs, bands=wanted, reference_band=reference_band, psf_fwhm=psf,
-                   saturation=sat, unit=units.pop() if len(units) == 1 else None, name=name)
+                   saturation=sat, unit=units.pop() if len(units) == 1 else None,
+                   zeropoint=zps, name=name)
 
     def _check_overlap(self):
         """Every band must cover the reference band's centre: otherwise not one field."""

@@ -215,7 +215,8 @@ def spread_model(X, psf_fwhm, *, bands="auto", center="centroid", profile="moffa
             gp_safe = np.where(ok, gp, 1.0)
             s = Gp / gp_safe - np.einsum("nij,nij->n", G, g) / np.einsum("nij,nij->n", g, g)
             # first-order error of the ratio under uniform pixel noise
-            grad = (G * gp_safe[:, None, None] - g * Gp[:, None, None]) / gp_safe[:, None, None] ** 2
+            gp3, Gp3 = gp_safe[:, None, None], Gp[:, None, None]
+            grad = (G * gp3 - g * Gp3) / gp3**2
             var = sigma_pix[idx] ** 2 * np.einsum("nij,nij->n", grad, grad)
             w = np.where(ok, 1.0 / np.maximum(var, 1e-30), 0.0)
             num[idx] += w * np.where(ok, s, 0.0)

@@ -1,0 +1,150 @@
+"""Field catalogues: detect, measure, classify survey frames; outputs; many fields; the CLI."""
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+from astropy.wcs import WCS
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from galaxy_learn.cli import main
+from galaxy_learn.field_catalog import catalog_field, catalog_fields, write_field_catalog
+from tests._survey_frames import _make_field
+
+# 6 point sources (FWHM 3 px) and 6 extended objects (FWHM 7 px) on a 3-band field
+XS = (30.0, 70.4, 110.2, 150.7, 190.1, 40.3, 80.8, 120.1, 160.6, 60.2, 100.9, 140.3)
+YS = (30.0, 40.2, 35.6, 45.1, 38.9, 100.2, 110.7, 95.3, 105.8, 160.4, 150.1, 165.2)
+WIDTHS = (3.0,) * 6 + (7.0,) * 6
+
+
+def _field(folder, **kw):
+    folder.mkdir(exist_ok=True)
+    return _make_field(folder, noise=0.005, xs=XS, ys=YS, widths=WIDTHS, **kw)
+
+
+class _SizeModel(ClassifierMixin, BaseEstimator):
+    """A 'model' of stamps: star when the central 3x3 holds > 35% of the 15x15 flux."""
+
+    def fit(self, X=None, y=None):
+        self.classes_ = np.array(["galaxy", "star"])
+        return self
+
+    def _ratio(self, X):
+        c = X.shape[-1] // 2
+        core = X[:, :, c - 1:c + 2, c - 1:c + 2].sum(axis=(1, 2, 3))
+        return core / X[:, :, c - 7:c + 8, c - 7:c + 8].sum(axis=(1, 2, 3))
+
+    def predict(self, X):
+        return np.where(self._ratio(X) > 0.35, "star", "galaxy")
+
+    def predict_proba(self, X):
+        p = np.clip(self._ratio(X) / 0.7, 0, 1)
+        return np.column_stack([1 - p, p])
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("field")
+    _field(folder)
+    return catalog_field(folder, model=_SizeModel().fit(), stamp_size=31)
+
+
+def test_catalog_finds_measures_and_classifies(result):
+    cat = result["catalog"]
+    assert len(cat) == 12
+    # positions: every injected object matched within 0.5 px of the reference band
+    d = np.hypot(cat["x"].to_numpy()[:, None] - np.array(XS), cat["y"].to_numpy()[:, None]
+                 - np.array(YS))
+    assert d.min(axis=1).max() < 0.5
+    order = d.argmin(axis=1)
+    truth = np.where(np.array(WIDTHS)[order] < 5, "star", "galaxy")
+    np.testing.assert_array_equal(cat["class"].to_numpy(), truth)
+    # aperture flux (radius 2 PSF FWHM) of the point sources in every band: the injected 50 nmgy
+    stars = truth == "star"
+    for b in "grz":
+        np.testing.assert_allclose(cat.loc[stars, f"flux_{b}"], 50.0, rtol=0.03)
+        np.testing.assert_allclose(cat[f"mag_{b}"], 22.5 - 2.5 * np.log10(cat[f"flux_{b}"]))
+    assert not cat[["flag_edge", "flag_masked", "flag_saturated"]].to_numpy().any()
+
+
+def test_class_map_matches_the_catalogue(result):
+    cat, cmap, labels = result["catalog"], result["class_map"], result["labels"]
+    assert set(np.unique(cmap)) <= {0, 1, 2}
+    for _, row in cat.iterrows():
+        code = cmap[int(round(row["y"])), int(round(row["x"]))]
+        assert code == (2 if row["class"] == "star" else 1)
+    assert ((labels > 0) == (cmap > 0)).all()
+
+
+def test_written_outputs(result, tmp_path):
+    write_field_catalog(result, tmp_path / "c.fits", map_path=tmp_path / "m.fits",
+                        png_path=tmp_path / "q.png")
+    t = Table.read(tmp_path / "c.fits")
+    assert len(t) == 12 and str(t["ra"].unit) == "deg" and t.meta["REFBAND"] == "r"
+    with fits.open(tmp_path / "m.fits") as hdul:
+        cmap, header = hdul[0].data, hdul[0].header
+    np.testing.assert_array_equal(cmap, result["class_map"])
+    # the map carries the reference band's WCS: an object's RA/Dec lands on its own pixel
+    row = result["catalog"].iloc[0]
+    x, y = WCS(header).world_to_pixel_values(row["ra"], row["dec"])
+    assert abs(x - row["x"]) < 1e-6 and abs(y - row["y"]) < 1e-6
+    assert (tmp_path / "q.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    write_field_catalog(result, tmp_path / "c.csv")
+    csv = pd.read_csv(tmp_path / "c.csv")
+    assert list(csv.columns) == list(result["catalog"].columns)
+    with pytest.raises(ValueError, match=r"must end in \.fits or \.csv"):
+        write_field_catalog(result, tmp_path / "c.txt")
+    with pytest.raises(ValueError, match="does not exist"):
+        write_field_catalog(result, tmp_path / "nope" / "c.fits")
+
+
+def test_label_free_line_on_a_field(tmp_path):
+    folder = tmp_path / "f"
+    _field(folder)
+    with pytest.raises(ValueError, match="needs at least 20"):
+        catalog_field(folder, stamp_size=31)
+
+
+def test_empty_frame_is_an_error(tmp_path):
+    paths, _, _ = _field(tmp_path / "f")
+    for p in paths:
+        data, header = fits.getdata(p), fits.getheader(p)
+        fits.PrimaryHDU(np.zeros_like(data), header=header).writeto(p, overwrite=True)
+    with pytest.raises(ValueError, match="holds no data"):
+        catalog_field(tmp_path / "f", model=_SizeModel().fit())
+
+
+def test_many_fields_one_bad(tmp_path):
+    good, bad, out = tmp_path / "good", tmp_path / "bad", tmp_path / "out"
+    _field(good)
+    bad.mkdir()
+    (bad / "frame-r-000009-1-0001.fits").write_bytes(b"junk")
+    out.mkdir()
+    summary = catalog_fields([bad, good], out, fmt="csv", model=_SizeModel().fit(), stamp_size=31)
+    assert summary["done"] == {str(good): 12}
+    assert list(summary["failed"]) == [str(bad)] and "Could not read" in summary["failed"][str(bad)]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "000001-1-0001_catalog.csv", "000001-1-0001_classmap.fits", "000001-1-0001_quicklook.png"]
+    with pytest.raises(ValueError, match="Output folder"):
+        catalog_fields([good], tmp_path / "missing")
+    with pytest.raises(ValueError, match="Could not read"):
+        catalog_fields([bad], out, on_error="raise", model=_SizeModel().fit())
+
+
+def test_cli_catalog_partial_and_model(tmp_path, capsys):
+    from galaxy_learn import persistence
+
+    good, bad, out = tmp_path / "good", tmp_path / "bad", tmp_path / "out"
+    _field(good)
+    bad.mkdir()
+    (bad / "frame-r-000009-1-0001.fits").write_bytes(b"junk")
+    out.mkdir()
+    model_path = tmp_path / "m.glm"
+    persistence.save(_SizeModel().fit(), model_path)
+    code = main(["catalog", str(bad), str(good), "-o", str(out), "--model", str(model_path),
+                 "--format", "csv", "-q"])
+    err = capsys.readouterr().err
+    assert code == 3 and "1 field(s) skipped" in err and str(bad) in err
+    assert len(pd.read_csv(out / "000001-1-0001_catalog.csv")) == 12
+    assert main(["catalog", str(good), "-o", str(tmp_path / "missing")]) == 1
+    assert "is not an existing folder" in capsys.readouterr().err
