@@ -165,13 +165,27 @@ def line_scores(X_fit, X_eval, seed, quick, psf=None):
             n = enc.n_latent * enc.n_ensemble
             iso = Isomap(n_components=1).fit(Z_fit[:, :n])
             scores["codes only"] = iso.transform(Z_eval[:, :n])[:, 0]
-            for w in (2.0, 4.0):
+            for w in (2.0, 4.0, 32.0):
                 f = np.ones(Z_fit.shape[1])
                 f[-1] = w / WEIGHT
                 iso = Isomap(n_components=1).fit(Z_fit * f)
                 scores[f"weight {w:g}"] = iso.transform(Z_eval * f)[:, 0]
             scores["spread_model only"] = Z_eval[:, -1]
     return scores
+
+
+def label_free_cut(y, score):
+    """The score cut by ThresholdClassifier without labels: the star fraction estimated
+    (``class_prior="auto"``) against the true one, and the accuracy with the estimate and with
+    the true fraction (orientation by the label-free "narrow component" rule)."""
+    from galaxy_learn import ThresholdClassifier
+
+    z = np.asarray(score, dtype=float)[:, None]
+    auto = ThresholdClassifier(class_prior="auto").fit(z)
+    given = ThresholdClassifier(class_prior=float(np.mean(y))).fit(z)
+    return {"star_fraction": float(np.mean(y)), "star_fraction_auto": float(auto.class_prior_),
+            "accuracy_auto": float(np.mean(auto.predict(z) == y)),
+            "accuracy_true_prior": float(np.mean(given.predict(z) == y))}
 
 
 def evaluate(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, *, flux_halves=False,
@@ -186,7 +200,8 @@ def evaluate(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, *, flux_halves=
                 continue
             aucs, counts = auc_table(y, score, mag, bins, flux_halves=flux_halves)
             rows.append({"dataset": dataset, "method": method, "seed": seed,
-                         "fit_seconds": round(seconds, 1), "auc": aucs, "n": counts})
+                         "fit_seconds": round(seconds, 1), "auc": aucs, "n": counts,
+                         **label_free_cut(y, score)})
             print(f"{dataset:14s} {method:20s} seed={seed} auc={aucs['all']:.3f} "
                   f"({seconds:.0f} s)", flush=True)
     return rows
@@ -206,10 +221,16 @@ def summarise(rows):
                 v = np.array([r["auc"][b] for r in runs], dtype=float)
                 row[f"AUC {b}"] = (f"{np.nanmean(v):.3f}" if len(v) == 1 else
                                    f"{np.nanmean(v):.3f} ± {np.nanstd(v, ddof=1):.3f}")
+            for key in ("star_fraction_auto", "accuracy_auto", "accuracy_true_prior"):
+                v = np.array([r.get(key, np.nan) for r in runs], dtype=float)
+                row[key.replace("_", " ")] = (f"{v.mean():.3f}" if len(v) == 1 else
+                                              f"{v.mean():.3f} ± {v.std(ddof=1):.3f}")
             table.append(row)
         n = sub[0]["n"]
+        fraction = np.mean([r.get("star_fraction", np.nan) for r in sub])
         out.append(f"### {ds}\n\nObjects per bin: " +
-                   ", ".join(f"{k}: {v}" for k, v in n.items()) + "\n\n" + markdown_table(table))
+                   ", ".join(f"{k}: {v}" for k, v in n.items()) +
+                   f"; true star fraction {fraction:.3f}\n\n" + markdown_table(table))
     return "\n".join(out)
 
 
@@ -220,7 +241,19 @@ def main():
     parser.add_argument("--only", nargs="+",
                         choices=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf"],
                         default=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf"])
+    parser.add_argument("--assemble", nargs="+", type=Path, metavar="JSON",
+                        help="only merge the rows of earlier runs' real.json files into one "
+                             "real.json / real.md (runs split across processes)")
     args = parser.parse_args()
+    if args.assemble:
+        records = [json.loads(p.read_text()) for p in args.assemble]
+        rows = [r for rec in records for r in rec["rows"]]
+        info = {k: v for rec in records for k, v in rec["data"].items()}
+        commands = "; ".join(f"`{rec['command']}` at {rec['commit']}" for rec in records)
+        write_results(rows, info, {"machine": records[0]["machine"], "command": commands,
+                                   "commit": records[-1]["commit"], "quick": False,
+                                   "data": info, "rows": rows}, "real")
+        return
     seeds = args.seeds[:1] if args.quick else args.seeds
     if not args.data.is_dir():
         print(f"bench_real: no real data at {args.data} (the shared data folder); skipped.")
@@ -265,12 +298,16 @@ def main():
                             capture_output=True, text=True, check=False).stdout.strip()
     record = {"machine": machine_description(), "command": " ".join(sys.argv),
               "commit": commit, "quick": args.quick, "data": info, "rows": rows}
-    name = "real_quick" if args.quick else "real"
+    write_results(rows, info, record, "real_quick" if args.quick else "real")
+
+
+def write_results(rows, info, record, name):
     path = results_path(name)
     path.with_suffix(".json").write_text(json.dumps(record, indent=1, default=str))
+    command = record["command"] if record["command"].startswith("`") else (
+        f"`{record['command']}` at commit {record['commit']}")
     md = (f"## Real data and an independent simulator (`bench_real.py`)\n\n"
-          f"Command: `{record['command']}` at commit {commit}. Data: "
-          f"`{json.dumps(info)}`\n\n" + summarise(rows))
+          f"Command: {command}. Data: `{json.dumps(info)}`\n\n" + summarise(rows))
     path.write_text(md)
     print(md)
 
