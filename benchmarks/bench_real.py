@@ -239,7 +239,7 @@ def main():
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--only", nargs="+",
-                        choices=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf"],
+                        choices=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf", "oursim"],
                         default=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf"])
     parser.add_argument("--assemble", nargs="+", type=Path, metavar="JSON",
                         help="only merge the rows of earlier runs' real.json files into one "
@@ -294,6 +294,16 @@ def main():
                 fwhm = truth[[f"psf_fwhm_{b}" for b in "ugriz"]].to_numpy()  # arcsec
                 rows += evaluate("GalSim, PSF FWHM given (psf_fwhm, arcsec)", *split,
                                  psf=(fwhm[:n_fit], fwhm[n_fit:]))
+    if "oursim" in args.only:  # this project's simulator, as in the VAE studies (12,000 / 2,100)
+        from galaxy_learn.datasets import make_star_galaxy_cutouts
+
+        n_fit, n_eval = (600, 300) if args.quick else (12_000, 2_100)
+        for seed in seeds:
+            X_fit, _, _ = make_star_galaxy_cutouts(n_fit, random_state=seed)
+            X_eval, _, truth = make_star_galaxy_cutouts(n_eval, random_state=seed + 1000)
+            rows += evaluate("this project's simulator (fit 12,000 / score 2,100)", X_fit, X_eval,
+                             truth["point_source"].to_numpy().astype(int),
+                             truth["mag_r"].to_numpy(), GALSIM_BINS, [seed], args.quick)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True, check=False).stdout.strip()
     record = {"machine": machine_description(), "command": " ".join(sys.argv),
