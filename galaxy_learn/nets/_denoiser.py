@@ -31,8 +31,10 @@ __all__ = ["ContrastiveDenoiserNet"]
 class ContrastiveDenoiserNet(NeuralNet):
     """NeuralNet whose ``train_step`` builds the two noisy views, masks and the combined loss.
 
-    Parameters (beyond :class:`skorch.NeuralNet`'s)
-    -----------------------------------------------
+    Takes :class:`skorch.NeuralNet`'s parameters and these:
+
+    Parameters
+    ----------
     noise_gain : float or None
         Poisson gain (counts per scaled unit) of the added noise; None disables shot noise.
     noise_sigma : float
