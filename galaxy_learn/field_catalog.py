@@ -155,6 +155,7 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
             raise ValueError(msg)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*connected components.*")
+            warnings.filterwarnings("ignore", message=".*sparsity structure.*")
             model = _line(class_prior, random_state, verbose).fit(X_fill[clean])
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*connected components.*")

@@ -69,5 +69,10 @@ def location(values):
 
 
 def psf_statistic(values, center, scale, weight):
-    """The column joined to the codes: ``weight * (spread_model - center) / scale``."""
-    return (weight * (values - center) / scale)[:, None].astype(np.float32)
+    """The column joined to the codes: ``weight * arcsinh((spread_model - center) / scale)``.
+
+    The arcsinh keeps the ranking and the resolution near the stellar locus, and compresses the
+    long tail of large galaxies (tens of standard deviations), which would otherwise leave them
+    disconnected from the rest in a k-nearest-neighbour graph (Isomap).
+    """
+    return (weight * np.arcsinh((values - center) / scale))[:, None].astype(np.float32)

@@ -179,8 +179,9 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         set (one seeing per cutout) the column measured against one PSF lowered the AUC.
         Image input of at least 9x9 pixels only; None returns the codes alone.
     psf_statistic_weight : float, default=8.0
-        The column is standardised on the training set (median, standard deviation) and
-        multiplied by this weight, which sets how much a Euclidean manifold learner downstream
+        The column is standardised on the training set (median, standard deviation),
+        compressed by an arcsinh (the tail of large galaxies would otherwise sit apart from
+        everything in Isomap's neighbour graph) and multiplied by this weight, which sets how much a Euclidean manifold learner downstream
         (Isomap) follows it rather than the codes: at 8 Isomap's coordinate follows it; lower
         weights mix in the codes, which lowered the AUC on the real data sets.
     reconstruction : {"gaussian", "bce"}, default="gaussian"
