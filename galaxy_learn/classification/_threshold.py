@@ -1,8 +1,9 @@
 """Classification without labels: cut a one-dimensional score where a class-proportion prior says.
 
-The seeds' recipe for star/galaxy separation: encode the cutouts (VAE), map the latent space to one
-coordinate (Isomap), and cut that coordinate so that a known fraction of objects ("about 40% of
-these are stars") falls on one side. :class:`ThresholdClassifier` is the cut;
+The recipe for star/galaxy separation of Sun et al. (2017, "Baseline: VAE + Manifold learning"):
+encode the cutouts (VAE), map the latent space to one coordinate (Isomap), and cut that
+coordinate so that a known fraction of objects ("about 40% of these are stars") falls on one
+side. :class:`ThresholdClassifier` is the cut;
 :class:`ManifoldThresholdClassifier` chains manifold -> coordinate -> cut in one estimator and
 scales to survey catalogues through :class:`~galaxy_learn.manifold.LandmarkIsomap`.
 With ``class_prior="auto"`` the fraction itself is estimated from the score (a two-component
@@ -452,6 +453,9 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
        Statistics and Computing 10, 339-348 (2000).
     .. [2] C. Liu and D. B. Rubin, "ML estimation of the t distribution using EM and its
        extensions, ECM and ECME", Statistica Sinica 5, 19-39 (1995).
+    .. [3] H. Sun, E. J. Kim, S. Li and R. J. Brunner, "Unsupervised star-galaxy segmentation
+       and classification", summary report, LCDM, University of Illinois at Urbana-Champaign
+       (2017), "Baseline: VAE + Manifold learning".
 
     Examples
     --------
@@ -617,10 +621,10 @@ class ManifoldThresholdClassifier(_CutClassifierMixin, BaseEstimator):
 
     The default manifold is :class:`~galaxy_learn.manifold.LandmarkIsomap` with one component,
     which equals :class:`~sklearn.manifold.Isomap` up to 1,000 objects and scales linearly beyond
-    (1,000,000 two-dimensional latents in under a minute on two cores). Any transformer with
-    ``fit`` and ``transform`` works: ``Isomap``, ``PCA``, ``KernelPCA``, ``umap.UMAP``. Methods
-    without an out-of-sample ``transform`` (``SpectralEmbedding``, ``TSNE``) cannot label new
-    objects and are rejected.
+    (timings up to 1,000,000 objects in the user guide, "Labels from a class-proportion
+    prior"). Any transformer with ``fit`` and ``transform`` works: ``Isomap``, ``PCA``,
+    ``KernelPCA``, ``umap.UMAP``. Methods without an out-of-sample ``transform``
+    (``SpectralEmbedding``, ``TSNE``) cannot label new objects and are rejected.
 
     Parameters
     ----------
@@ -673,6 +677,12 @@ class ManifoldThresholdClassifier(_CutClassifierMixin, BaseEstimator):
     --------
     ThresholdClassifier : the cut alone, for a pipeline with its own manifold step.
     galaxy_learn.manifold.LandmarkIsomap : survey-scale Isomap.
+
+    References
+    ----------
+    H. Sun, E. J. Kim, S. Li and R. J. Brunner, "Unsupervised star-galaxy segmentation
+    and classification", summary report, LCDM, University of Illinois at Urbana-Champaign
+    (2017), "Baseline: VAE + Manifold learning".
 
     Examples
     --------

@@ -310,9 +310,9 @@ def make_star_galaxy_cutouts(
       noise (its normal limit above 30 e-), read noise from SDSS dark variances.
 
     At default settings the concentration index (:func:`galaxy_learn.photometry.concentration_index`)
-    separates point sources from galaxies with ROC AUC 0.86 over r = 16–22 (> 0.97 for r < 19,
-    0.92 at r = 20–21, 0.82 at 21–22, 0.71 at 22–22.5): faint galaxies are genuinely hard
-    (see ``benchmarks/results/simulator.md``).
+    separates bright point sources from galaxies almost perfectly and faint ones poorly: faint
+    galaxies, no larger than the PSF, are genuinely hard (the ROC AUC per magnitude bin, and the
+    command that measures it, are in the user guide, "The SDSS-like simulator").
 
     Examples
     --------

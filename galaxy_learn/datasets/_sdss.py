@@ -27,7 +27,7 @@ def load_sdss_npy(
     cache_dir=None,
     n_jobs=None,
 ):
-    """Load SDSS cutouts stored as ``.npy`` record files (the seeds' labeled / unlabeled sets).
+    """Load SDSS cutouts stored as ``.npy`` record files (the sets of Sun et al. 2017).
 
     Labeled format: each file holds a structured array (1 or more objects) with fields
     ``('objID', 'image', 'class', 'z')``, ``image`` of shape ``(5, 64, 64)`` with bands
@@ -72,8 +72,8 @@ def load_sdss_npy(
         Directory of the ``lazy`` cache; default ``<system temp>/galaxy_learn_cache``.
     n_jobs : int, default=None
         Reader threads. None means 1: reading .npy files is bound by page faults on the output
-        array, and on 2 cores one thread read 20,000 files in 2.0 s against 6.4 s for two
-        (benchmarks/results/loaders.md).
+        array, and on a 2-core machine one thread was faster than several (measured times in the
+        user guide, "Loading survey data and scaling images").
 
     Returns
     -------
@@ -84,6 +84,13 @@ def load_sdss_npy(
     meta : pandas.DataFrame
         One row per image: ``objID`` and ``z`` (when present), ``file`` (path) and
         ``index_in_file``. Only returned if ``return_meta``.
+
+    References
+    ----------
+    H. Sun, E. J. Kim, S. Li and R. J. Brunner, "Unsupervised star-galaxy segmentation and
+    classification", summary report, LCDM, University of Illinois at Urbana-Champaign (2017),
+    "Dataset": the labeled set (140,000 images in 20,000 files) and the unlabeled set
+    (100,000 files of one image each) in this format.
 
     Examples
     --------

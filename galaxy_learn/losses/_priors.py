@@ -14,8 +14,8 @@ Every prior is a small picklable object with one interface (pure torch, no sklea
 ``stochastic``
     Whether the encoder samples ``z = mu + sigma * eps`` in training (False for the plain AE).
 
-The double-peak prior of the seeds is Q = ½N(−m, s²) + ½N(m, s²) per latent unit. With
-P = N(μ, σ²) the exact divergence is
+The double-peak prior of Sun (2017, project notebook, §1.1.1) is Q = ½N(−m, s²) + ½N(m, s²)
+per latent unit. With P = N(μ, σ²) the exact divergence is
 
     KL(P‖Q) = log(s/σ) − ½ + (μ² + σ² + m²)/(2s²) − E_x[log cosh(m x / s²)],   x ~ N(μ, σ²)
 
@@ -112,12 +112,13 @@ def double_peak_scaling_bound(mu, logvar, m=1.0, s=1.0):
 
 
 def seed_double_peak_kl(mu, logvar, m=1.0, s=1.0):
-    """The seed's "more precise" closed form, transcribed from its Keras code term by term.
+    """The "more precise" closed form of Sun (2017, notebook §1.1.2.2), from its Keras code.
 
     log(2s/σ) + 2m[−σ exp(−μ²/(2σ²)) + √(π/2) μ (1 − tanh(1.19 μ/(√2 σ)))]/s²
     + ((m−μ)² + (σ−s)(σ+s))/(2s²). It is not a KL: it is asymmetric in μ, negative for μ < 0
     far from the origin (−13.19 at μ=−1.2, σ=0.2, m=1, s=0.5 where the true KL is 1.27) and
-    log 2 at P = Q = N(0, 1). Kept only to reproduce the seed's experiments.
+    log 2 at P = Q = N(0, 1). Kept only to reproduce the experiments of that notebook
+    (transcribed term by term).
     """
     sigma = (0.5 * logvar).exp()
     gamma = -torch.exp(-(mu**2) / (2.0 * logvar.exp())) * sigma + math.sqrt(math.pi / 2) * mu * (
@@ -216,7 +217,18 @@ class NormalPrior(BasePrior):
 
 
 class DoublePeakKLPrior(BasePrior):
-    """Exact KL to the double-peak prior ½N(−m, s²) + ½N(m, s²) (``prior="dkl"``)."""
+    """Exact KL to the double-peak prior ½N(−m, s²) + ½N(m, s²) (``prior="dkl"``).
+
+    The prior is the one proposed for unsupervised star/galaxy separation by Sun (2017); the
+    KL is computed exactly by quadrature (see the module docstring) instead of by that
+    notebook's closed-form approximation (:class:`SeedDoublePeakKLPrior`).
+
+    References
+    ----------
+    H. Sun, "Unsupervised star-galaxy segmentation and classification", project notebook, LCDM,
+    University of Illinois at Urbana-Champaign (2017),
+    §1.1.1 (the double-peak prior) and §1.1.2 (its KL divergence).
+    """
 
     name = "dkl"
 
@@ -225,11 +237,17 @@ class DoublePeakKLPrior(BasePrior):
 
 
 class SeedDoublePeakKLPrior(BasePrior):
-    """The seed's closed-form "precise" double-peak KL, as published (``prior="dkl_seed"``).
+    """Closed-form "precise" double-peak KL of Sun (2017), as published (``prior="dkl_seed"``).
 
     Measured error against the true KL (scipy quad): +0.10 at (μ, σ, m, s) = (0.5, 0.3, 1, 0.5),
     −14.46 at (−1.2, 0.2, 1, 0.5), −0.66 at (0.1, 0.5, 2, 1), +log 2 at (0, 1, 0, 1). It is
     unbounded below for μ → −∞, so training with it can diverge; use ``"dkl"``.
+
+    References
+    ----------
+    H. Sun, "Unsupervised star-galaxy segmentation and classification", project notebook, LCDM,
+    University of Illinois at Urbana-Champaign (2017),
+    §1.1.2.2 (the formula and its Keras ``vae_loss``).
     """
 
     name = "dkl_seed"
@@ -239,10 +257,15 @@ class SeedDoublePeakKLPrior(BasePrior):
 
 
 class ScalingBoundPrior(BasePrior):
-    """Convexity upper bound of the double-peak KL (``prior="scaling"``), the seed's §1.1.2.1.
+    """Convexity upper bound of the double-peak KL (``prior="scaling"``), Sun (2017) §1.1.2.1.
 
     log(s/σ) + (σ² + μ² + m²)/(2s²) − ½ = KL + E[log cosh(mx/s²)] ≥ KL. The μ-dependence equals
     that of a single N(0, s²) prior, so it does not favour two peaks.
+
+    References
+    ----------
+    H. Sun, "Unsupervised star-galaxy segmentation and classification", project notebook, LCDM,
+    University of Illinois at Urbana-Champaign (2017), §1.1.2.1 ("an scaling technique").
     """
 
     name = "scaling"
@@ -255,6 +278,14 @@ class AWPrior(BasePrior):
     """Analogy of Wasserstein: −‖μ‖_p + ‖σ − s‖_p with the mean bounded by m·tanh (``"aw"``).
 
     Pushes :math:`|\\mu|` towards the bound m and σ towards s.
+
+    References
+    ----------
+    H. Sun, "Unsupervised star-galaxy segmentation and classification", project notebook, LCDM,
+    University of Illinois at Urbana-Champaign (2017),
+    §1.1.3.2 ("a naive analogy" of the Wasserstein loss).
+
+    M. Arjovsky, S. Chintala and L. Bottou, "Wasserstein GAN", arXiv:1701.07875 (2017).
     """
 
     name = "aw"
@@ -282,6 +313,12 @@ class PWPrior(BasePrior):
     For ``p=2`` the integral is the exact Gaussian closed form; for other p it is computed by
     composite Gauss–Legendre quadrature on panels around the three components (measured error
     in the tests).
+
+    References
+    ----------
+    H. Sun, "Unsupervised star-galaxy segmentation and classification", project notebook, LCDM,
+    University of Illinois at Urbana-Champaign (2017),
+    §1.1.3.3 ("another analogy": the pseudo-Wasserstein loss).
     """
 
     name = "pw"

@@ -18,7 +18,8 @@ def reconstruction_loss(x_hat, x, kind="gaussian"):
         Target of the same shape.
     kind : {"gaussian", "bce"}
         ``"gaussian"``: ½‖x − x̂‖² (unit-variance Gaussian, constant ½ log 2π per pixel dropped);
-        ``"bce"``: binary cross-entropy for data in [0, 1] (the seeds' choice after min-max scaling).
+        ``"bce"``: binary cross-entropy for data in [0, 1] (the loss of Sun 2017, project
+        notebook, §1.1.1).
 
     Returns
     -------

@@ -98,11 +98,10 @@ class LandmarkIsomap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     n_components : int, default=2
         Number of coordinates of the embedding.
     n_landmarks : int, default=1000
-        Number of landmarks (points on which Isomap is fitted). 1,000 landmarks fit in ~1 s, keep
-        an 8 MB geodesic matrix, and put 1,000,000 points through ``transform`` in ~30 s on two
-        shared cores; on star/galaxy-like 2-D latents the AUC of the first coordinate stays
-        within ~0.003 of full Isomap (``benchmarks/results/threshold.md``). Cost of transform
-        grows linearly with it.
+        Number of landmarks (points on which Isomap is fitted). 1,000 landmarks keep an 8 MB
+        geodesic matrix; the cost of ``transform`` grows linearly with it. Timings and the
+        agreement with full Isomap are in the user guide, "Labels from a class-proportion
+        prior" (section "Survey-sized samples: the landmark Isomap").
     eigen_solver : {"auto", "arpack", "dense"}, default="auto"
         Passed to :class:`~sklearn.manifold.Isomap`.
     path_method : {"auto", "FW", "D"}, default="auto"

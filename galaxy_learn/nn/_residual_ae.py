@@ -1,10 +1,11 @@
 """Convolutional autoencoder with residual (skip) connections, for hypercolumn features.
 
-The network of the seeds' segmentation part (Part 2.1.4): an encoder of stride-2 convolutions
-(convolutions replacing max-pooling keep more structure, Part 2.1.2) and a decoder of transposed
-convolutions; with ``skip_connections=True`` each up-sampling layer *adds* the feature map of the
-encoder level of the same resolution (a residual connection between a down-sampling layer and its
-up-sampling counterpart). ``skip_connections=False`` gives the plain autoencoder of Part 2.1.3.
+The segmentation network of Sun (2017, project notebook, Part 2.1.4): an encoder of stride-2
+convolutions (convolutions replacing max-pooling keep more structure, Part 2.1.2) and a decoder of
+transposed convolutions; with ``skip_connections=True`` each up-sampling layer *adds* the feature
+map of the encoder level of the same resolution (a residual connection between a down-sampling
+layer and its up-sampling counterpart). ``skip_connections=False`` gives the plain autoencoder of
+Part 2.1.3.
 
 :meth:`ResidualConvAutoencoder.feature_maps` returns every intermediate map by name, the raw
 material of hypercolumns (Hariharan et al. 2014):
@@ -50,6 +51,16 @@ class ResidualConvAutoencoder(nn.Module):
         Add each encoder map to the decoder map of the same resolution.
     activation : {"relu", "elu", "leaky_relu", "tanh"}, default="relu"
         Hidden activation. The output layer is linear (inputs are expected scaled, e.g. arcsinh).
+
+    References
+    ----------
+    H. Sun, "Unsupervised star-galaxy segmentation and classification", project notebook, LCDM,
+    University of Illinois at Urbana-Champaign (2017), Part 2.1 (AEs with residual connections
+    for hypercolumn segmentation); summarised in H. Sun, E. J. Kim, S. Li and R. J. Brunner,
+    "Unsupervised star-galaxy segmentation and classification", summary report (2017).
+
+    B. Hariharan, P. Arbeláez, R. Girshick and J. Malik, "Hypercolumns for object segmentation
+    and fine-grained localization", CVPR 2015, arXiv:1411.5752.
     """
 
     def __init__(self, in_channels=5, channels=(16, 32, 64), skip_connections=True,

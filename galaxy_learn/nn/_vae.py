@@ -1,9 +1,10 @@
 """Encoder / decoder networks of the (variational) autoencoders. Pure torch.
 
 * :class:`ConvEncoder` / :class:`ConvDecoder`: any band count and image size. Strided 3×3
-  convolutions replace pooling (the seeds' "ConvReplacePooling"), each followed by batch norm and
-  a leaky ReLU. Sizes not divisible by 2 are handled by padding (ceil division going down) and a
-  per-level ``output_padding`` going up, so the decoder returns exactly the input size.
+  convolutions replace pooling ("ConvReplacePooling" of Sun 2017, project notebook, Part 2.1.2),
+  each followed by batch norm and a leaky ReLU. Sizes not divisible by 2 are handled by padding
+  (ceil division going down) and a per-level ``output_padding`` going up, so the decoder
+  returns exactly the input size.
 * :class:`MLPEncoder` / :class:`MLPDecoder`: plain 2-D tabular input (features of a frozen AE in
   the hierarchical design, and scikit-learn's estimator checks).
 * :class:`VAEModule`: encoder → (μ, log σ²) → z → decoder, with the prior deciding the mean
@@ -51,6 +52,12 @@ class ConvEncoder(nn.Module):
     hidden_units : int, default=128
         Width of the dense layer between the convolutions and the output.
     batch_norm : bool, default=True
+
+    References
+    ----------
+    H. Sun, "Unsupervised star-galaxy segmentation and classification", project notebook, LCDM,
+    University of Illinois at Urbana-Champaign (2017), Part 2.1.2: stride-2 convolutions in place
+    of max-pooling keep more of the structure of the image.
     """
 
     def __init__(self, in_shape, n_out, channels=(32, 64, 128), hidden_units=128, batch_norm=True):

@@ -1,4 +1,8 @@
-"""Scatter of a latent space coloured by class (the seeds' hidden-variable figures)."""
+"""Scatter of a latent space coloured by class.
+
+The hidden-variable figures of Sun (2017, project notebook, §1.2: the two latent units of an AE or
+a VAE, stars and galaxies in two colours) as a scikit-learn display.
+"""
 import numpy as np
 
 from ._common import _get_fig_ax

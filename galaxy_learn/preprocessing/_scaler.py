@@ -5,7 +5,8 @@ Gaussian-ish sky noise around zero, heavy positive tails (bright stars, galaxy c
 or more decades, NaN-masked pixels, and neighbours in the stamp. :class:`ImageScaler` offers the
 scalings used in the field:
 
-* ``"zscore"``: per-band mean / standard deviation fitted on the training set (the seeds' choice).
+* ``"zscore"``: per-band mean / standard deviation fitted on the training set (the
+  preprocessing of Sun 2017, project notebook, "Data preprocessing").
 * ``"asinh"``: ``arcsinh(x / b_band)`` with ``b_band`` about the sky noise, then robust per-band
   centring (median) and scaling (IQR / 1.349), so sky noise comes out with unit spread and bright
   pixels are compressed logarithmically.
