@@ -34,13 +34,14 @@ from ._psf_statistic import (
 
 __all__ = ["VAEEncoder", "make_hierarchical_vae"]
 
-# Defaults of the internal scaling, chosen by the study in benchmarks/bench_vae.py (see
-# benchmarks/results/vae.md): each cutout divided by its own central flux, arcsinh-stretched in
-# units of the typical sky noise, central crop. ("peak" alone leaves pixel values of ~1/45 so the
-# unit-variance reconstruction term is negligible beside the prior and the posterior collapses.)
+# Defaults of the internal scaling, chosen by the study of the user guide page "The VAE and its
+# priors" (benchmarks/bench_vae.py): each cutout divided by its own central flux,
+# arcsinh-stretched in units of the typical sky noise, central crop. ("peak" alone leaves pixel
+# values of ~1/45 so the unit-variance reconstruction term is negligible beside the prior and
+# the posterior collapses.)
 # Each band by its own central flux (per_band): with the sum over bands the cutouts keep their
 # colours, and in some fits the leading manifold coordinate followed the stellar colour sequence
-# (Spearman rho 0.82 with g - r) instead of size (benchmarks/results/vae_snr_study.md).
+# (Spearman rho 0.82 with g - r) instead of size (user guide, "The VAE and its priors").
 _AUTO_METHOD = "peak_asinh"
 _AUTO_CROP = 32
 _AUTO_PER_BAND = True
@@ -108,8 +109,9 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
 
         * ``"normal"``: KL to N(0, 1), closed form.
         * ``"dkl"``: exact KL to the double-peak prior ½N(−m, s²) + ½N(m, s²) (quadrature).
-        * ``"dkl_seed"``: the seed's closed-form approximation of it, as published (it is not a
-          KL: negative and asymmetric for μ < 0; kept to reproduce the seed).
+        * ``"dkl_seed"``: the closed-form approximation of it by Sun (2017, project notebook,
+          §1.1.2.2), as published (it is not a KL: negative and asymmetric for μ < 0; kept to
+          reproduce that work).
         * ``"scaling"``: the convexity upper bound log(s/σ) + (σ² + μ² + m²)/(2s²) − ½.
         * ``"aw"``: −‖μ‖_p + ‖σ − s‖_p with μ bounded by m·tanh.
         * ``"pw"``: ‖μ‖_p + (Σ ∫|P − Q|^p dx)^{1/p} (exact for p=2).
@@ -124,15 +126,14 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
     p : float, default=2.0
         Norm order of "aw" and "pw".
     kl_weight : float, default=0.03
-        β, weight of the prior term against the reconstruction term (summed over pixels).
-        0.03 measured best with the default scaling and dimming (mission-pipeline Isomap AUC,
-        12,000 / 2,100 simulated cutouts, paired seeds 0–9: 0.832 ± 0.017 at 0.03 vs 0.822 ±
-        0.018 at 0.1, higher on 8 of 10 seeds, mean paired gain 0.010 ± 0.007; 0.782 ± 0.024
-        at 0.3 on seeds 0–4; benchmarks/results/vae_snr_study.md). A modest, not a decisive,
-        difference.
+        β, weight of the prior term against the reconstruction term (summed over pixels); a
+        larger weight pulls the codes harder towards the prior at the expense of
+        reconstruction. The default was chosen by a paired seed study (user guide, "The VAE and
+        its priors").
     n_prior_latent : int, default=None
         Apply the prior to the first ``n_prior_latent`` units only, leaving the others free for
-        reconstruction (the seeds' most stable design). None: all units.
+        reconstruction (the unsupervised analogue of a conditional VAE of Sun et al. 2017,
+        "Conditional VAE", the most stable of their designs). None: all units.
     n_ensemble : int, default=3
         Number of VAEs trained independently (a deep ensemble): each member is a fit of its own
         with its own seed — initialisation, shuffling and dimming draws — member 0 being the fit
@@ -143,25 +144,17 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         faster fit). ``callbacks`` run in every member's fit (a ``Checkpoint`` writes each member
         in turn to the same files); ``history_`` holds the members' mean losses per epoch.
         ``partial_fit`` and ``warm_start`` continue all members together on shared batches.
-        Measured (mission pipeline Isomap AUC, 12,000 / 2,100 simulated cutouts, 10
-        seeds; benchmarks/results/vae_snr_study.md): 0.845 ± 0.008 with 3 members (lowest
-        0.827), 0.841 ± 0.012 with 2, 0.832 ± 0.017 for single fits — single fits sometimes
-        fail (0.70–0.77 in 4 of 30), and an ensemble of 3 absorbs such a member. Members trained
-        side by side on shared batches and dimmed copies were no better than single fits.
+        The ensemble absorbs the occasional failed single fit (measured in the user guide, "The
+        VAE and its priors").
     dimming : float, default=3.0
         Signal-to-noise augmentation of image input, in magnitudes (0 disables it). During
         training the encoder sees each image made Δm ~ U(0, ``dimming``) fainter at the same sky
         noise (one fixed, seeded copy per image; the per-band sky noise is measured on the outer
         pixels of the training images) while the decoder must reconstruct the original: a
-        denoising VAE whose code cannot depend on how noisy its input is. Without it a 2-unit code
-        spends a direction on signal-to-noise, which Isomap's leading coordinate then often
-        follows. Measured (benchmarks/results/vae_snr_study.md, mission pipeline Isomap AUC on
-        12,000 / 2,100 simulated cutouts): with the default per-band scaling, 0.822 ± 0.018 over
-        10 seeds with ``dimming=3``, while without it a fit fails along S/N (seed 4: 0.539
-        against 0.786); with colour-keeping scaling, 0.785 ± 0.019 (``dimming=3``), 0.724 ±
-        0.087 (2) and 0.689 ± 0.100 (0) on seeds 0–3. The concentration index scores 0.799 on
-        the same cutouts. Costs one more scaled copy of the training set in memory. Ignored for
-        tabular input; ``transform`` encodes images as given.
+        denoising VAE whose code cannot depend on how noisy its input is (without it a 2-unit
+        code spends a direction on signal-to-noise; measured in the user guide, "The VAE and its
+        priors"). Costs one more scaled copy of the training set in memory. Ignored for tabular
+        input; ``transform`` encodes images as given.
     psf_statistic : {"spread_model"} or None, default="spread_model"
         A physical column joined to the codes: ``transform`` returns the codes followed by the
         SPREAD_MODEL of each cutout (:func:`~galaxy_learn.photometry.spread_model`, Desai et
@@ -193,7 +186,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         ``method="peak_asinh", per_band=True`` (each band of each cutout divided by its own
         central flux, which removes brightness and colour, then an arcsinh stretch in units of
         the typical sky noise) and ``crop=32`` for images larger than 32 pixels — the best
-        representation measured (benchmarks/results/vae_snr_study.md: with colours kept, the
+        representation measured (user guide, "The VAE and its priors": with colours kept, the
         leading manifold coordinate followed the stellar colour sequence in some fits) — and a
         per-feature z-score for tabular input. A transformer (e.g. ``ImageScaler("asinh")``) is cloned and used instead. None:
         the network sees the input as given.
@@ -264,7 +257,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
 
     See Also
     --------
-    make_hierarchical_vae : AE features → VAE, the seeds' hierarchical design.
+    make_hierarchical_vae : AE features → VAE, the hierarchical design of Sun et al. (2017).
 
     Notes
     -----
@@ -292,11 +285,29 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
                          ("thr", ThresholdClassifier())]).fit(X, psf_fwhm=fwhm)
         pipe.predict(X_new, psf_fwhm=fwhm_new)
 
-    On the simulator (12,000 / 2,100 cutouts, true per-band FWHM) it lifts a single fit's
-    mission-line AUC from 0.832 ± 0.017 to 0.869 ± 0.025 (10 seeds, higher on each), the 3-member
-    default to 0.893 ± 0.009 (5 seeds) — and the concentration index of PSF-matched cutouts from
-    0.799 to 0.898, level with the ensemble: compare like with like
-    (``benchmarks/results/vae_snr_study.md``).
+    On the simulator it lifts the mission line's AUC, but PSF matching lifts the concentration
+    index as much: compare like with like (figures in the user guide, "The VAE and its priors").
+
+    References
+    ----------
+    H. Sun, E. J. Kim, S. Li and R. J. Brunner, "Unsupervised star-galaxy segmentation and
+    classification", summary report, LCDM, University of Illinois at Urbana-Champaign (2017):
+    the VAE + manifold + threshold recipe, the double-peak prior, the conditional design
+    (``n_prior_latent``) and the hierarchical design (:func:`make_hierarchical_vae`).
+
+    H. Sun, "Unsupervised star-galaxy segmentation and classification", project notebook, LCDM,
+    University of Illinois at Urbana-Champaign (2017), Part 1: the priors and penalties.
+
+    D. P. Kingma and M. Welling, "Auto-encoding variational Bayes", ICLR 2014, arXiv:1312.6114.
+
+    P. Vincent, H. Larochelle, Y. Bengio and P.-A. Manzagol, "Extracting and composing robust
+    features with denoising autoencoders", ICML 2008 (``dimming`` trains a denoising VAE).
+
+    B. Lakshminarayanan, A. Pritzel and C. Blundell, "Simple and scalable predictive uncertainty
+    estimation using deep ensembles", NeurIPS 2017, arXiv:1612.01474 (``n_ensemble``).
+
+    S. Desai et al., "The Blanco Cosmology Survey: data acquisition, processing, calibration,
+    quality diagnostics, and data release", ApJ 757, 83 (2012) (SPREAD_MODEL).
 
     Examples
     --------
@@ -568,7 +579,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
 
         Every member has its own seed: its own initialisation, shuffling and dimming draws
         (members trained side by side on shared batches and dimmed copies were measured worse:
-        benchmarks/results/vae_snr_study.md, session 5).
+        user guide, "The VAE and its priors").
         """
         trained = []
         for j, seed_j in enumerate(self._member_seeds(seed)):
@@ -863,7 +874,7 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
 
 def make_hierarchical_vae(n_ae_latent=32, n_latent=2, *, ae_params=None, vae_params=None,
                           random_state=None):
-    """The seeds' hierarchical design: a VAE trained on the features of a frozen autoencoder.
+    """The hierarchical design of Sun et al. (2017): a VAE on the features of a frozen autoencoder.
 
     Returns a :class:`~sklearn.pipeline.Pipeline` ``[("ae", VAEEncoder(prior="none",
     n_latent=n_ae_latent, n_ensemble=1)), ("vae", VAEEncoder(n_latent=n_latent))]``. In a
@@ -885,6 +896,12 @@ def make_hierarchical_vae(n_ae_latent=32, n_latent=2, *, ae_params=None, vae_par
     Returns
     -------
     pipeline : sklearn.pipeline.Pipeline
+
+    References
+    ----------
+    H. Sun, E. J. Kim, S. Li and R. J. Brunner, "Unsupervised star-galaxy segmentation and
+    classification", summary report, LCDM, University of Illinois at Urbana-Champaign (2017),
+    "A hierarchical design" (AE + VAE).
     """
     from sklearn.pipeline import Pipeline
 
