@@ -130,3 +130,17 @@ def test_combined_loss_weights():
     expected = sum(wi * terms[k].item() for wi, k in
                    zip(w, ["ssim_loss", "tv_loss", "dark_loss", "contrastive_loss"]))
     assert total.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_flux_conservation_loss_against_explicit_sums():
+    from galaxy_learn.losses import flux_conservation_loss
+
+    rng = np.random.default_rng(0)
+    target = torch.tensor(rng.normal(1.0, 1.0, size=(3, 2, 5, 6)))
+    pred = torch.tensor(rng.normal(1.0, 1.0, size=(3, 2, 5, 6)))
+    t, p = target.numpy(), pred.numpy()
+    ref = np.mean(np.abs((p - t).sum(axis=(2, 3))) / np.abs(t).sum(axis=(2, 3)))
+    assert flux_conservation_loss(pred, target).item() == pytest.approx(ref, rel=1e-12)
+    # moving light around inside a band costs nothing; changing a band's flux does
+    assert flux_conservation_loss(target.flip(-1), target).item() == pytest.approx(0, abs=1e-12)
+    assert flux_conservation_loss(1.1 * target, target).item() > 0.01

@@ -6,6 +6,7 @@ total-variation + darkening loss (so noise present in the targets' background is
 an NT-Xent loss between the projections of the two views of each image, so that the pooled
 encoder features are an embedding in which galaxies of similar appearance lie close together.
 """
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -42,6 +43,25 @@ def _border_median(x):
     return border.median(dim=2).values[..., None, None]
 
 
+def _keep_low_frequencies(out, signal, scale):
+    """Give ``out`` the spatial frequencies of ``signal`` below a Gaussian of sigma ``scale``.
+
+    Returns ``out + G_scale * (signal - out)`` per image and band (torch, any batch shape),
+    with ``G_scale`` the Gaussian low-pass filter of standard deviation ``scale`` pixels applied
+    by FFT (periodic boundaries, so the filter's DC gain is exactly 1): the denoiser may only
+    move light on scales below ``scale``. The integrated flux of every band (the DC term) is the
+    input's exactly, the sky level and therefore its colour are the input's, and the flux in any
+    aperture much larger than ``scale`` is the input's; the price is the input's noise averaged
+    over the filter, ``sigma / (2 sqrt(pi) scale)`` per pixel for white noise ``sigma``.
+    """
+    h, w = out.shape[-2:]
+    fy = torch.fft.fftfreq(h, device=out.device, dtype=out.dtype)[:, None]
+    fx = torch.fft.rfftfreq(w, device=out.device, dtype=out.dtype)[None, :]
+    gain = torch.exp(-2.0 * (math.pi * scale) ** 2 * (fy**2 + fx**2))
+    low = torch.fft.irfft2(torch.fft.rfft2(signal - out) * gain, s=(h, w))
+    return out + low
+
+
 class _ScaledView:
     """Lazy, sliceable view of ``scaler.transform(X)``: one batch scaled at a time."""
 
@@ -68,7 +88,8 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
     (NT-Xent). The views also differ in brightness (``brightness_range``). ``transform`` returns
     the global average of the bottleneck's feature maps (``embedding``: a representation before
     the projection head, as SimCLR's linear evaluation uses); ``denoise`` returns cleaned images
-    in the input's units.
+    in the input's units, with the input's integrated flux and sky level in every band
+    (``flux_scale``).
 
     Scaling (inverted by ``denoise``): a :class:`~galaxy_learn.preprocessing.ImageScaler`
     (``method="minmax"``: per band, the 0.5-99.5 percentile range of the training pixels maps to
@@ -125,6 +146,16 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         geometry and noise realisation. Without it (``1.0``) the NT-Xent loss tells the images of
         a batch apart by their brightness, which the two views share, and the embedding follows
         flux rather than morphology (see Notes).
+    flux_scale : float or None, default=2.0
+        Flux and colour conservation of :meth:`denoise`: the output keeps the input's spatial
+        frequencies below a Gaussian low-pass of this standard deviation (pixels), i.e. returns
+        ``net + G * (input - net)`` per band, so the network may only move light on scales below
+        ``flux_scale``. The integrated flux of every band is the input's exactly (the filter's
+        DC gain is 1), the sky level and its colour are the input's, and the flux in apertures
+        much larger than ``flux_scale`` is the input's; the cost is the input's noise averaged
+        over the filter, ``sigma / (2 sqrt(pi) flux_scale)`` per pixel (a noise reduction of at
+        most about 7 at 2 pixels). Keep it near the PSF's sigma. None returns the raw network
+        output, which does not conserve flux (see Notes and the user guide, :doc:`/denoising`).
     mask_threshold : float, default=3.0
         Foreground = band-mean of the clean view above ``median + mask_threshold * sigma_MAD``
         of the image (and above ``mask_floor``), dilated by one pixel.
@@ -187,6 +218,19 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
     0.990 / 0.995, 0.92 / 0.92, ARI 0.41 / 0.44; ``h`` 0.979 / 0.974, ARI 0.53 / 0.42. Without
     them the same run gave ARI 0.01. ``benchmarks/bench_denoiser.py`` reports the figures at 64x64.
 
+    Flux and colour (user guide, "Flux and colour conservation"; 32x32 gri simulations at sky
+    sigma 1, 512 training images, 8 epochs, 128 held-out images; per band, median and 5-95 %
+    range of output / input flux over the whole stamp). The raw network (``flux_scale=None``)
+    gave g 1.06 [0.92, 1.38], r 1.31 [1.01, 1.75], i 1.06 [0.92, 1.29], a sky raised by 0.05,
+    0.72 and 0.19 sigma in g, r, i (a colour cast), foreground-and-background SSIM against the
+    noiseless images 0.912 (noisy input 0.915). With ``flux_scale=2``: 1.000 in every band
+    (exact), central aperture (radius H/4) 0.995-0.997 [0.97, 1.01], sky within -0.06 to -0.02
+    sigma of the input's, SSIM 0.976. On 81 real SDSS gri galaxy stamps (64x64, field
+    4510-4-30): raw central-aperture ratios g 1.12 [0.37, 2.65], r 0.95 [0.37, 1.39],
+    i 1.32 [0.52, 2.11]; with ``flux_scale=2``: 1.00 [0.96, 1.03] in every band. Training
+    with a flux term in the loss instead (:func:`~galaxy_learn.losses.flux_conservation_loss`,
+    weight 0.1 and 1) and a residual U-Net did not conserve the flux and lowered the SSIM.
+
     There is no ``inverse_transform``: the U-Net decoder needs the encoder's skip connections,
     so the embedding alone cannot be decoded. Use :meth:`denoise`.
 
@@ -220,6 +264,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         "dark_weight": [Interval(Real, 0, None, closed="left")],
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
         "l1_weight": [Interval(Real, 0, None, closed="left")],
+        "flux_scale": [Interval(Real, 0, None, closed="neither"), None],
         "noise_sigma": [Interval(Real, 0, None, closed="left")],
         "noise_gain": [Interval(Real, 0, None, closed="neither"), None],
         "max_rotation": [Interval(Real, 0, 180, closed="both")],
@@ -251,6 +296,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         dark_weight=10.0,
         contrastive_weight=0.3,
         l1_weight=1.0,
+        flux_scale=2.0,
         noise_sigma=0.1,
         noise_gain=100.0,
         max_rotation=15.0,
@@ -278,6 +324,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         self.dark_weight = dark_weight
         self.contrastive_weight = contrastive_weight
         self.l1_weight = l1_weight
+        self.flux_scale = flux_scale
         self.noise_sigma = noise_sigma
         self.noise_gain = noise_gain
         self.max_rotation = max_rotation
@@ -329,7 +376,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         Xs = torch.as_tensor(self.scaler_.transform(X))
         Xs = (Xs - _border_median(Xs)).numpy()
         extra = passthrough_scores(
-            ["ssim_loss", "l1_loss", "tv_loss", "dark_loss", "contrastive_loss"]
+            ["ssim_loss", "l1_loss", "tv_loss", "dark_loss", "contrastive_loss", "flux_loss"]
         )
         with torch_seeded(seed, device):
             self.net_ = ContrastiveDenoiserNet(
@@ -413,7 +460,10 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
 
         def clean(module, zb):
             sky = _border_median(zb)
-            return module(zb - sky)[0] + sky
+            out = module(zb - sky)[0]
+            if self.flux_scale is not None:
+                out = _keep_low_frequencies(out, zb - sky, float(self.flux_scale))
+            return out + sky
 
         ndim = np.ndim(X) if not hasattr(X, "shape") else len(X.shape)
         out = self.scaler_.inverse_transform(self._apply(X, clean))

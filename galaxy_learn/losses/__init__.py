@@ -25,6 +25,7 @@ from ._denoising import (
     background_tv_loss,
     foreground_ssim,
     foreground_ssim_loss,
+    flux_conservation_loss,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "background_tv_loss",
     "foreground_ssim",
     "foreground_ssim_loss",
+    "flux_conservation_loss",
     "foreground_mask",
     "foreground_l1_loss",
     "DenoisingContrastiveLoss",

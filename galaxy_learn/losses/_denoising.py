@@ -16,6 +16,7 @@ __all__ = [
     "ssim_window_size",
     "foreground_mask",
     "foreground_l1_loss",
+    "flux_conservation_loss",
     "DenoisingContrastiveLoss",
 ]
 
@@ -105,6 +106,22 @@ def foreground_l1_loss(pred, target, mask):
     return _masked_mean(err, mask.to(pred.dtype).expand_as(err))
 
 
+def flux_conservation_loss(pred, target):
+    """Relative error of the integrated flux per image and band, averaged.
+
+    ``mean over (n, C) of |sum(pred - target)| / sum(|target|)``, the sums over the pixels of
+    each band: zero when every band of every reconstruction has the target's integrated flux,
+    whatever the distribution of the light; the SSIM, L1 and darkening terms alone leave the
+    flux free (faint wings below the mask are darkened away, the foreground level drifts).
+    ``ContrastiveDenoiser`` records it in its history (weight 0): as a training term it did not
+    make the network conserve flux (see the user guide's denoising page); its ``flux_scale``
+    does that at inference.
+    """
+    diff = (pred - target).sum(dim=(-2, -1)).abs()
+    norm = target.abs().sum(dim=(-2, -1)).clamp_min(1e-6)
+    return (diff / norm).mean()
+
+
 def background_darkening_loss(pred, mask=None, sky_level=0.0):
     """Mean squared deviation of background pixels from the sky level (the "darkening" term)."""
     sq = (pred - sky_level) ** 2
@@ -140,14 +157,15 @@ class DenoisingContrastiveLoss(torch.nn.Module):
     """Weighted sum of the denoising and contrastive terms (a skorch ``criterion``).
 
     ``total = ssim_weight * (1 - SSIM_fg) + l1_weight * L1_fg + tv_weight * TV_bg
-    + dark_weight * dark_bg + contrastive_weight * NT-Xent``, each reconstruction term averaged
-    over the two views. ``L1_fg`` is the mean absolute error over the foreground: SSIM alone
-    constrains absolute levels weakly and converges slowly; mixing it with L1 is the
-    combination Zhao et al. (2017, IEEE TCI 3, 47) found best for image restoration.
+    + dark_weight * dark_bg + contrastive_weight * NT-Xent + flux_weight * flux``, each
+    reconstruction term averaged over the two views; ``flux`` is
+    :func:`flux_conservation_loss`, the relative error of the integrated flux per band.
+    ``L1_fg`` is the mean absolute error over the foreground: SSIM alone constrains absolute
+    levels weakly and converges slowly; mixing it with L1 is the combination Zhao et al. (2017, IEEE TCI 3, 47) found best for image restoration.
 
     Parameters
     ----------
-    ssim_weight, tv_weight, dark_weight, contrastive_weight, l1_weight : float
+    ssim_weight, tv_weight, dark_weight, contrastive_weight, l1_weight, flux_weight : float
         Weights of the terms.
     temperature : float, default=0.5
         NT-Xent temperature.
@@ -156,8 +174,9 @@ class DenoisingContrastiveLoss(torch.nn.Module):
     """
 
     def __init__(self, ssim_weight=1.0, tv_weight=0.1, dark_weight=1.0, contrastive_weight=0.1,
-                 temperature=0.5, sky_level=0.0, l1_weight=0.0):
+                 temperature=0.5, sky_level=0.0, l1_weight=0.0, flux_weight=0.0):
         super().__init__()
+        self.flux_weight = flux_weight
         self.l1_weight = l1_weight
         self.ssim_weight = ssim_weight
         self.tv_weight = tv_weight
@@ -176,6 +195,7 @@ class DenoisingContrastiveLoss(torch.nn.Module):
             "dark_loss": background_darkening_loss(recon, mask, self.sky_level),
             "contrastive_loss": nt_xent_loss(z1, z2, self.temperature),
             "l1_loss": foreground_l1_loss(recon, target, mask),
+            "flux_loss": flux_conservation_loss(recon, target),
         }
         total = (
             self.ssim_weight * terms["ssim_loss"]
@@ -183,5 +203,6 @@ class DenoisingContrastiveLoss(torch.nn.Module):
             + self.dark_weight * terms["dark_loss"]
             + self.contrastive_weight * terms["contrastive_loss"]
             + self.l1_weight * terms["l1_loss"]
+            + self.flux_weight * terms["flux_loss"]
         )
         return total, terms
