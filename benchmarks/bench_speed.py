@@ -363,6 +363,84 @@ def cnn_candidates(X, y, seed, candidates):
     return rows
 
 
+_CHILD = """
+import json, sys, warnings
+import numpy as np, torch
+warnings.simplefilter("ignore")
+from galaxy_learn.classification import CNNClassifier
+from galaxy_learn.datasets import make_star_galaxy_cutouts
+from galaxy_learn.encoders import VAEEncoder
+n, threads = int(sys.argv[1]), int(sys.argv[2])
+if threads:
+    torch.set_num_threads(threads)
+X, y, _ = make_star_galaxy_cutouts(n, random_state=0)
+vae = VAEEncoder(n_ensemble=1, max_epochs=3, random_state=0, device="cpu").fit(X)
+cnn = CNNClassifier(channels=(16, 32, 64), max_epochs=3, random_state=0,
+                    device="cpu").fit(X[:, :, 16:48, 16:48], y)
+best = lambda h: min(h[i, "dur"] for i in range(1, len(h)))
+print(json.dumps({"vae": best(vae.history_), "cnn": best(cnn.history_),
+                  "threads": torch.get_num_threads(),
+                  "codes": float(np.abs(vae.transform(X[:64])).sum())}))
+"""
+
+
+def thread_settings(n, rounds):
+    """Epoch seconds of a VAE (one member) and a small CNN in fresh processes, under torch's
+    default threads, ``OMP_WAIT_POLICY=PASSIVE`` and one thread; rounds alternate the settings
+    so that the machine's load reaches each alike."""
+    settings = [("torch default threads", {}, 0),
+                ("OMP_WAIT_POLICY=PASSIVE", {"OMP_WAIT_POLICY": "PASSIVE"}, 0),
+                ("torch.set_num_threads(1)", {}, 1)]
+    out = {label: [] for label, _, _ in settings}
+    for _ in range(rounds):
+        for label, extra, threads in settings:
+            env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+            env.update(extra)
+            env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+            proc = subprocess.run([sys.executable, "-c", _CHILD, str(n), str(threads)],
+                                  env=env, capture_output=True, text=True, check=True)
+            rec = json.loads(proc.stdout.strip().splitlines()[-1])
+            rec["load"] = os.getloadavg()[0]
+            out[label].append(rec)
+            print(label, rec, flush=True)
+    return out
+
+
+def _threads_main(args):
+    load_before = os.getloadavg()
+    n, rounds = (128, 1) if args.quick else (512, 3)
+    out = thread_settings(n, rounds)
+    rows = []
+    for label, recs in out.items():
+        rows.append({"setting": label, "torch threads": recs[0]["threads"],
+                     "VAE epoch s (median)": float(np.median([r["vae"] for r in recs])),
+                     "VAE epoch s (max)": float(max(r["vae"] for r in recs)),
+                     "CNN epoch s (median)": float(np.median([r["cnn"] for r in recs])),
+                     "CNN epoch s (max)": float(max(r["cnn"] for r in recs)),
+                     "VAE codes checksum": recs[0]["codes"]})
+    command = "python benchmarks/bench_speed.py --threads" + (" --quick" if args.quick else "")
+    record = {"benchmark": "speed_threads", "command": command, "commit": _commit(),
+              "machine": machine_description(), "load average before": list(load_before),
+              "load average after": list(os.getloadavg()), "n": n, "rounds": rounds,
+              "runs": out}
+    path = results_path("speed_threads")
+    path.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
+    la = os.getloadavg()
+    path.write_text("\n".join([
+        "# Thread settings of training on a loaded machine", "",
+        f"Command: `{command}` (commit `{record['commit'][:10]}`). Load average (1/5/15 min): "
+        f"{load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f} before, "
+        f"{la[0]:.2f}/{la[1]:.2f}/{la[2]:.2f} after.", "",
+        machine_markdown({"n": n, "rounds": rounds}),
+        f"Fresh processes, {rounds} round(s) alternating the settings; a VAEEncoder "
+        "(`n_ensemble=1`) and a CNNClassifier (channels (16, 32, 64), central 32x32 pixels) on "
+        f"{n} simulated 64x64 cutouts, 3 epochs, the fastest after the first timed. The VAE "
+        "codes checksum (sum of |codes| of 64 cutouts) shows whether a setting changes the "
+        "fit.", "",
+        markdown_table(rows)]))
+    print(f"wrote {path}")
+
+
 # -- main ------------------------------------------------------------------------------------------
 def _commit():
     try:
@@ -380,27 +458,32 @@ def main(argv=None):
                         help="also fit the CNN candidates for their simulator AUC (slow)")
     parser.add_argument("--accuracy-n-train", type=int, default=1200)
     parser.add_argument("--accuracy-epochs", type=int, default=5)
+    parser.add_argument("--threads", action="store_true",
+                        help="only compare thread settings in fresh processes "
+                             "(writes results/speed_threads.md)")
     args = parser.parse_args(argv)
     if args.device not in ("auto", "cpu"):
         parser.error("bench_speed measures the CPU; a GPU run is not implemented yet")
-    sizes = ({"n": 96, "image_size": 32, "n_denoiser": 16, "n_hyper": 32} if args.quick else
+    if args.threads:
+        return _threads_main(args)
+    sizes = ({"n": 64, "image_size": 32, "n_denoiser": 8, "n_hyper": 16} if args.quick else
              {"n": 768, "image_size": 64, "n_denoiser": 96, "n_hyper": 256})
     epochs = _EPOCHS["n"] = 2 if args.quick else 3
     repeats = 3 if args.quick else 10
     load_before = os.getloadavg()
     t_start = time.perf_counter()
-    mm = matmul_peak(1024 if args.quick else 2048, repeats)
+    mm = matmul_peak(512 if args.quick else 2048, repeats)
     print(f"matmul peak: {mm:.1f} GFLOP/s ({torch.get_num_threads()} threads)", flush=True)
 
     ests, (X, y) = estimators(sizes, args.seed, epochs)
     rows = []
     for name, make, data in ests:
         row = epoch_throughput(name, make, data, matmul_gflops=mm,
-                               conv_repeats=2 if args.quick else 5)
+                               conv_repeats=1 if args.quick else 5)
         print({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()},
               flush=True)
         rows.append(row)
-    mm_after = matmul_peak(1024 if args.quick else 2048, repeats)
+    mm_after = matmul_peak(512 if args.quick else 2048, repeats)
 
     from galaxy_learn.preprocessing import ImageScaler
 
@@ -487,7 +570,9 @@ def main(argv=None):
                                for v, s, k in speed_rows]),
                "Epoch rows: seconds of the fastest epoch after the first (`vs default`: "
                "speed-up, > 1 is faster). Predict and loader rows: best of 3.", "",
-               "## CNNClassifier candidate architectures (speed only)", "",
+               ]
+    if cand_rows:
+        md += ["## CNNClassifier candidate architectures (speed only)", "",
                markdown_table([{"variant": v, "epoch s": s, "parameters": p,
                                 "vs default": cand_rows[0][1] / s} for v, s, p in cand_rows]),
                ""]
