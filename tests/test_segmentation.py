@@ -471,6 +471,10 @@ def test_pixel_class_map_paints_objects(fitted_segmenter):
     assert sorted(out.catalog["class"]) == ["galaxy", "star"]
 
 
+# Stars and galaxies of these synthetic cutouts lie apart on VAEEncoder's SPREAD_MODEL column, so
+# Isomap's neighbour graph can come in two pieces; sklearn joins them and says so (not an error).
+@pytest.mark.filterwarnings("ignore:The number of connected components:UserWarning")
+@pytest.mark.filterwarnings("ignore:Changing the sparsity structure")
 def test_pixel_class_map_with_the_mission_pipeline(fitted_segmenter):
     """Field -> detections -> cutouts -> VAEEncoder -> Isomap -> ThresholdClassifier -> map."""
     from sklearn.manifold import Isomap

@@ -316,13 +316,13 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
     >>> X = np.random.default_rng(0).normal(size=(64, 2, 12, 12)).astype(np.float32)
     >>> enc = VAEEncoder(n_latent=2, n_ensemble=1, max_epochs=2, channels=(4, 8),
     ...                  hidden_units=16, scaling=None, random_state=0).fit(X)
-    >>> enc.transform(X).shape
-    (64, 2)
-    >>> enc.get_feature_names_out()
-    array(['vaeencoder0', 'vaeencoder1'], dtype=object)
+    >>> enc.transform(X).shape  # 2 codes, then the SPREAD_MODEL column
+    (64, 3)
+    >>> enc.get_feature_names_out().tolist()
+    ['vaeencoder0', 'vaeencoder1', 'vaeencoder_spread_model']
     >>> enc3 = VAEEncoder(n_latent=2, max_epochs=2, channels=(4, 8), hidden_units=16,
-    ...                   scaling=None, random_state=0).fit(X)  # default: 3 members
-    >>> enc3.transform(X).shape
+    ...                   scaling=None, psf_statistic=None, random_state=0).fit(X)
+    >>> enc3.transform(X).shape  # default: 3 members; the codes alone
     (64, 6)
     """
 
