@@ -1,4 +1,5 @@
-"""Seed scans of VAEEncoder settings behind benchmarks/results/vae_snr_study.md (exploration tool).
+"""Seed scans of VAEEncoder settings behind the studies of the user guide page "The VAE and its
+priors" (docs/user_guide/priors.rst; exploration tool).
 
 Usage::
 

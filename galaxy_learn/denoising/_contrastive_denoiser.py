@@ -129,7 +129,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         Weight of the NT-Xent loss.
     l1_weight : float, default=1.0
         Weight of the mean absolute error over the foreground (helps SSIM pin absolute levels;
-        set 0 for the seed's SSIM-only foreground loss).
+        set 0 for the SSIM-only foreground loss of the Galaxy Zoo: Hubble denoising project).
     noise_sigma : float, default=0.1
         Gaussian noise added to the training views (scaled units); each image draws its level
         uniformly in [0.25, 1] of it.
