@@ -31,7 +31,7 @@ def test_column_is_spread_model_against_the_estimated_psf(cutouts, fitted):
     assert fitted.get_feature_names_out()[-1] == "vaeencoder_spread_model"
     # independent recomputation: spread_model on g, r, i, z with the fitted widths
     s = spread_model(X, fitted.psf_statistic_fwhm_, bands=[1, 2, 3, 4])
-    z = 8.0 * np.arcsinh((s - np.median(s)) / np.std(s))
+    z = 32.0 * np.arcsinh((s - np.median(s)) / np.std(s))
     np.testing.assert_allclose(Z[:, -1], z, rtol=1e-4, atol=1e-4)
 
 
@@ -66,7 +66,7 @@ def test_codes_are_unchanged_by_the_column(cutouts, fitted):
 
 def test_weight_scales_the_column(cutouts, fitted):
     X, _ = cutouts
-    half = VAEEncoder(**TINY, psf_statistic_weight=4.0).fit(X)
+    half = VAEEncoder(**TINY, psf_statistic_weight=16.0).fit(X)
     np.testing.assert_allclose(half.transform(X)[:, -1], fitted.transform(X)[:, -1] / 2,
                                rtol=1e-5, atol=1e-5)
 
@@ -107,5 +107,6 @@ def test_with_psf_fwhm_the_column_is_measured_on_matched_cutouts(cutouts):
     # the column: each raw cutout against its own width, in pixels via the measured unit
     pixels = fwhm * (enc.psf_statistic_fwhm_ / enc.psf_target_fwhm_)
     s = spread_model(X, pixels, bands=[1, 2, 3, 4])
-    np.testing.assert_allclose(Z[:, -1], 8.0 * np.arcsinh((s - np.median(s)) / np.std(s)), rtol=1e-4,
+    np.testing.assert_allclose(Z[:, -1], 32.0 * np.arcsinh((s - np.median(s)) / np.std(s)),
+                               rtol=1e-4,
                                atol=1e-4)
