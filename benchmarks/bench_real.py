@@ -249,18 +249,24 @@ def main():
     if args.assemble:
         records = [json.loads(p.read_text()) for p in args.assemble]
         rows = [r for rec in records for r in rec["rows"]]
+        relabelled = False
         for rec in records:
             # a run made while the default weight was 8 has a "weight 32" variant from the same
             # fits: the weight only scales the column, so that variant is today's default line
             if any(r["method"] == "weight 32" for r in rec["rows"]):
+                relabelled = True
                 for r in rec["rows"]:
                     r["method"] = {"mission line": "weight 8",
                                    "weight 32": "mission line"}.get(r["method"], r["method"])
         info = {k: v for rec in records for k, v in rec["data"].items()}
         commands = "; ".join(f"`{rec['command']}` at {rec['commit']}" for rec in records)
+        note = ("Runs made while the default `psf_statistic_weight` was 8: their \"weight 32\" "
+                "variant (same fits; the weight only scales the column) is listed as the "
+                "mission line, today's default, and the line as it ran as \"weight 8\"."
+                if relabelled else "")
         write_results(rows, info, {"machine": records[0]["machine"], "command": commands,
                                    "commit": records[-1]["commit"], "quick": False,
-                                   "data": info, "rows": rows}, "real")
+                                   "data": info, "rows": rows, "note": note}, "real")
         return
     seeds = args.seeds[:1] if args.quick else args.seeds
     if not args.data.is_dir():
@@ -324,8 +330,12 @@ def write_results(rows, info, record, name):
     path.with_suffix(".json").write_text(json.dumps(record, indent=1, default=str))
     command = record["command"] if record["command"].startswith("`") else (
         f"`{record['command']}` at commit {record['commit']}")
+    note = f"{record['note']}\n\n" if record.get("note") else ""
+    machine = record["machine"]
     md = (f"## Real data and an independent simulator (`bench_real.py`)\n\n"
-          f"Command: {command}. Data: `{json.dumps(info)}`\n\n" + summarise(rows))
+          f"Command: {command}. Machine: {machine.get('CPU')}, {machine.get('date (UTC)')} "
+          f"(shared with other jobs: fit times are contended). Data: `{json.dumps(info)}`\n\n"
+          + note + summarise(rows))
     path.write_text(md)
     print(md)
 
