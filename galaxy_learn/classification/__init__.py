@@ -1,5 +1,5 @@
 """Classifiers: threshold cuts on unsupervised scores and the supervised CNN baseline."""
-from ._threshold import ManifoldThresholdClassifier
+from ._manifold_threshold import ManifoldThresholdClassifier
 from ._threshold import ThresholdClassifier
 from ._cnn import CNNClassifier
 

@@ -11,23 +11,19 @@ Student-t mixture), so no number has to be guessed.
 """
 import numbers
 import warnings
-from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import expit, gammaln, log_expit
+from scipy.special import expit, log_expit
 from scipy.stats import rankdata
-from scipy.stats import t as student_t
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import assert_all_finite, check_random_state, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from ..manifold import LandmarkIsomap
 from ..utils._compat import (
-    HasMethods,
     Interval,
     StrOptions,
     _fit_context,
@@ -35,7 +31,12 @@ from ..utils._compat import (
     validate_data,
 )
 
-__all__ = ["ManifoldThresholdClassifier", "ThresholdClassifier"]
+from ._prior import _PRIOR_MAX_SAMPLES, _fit_prior_mixture, _score_scale
+
+# Floats next to 0.5 whose complements 1 - p are exact: probabilities of a tiny nonzero log-odds.
+_HALF_UP, _HALF_DOWN = 0.5 + 2.0**-53, 0.5 - 2.0**-53
+
+__all__ = ["ThresholdClassifier"]
 
 # Points used to fit the calibration mixture (a random subsample above this size: the mixture of
 # a 1-D score is pinned down to < 1% by 50,000 points, and a survey has millions).
@@ -43,35 +44,11 @@ _MAX_CALIBRATION_SAMPLES = 50_000
 # Bounds of the logistic slope in units of the score's standard deviation: steep enough to be a
 # step for well-separated classes, never flat, never a 0/1 saturation that would tie the ranks.
 _SLOPE_BOUNDS = (1e-2, 10.0)
-# The score's scale is its standard deviation unless outliers own it: a standard deviation more
-# than this many robust (IQR) scales is driven by a few extreme scores (one score of 1e30 would
-# otherwise squash every other score to z = 0 and flatten the calibration).
-_MAX_STD_PER_ROBUST_SCALE = 10.0
 # Standardised scores further than this from the centre are left out of the calibration and
 # "narrow" mixture fits: a Gaussian component would collapse onto them and flatten the slope.
 # Scores standardised by their standard deviation reach it only with extreme outliers (|z| is
 # at most 2 sqrt(n) ~ 450 for the 50,000 calibration points, and ~3-5 for ordinary data).
 _Z_CLIP = 50.0
-
-# class_prior="auto": a two-component Student-t mixture on the score standardised by its median
-# and IQR and clipped at +-_PRIOR_CLIP such units (a stray 1e30 cannot own a component; the t
-# components give far points little weight anyway). Fitted on at most _PRIOR_MAX_SAMPLES points
-# (the weight's sampling error is then < 0.005, far below its model error), by EM started from
-# the two sides of several quantile cuts; the start most likely after a few iterations is run
-# to convergence.
-_PRIOR_CLIP = 30.0
-_PRIOR_MAX_SAMPLES = 20_000
-_PRIOR_INIT_CUTS = (0.1, 0.3, 0.5, 0.7, 0.9)
-_PRIOR_SHORT_ITER = 20  # EM iterations of every start; the most likely one then runs on
-_PRIOR_SHORT_SAMPLES = 5_000  # points the starts are compared on
-_PRIOR_MAX_ITER = 300
-_PRIOR_TOL = 1e-7  # on the mean log-likelihood per point
-_PRIOR_VAR_FLOOR = 1e-4  # in robust units: a component never collapses onto tied scores
-# Degrees of freedom a t component may take (1: Cauchy; 200: Gaussian in all but name).
-_DF_GRID = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 64.0, 200.0)
-# Floats next to 0.5 whose complements 1 - p are exact: probabilities of a tiny nonzero log-odds.
-_HALF_UP, _HALF_DOWN = 0.5 + 2.0**-53, 0.5 - 2.0**-53
-
 
 def _check_binary_classes(classes, name="classes"):
     classes = np.asarray(classes)
@@ -109,132 +86,11 @@ def _rank_correlation(a, b):
     return float(np.mean((ra - ra.mean()) * (rb - rb.mean())) / (sa * sb))
 
 
-def _robust_scale(s):
-    """IQR / 1.349, else 1.4826 MAD (both consistent with a Gaussian's sigma); 0.0 if both are 0."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        q1, q3 = np.quantile(s, [0.25, 0.75])
-        candidates = ((q3 - q1) / 1.349, 1.4826 * np.median(np.abs(s - np.median(s))))
-    for scale in candidates:
-        if 0 < scale < np.inf:
-            return float(scale)
-    return 0.0
-
-
-def _score_scale(s):
-    """Scale of a score: its standard deviation, or a robust scale where outliers dominate it."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        sd = float(s.std())
-    robust = _robust_scale(s)
-    if 0 < sd < np.inf and (robust == 0 or sd <= _MAX_STD_PER_ROBUST_SCALE * robust):
-        return sd
-    if robust > 0:
-        return robust
-    with np.errstate(over="ignore", invalid="ignore"):
-        spread = float(np.max(np.abs(s - np.median(s))))
-    return spread if 0 < spread < np.inf else 1.0
-
-
 def _standardise(s, center, scale):
     """``(s - center) / scale`` without the points beyond +-_Z_CLIP (no overflow warnings)."""
     with np.errstate(over="ignore", invalid="ignore"):
         z = (s - center) / scale
     return z[np.abs(z) <= _Z_CLIP]
-
-
-class _TMixture(NamedTuple):
-    """A fitted two-component 1-D Student-t mixture (in standardised units)."""
-
-    weights: np.ndarray
-    locations: np.ndarray
-    scales: np.ndarray
-    dfs: np.ndarray
-    log_likelihood: float
-
-    def side_weight(self, orientation):
-        """Weight of the component on the ``orientation`` side (+1: higher location)."""
-        high = int(np.argmax(self.locations))
-        return float(self.weights[high if orientation > 0 else 1 - high])
-
-    def narrow_side(self):
-        """+1 if the component with the smaller interquartile range lies on the high side."""
-        iqr = self.scales * student_t.ppf(0.75, self.dfs)
-        narrow = int(np.argmin(iqr))
-        return 1 if self.locations[narrow] >= self.locations[1 - narrow] else -1
-
-
-def _t_log_density(z, loc, var, df):
-    d2 = (z - loc) ** 2 / var
-    return (gammaln((df + 1) / 2) - gammaln(df / 2) - 0.5 * np.log(df * np.pi * var)
-            - (df + 1) / 2 * np.log1p(d2 / df))
-
-
-def _fit_t_mixture(z, weights, locations, variances, dfs=(4.0, 4.0), max_iter=_PRIOR_MAX_ITER):
-    """ECME for two 1-D Student-t components (Liu & Rubin 1995; Peel & McLachlan 2000).
-
-    E-step and closed-form M-step for weights, locations and scales; each degree of freedom is then
-    set to the value of ``_DF_GRID`` that maximises the observed likelihood (a conditional
-    maximisation, so the likelihood never decreases; the ECM root-finding update drifts towards
-    large degrees of freedom for hundreds of iterations on Gaussian-like components).
-    """
-    z = z[:, None]
-    w, loc, var = (np.array(a, dtype=np.float64) for a in (weights, locations, variances))
-    grid = np.asarray(_DF_GRID, dtype=np.float64)
-    df = np.array(dfs, dtype=np.float64)
-    previous = -np.inf
-    for _ in range(max_iter):
-        log_p = np.log(w) + _t_log_density(z, loc, var, df)
-        log_total = np.logaddexp(log_p[:, :1], log_p[:, 1:])
-        ll = float(log_total.mean())
-        if ll - previous < _PRIOR_TOL:
-            break
-        previous = ll
-        resp = np.exp(log_p - log_total)
-        u = (df + 1) / (df + (z - loc) ** 2 / var)
-        n_k = resp.sum(axis=0) + 1e-12
-        w = np.clip(n_k / z.shape[0], 1e-6, None)
-        w /= w.sum()
-        ru = resp * u
-        loc = (ru * z).sum(axis=0) / np.maximum(ru.sum(axis=0), 1e-300)
-        var = np.maximum((ru * (z - loc) ** 2).sum(axis=0) / n_k, _PRIOR_VAR_FLOOR)
-        for k in range(2):
-            other = np.log(w[1 - k]) + _t_log_density(z[:, 0], loc[1 - k], var[1 - k], df[1 - k])
-            mine = np.log(w[k]) + _t_log_density(z, loc[k], var[k], grid)
-            df[k] = grid[int(np.argmax(np.logaddexp(other[:, None], mine).mean(axis=0)))]
-    return _TMixture(w, loc, np.sqrt(var), df, ll)
-
-
-def _fit_prior_mixture(s):
-    """Best of several EM starts of a two-component t mixture on the robustly standardised score."""
-    scale = _robust_scale(s) or _score_scale(s)  # the latter when most scores are tied
-    with np.errstate(over="ignore", invalid="ignore"):
-        z = np.clip((s - np.median(s)) / scale, -_PRIOR_CLIP, _PRIOR_CLIP)
-    # the starts are compared on evenly spaced order statistics (a quantile sketch of z)
-    z_short = np.sort(z)[:: max(1, z.size // _PRIOR_SHORT_SAMPLES)]
-    best = None
-    for q in _PRIOR_INIT_CUTS:
-        cut = np.quantile(z, q)
-        low, high = z[z <= cut], z[z > cut]
-        if low.size < 2 or high.size < 2:
-            continue
-        fit = _fit_t_mixture(
-            z_short,
-            [low.size / z.size, high.size / z.size],
-            [np.median(low), np.median(high)],
-            [low.var() + 1e-3, high.var() + 1e-3],
-            max_iter=_PRIOR_SHORT_ITER,
-        )
-        if best is None or fit.log_likelihood > best.log_likelihood:
-            best = fit
-    if best is not None:  # the most likely start, run to convergence
-        best = _fit_t_mixture(z, best.weights, best.locations, best.scales**2, best.dfs)
-    else:  # too few distinct scores for two components: one split at the median
-        high = z > np.median(z)
-        if not high.any():
-            high = z >= np.median(z)
-        w = np.clip(np.mean(high), 1e-6, 1 - 1e-6)
-        best = _TMixture(np.array([1 - w, w]), np.array([0.0, 1.0]), np.ones(2),
-                         np.full(2, 4.0), -np.inf)
-    return best
 
 
 def _two_gaussians(z, weight_pos, cut):
@@ -600,237 +456,3 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         with np.errstate(over="ignore"):  # a score near the float limit: log-odds of +-inf
             return self.slope_ * (self.orientation_ * X[:, 0] - self.threshold_)
-
-
-def _default_manifold(random_state):
-    return LandmarkIsomap(n_components=1, random_state=random_state)
-
-
-class ManifoldThresholdClassifier(_CutClassifierMixin, BaseEstimator):
-    """Manifold embedding to one coordinate, then a class-proportion cut, in one estimator.
-
-    ``method="threshold"`` (default) fits ``manifold`` on ``X`` (e.g. VAE latent means), takes
-    coordinate ``component`` of the embedding as the score and cuts it with a
-    :class:`ThresholdClassifier` (same ``class_prior``, ``orientation``, ``classes``; see there
-    for how ``y`` and ``reference`` are used: only for the orientation).
-    ``method="mixture"`` instead fits a two-component :class:`~sklearn.mixture.GaussianMixture`
-    on ``X`` itself (weights initialised from the prior) and cuts its log posterior odds.
-    With ``class_prior="auto"`` the inner :class:`ThresholdClassifier` estimates the fraction
-    from the score (the manifold coordinate, or the log posterior odds; the Gaussian mixture of
-    ``method="mixture"`` then starts from k-means); ``class_prior_`` holds it.
-
-    The default manifold is :class:`~galaxy_learn.manifold.LandmarkIsomap` with one component,
-    which equals :class:`~sklearn.manifold.Isomap` up to 1,000 objects and scales linearly beyond
-    (timings up to 1,000,000 objects in the user guide, "Labels from a class-proportion
-    prior"). Any transformer with ``fit`` and ``transform`` works: ``Isomap``, ``PCA``,
-    ``KernelPCA``, ``umap.UMAP``. Methods without an out-of-sample ``transform``
-    (``SpectralEmbedding``, ``TSNE``) cannot label new objects and are rejected.
-
-    Parameters
-    ----------
-    manifold : transformer, default=None
-        Unfitted transformer (cloned in fit); ``None`` means
-        ``LandmarkIsomap(n_components=1, random_state=random_state)``. Used by
-        ``method="threshold"`` only. A ``random_state`` parameter left at ``None`` is set to this
-        estimator's ``random_state``.
-    class_prior : float or "auto", default=0.5
-        Fraction of objects of the positive class ``classes_[1]``, in (0, 1), or ``"auto"`` to
-        estimate it from the score (see :class:`ThresholdClassifier`).
-    method : {"threshold", "mixture"}, default="threshold"
-        Score from the manifold coordinate, or from a two-Gaussian mixture on ``X``.
-    orientation : {"auto", "high", "low", "narrow", "reference"}, default="auto"
-        As in :class:`ThresholdClassifier`. With ``method="mixture"`` the "narrow" rule compares
-        the mixture components' covariance determinants in the input space (the positive class
-        is the compact component) and "high" means that component.
-    component : int, default=0
-        Which embedding coordinate is the score.
-    classes : tuple of two labels, default=(0, 1)
-        Class labels when fitting without ``y``.
-    fit_subsample : int or None, default=100_000
-        With more training objects than this, the cut (a quantile), its calibration and the
-        mixture are fitted on a random subsample of this size (the manifold itself is fitted on
-        all of ``X``; :class:`~galaxy_learn.manifold.LandmarkIsomap` only draws landmarks).
-        The quantile of 100,000 draws is within ~0.2 percentage points of the full one, far
-        below the uncertainty of any prior, and fit then costs seconds, not a pass over the
-        survey. ``None`` uses every object.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the landmark draw, the mixture and the subsamples.
-
-    Attributes
-    ----------
-    manifold_ : transformer
-        Fitted manifold (``method="threshold"``).
-    mixture_ : sklearn.mixture.GaussianMixture
-        Fitted mixture (``method="mixture"``).
-    threshold_classifier_ : ThresholdClassifier
-        The cut fitted on the training scores.
-    classes_ : ndarray of shape (2,)
-        Class labels; ``classes_[1]`` is the positive class.
-    class_prior_ : float
-        Fraction of the positive class used for the cut (``class_prior`` or its estimate).
-    n_features_in_ : int
-        Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Feature names seen in fit, when X has string column names.
-
-    See Also
-    --------
-    ThresholdClassifier : the cut alone, for a pipeline with its own manifold step.
-    galaxy_learn.manifold.LandmarkIsomap : survey-scale Isomap.
-
-    References
-    ----------
-    H. Sun, E. J. Kim, S. Li and R. J. Brunner, "Unsupervised star-galaxy segmentation
-    and classification", summary report, LCDM, University of Illinois at Urbana-Champaign
-    (2017), "Baseline: VAE + Manifold learning".
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from galaxy_learn.classification import ManifoldThresholdClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> stars = rng.normal([0, 0], 0.2, size=(400, 2))
-    >>> t = rng.uniform(0, 3, 600)
-    >>> galaxies = np.c_[2 + t, np.sin(t)] + rng.normal(0, 0.2, size=(600, 2))
-    >>> X, y = np.r_[stars, galaxies], np.r_[np.ones(400), np.zeros(600)]
-    >>> clf = ManifoldThresholdClassifier(class_prior=0.4, random_state=0).fit(X)
-    >>> float((clf.predict(X) == y).mean()) > 0.95
-    True
-    """
-
-    _parameter_constraints = {
-        "manifold": [HasMethods(["fit", "transform"]), None],
-        "class_prior": [Interval(numbers.Real, 0, 1, closed="neither"), StrOptions({"auto"})],
-        "method": [StrOptions({"threshold", "mixture"})],
-        "orientation": [StrOptions({"auto", "high", "low", "narrow", "reference"})],
-        "component": [Interval(numbers.Integral, 0, None, closed="left")],
-        "classes": ["array-like"],
-        "fit_subsample": [Interval(numbers.Integral, 2, None, closed="left"), None],
-        "random_state": ["random_state"],
-    }
-
-    def __init__(
-        self,
-        manifold=None,
-        *,
-        class_prior=0.5,
-        method="threshold",
-        orientation="auto",
-        component=0,
-        classes=(0, 1),
-        fit_subsample=100_000,
-        random_state=None,
-    ):
-        self.manifold = manifold
-        self.class_prior = class_prior
-        self.method = method
-        self.orientation = orientation
-        self.component = component
-        self.classes = classes
-        self.fit_subsample = fit_subsample
-        self.random_state = random_state
-
-    def _mixture_score(self, X):
-        log_resp = self.mixture_.predict_proba(X).clip(1e-300, None)
-        log_resp = np.log(log_resp)
-        return log_resp[:, self._positive_component] - log_resp[:, 1 - self._positive_component]
-
-    def _score(self, X):
-        if self.method == "mixture":
-            return self._mixture_score(X)
-        emb = self.manifold_.transform(X)
-        return np.asarray(emb)[:, self.component]
-
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None, *, reference=None):
-        """Fit the manifold (or mixture) and the cut.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, e.g. latent means of a VAE.
-        y : array-like of shape (n_samples,), default=None
-            Optional labels, used only for ``classes_`` and the orientation of the cut.
-        reference : array-like of shape (n_samples,), default=None
-            Optional statistic higher on average for the positive class (orientation).
-
-        Returns
-        -------
-        self : object
-            Fitted classifier.
-        """
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        if y is not None:
-            y, _ = _binary_classes_from_y(y, type(self).__name__)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        inner_orientation = self.orientation
-        sub = None
-        if self.fit_subsample is not None and X.shape[0] > self.fit_subsample:
-            sub = np.sort(rng.choice(X.shape[0], self.fit_subsample, replace=False))
-            y = None if y is None else y[sub]
-            if reference is not None:
-                reference = np.asarray(reference)[sub]
-        if self.method == "threshold":
-            manifold = _default_manifold(seed) if self.manifold is None else clone(self.manifold)
-            if manifold.get_params().get("random_state", 0) is None:
-                manifold.set_params(random_state=seed)
-            n_out = manifold.get_params().get("n_components")
-            if n_out is not None and self.component >= n_out:
-                msg = (
-                    f"component={self.component} but the manifold has n_components={n_out}; "
-                    f"expected component < {n_out}."
-                )
-                raise ValueError(msg)
-            if sub is None:
-                emb = np.asarray(manifold.fit_transform(X))
-            else:
-                emb = np.asarray(manifold.fit(X).transform(X[sub]))
-            if self.component >= emb.shape[1]:
-                msg = (
-                    f"component={self.component} but the manifold returned {emb.shape[1]} "
-                    "coordinate(s)."
-                )
-                raise ValueError(msg)
-            self.manifold_ = manifold
-            score = emb[:, self.component]
-        else:
-            weights_init = None
-            if not isinstance(self.class_prior, str):
-                prior = float(self.class_prior)
-                weights_init = [1.0 - prior, prior]
-            self.mixture_ = GaussianMixture(
-                n_components=2, weights_init=weights_init, reg_covar=1e-4, random_state=seed,
-            ).fit(X if sub is None else X[sub])
-            dets = [np.linalg.slogdet(c)[1] for c in self.mixture_.covariances_]
-            self._positive_component = int(np.argmin(dets))  # the compact component
-            if self.orientation in ("auto", "narrow") and y is None and reference is None:
-                inner_orientation = "high"
-            elif self.orientation == "narrow":
-                inner_orientation = "high"
-            score = self._mixture_score(X if sub is None else X[sub])
-        self.threshold_classifier_ = ThresholdClassifier(
-            class_prior=self.class_prior,
-            orientation=inner_orientation,
-            classes=self.classes,
-            random_state=seed,
-        ).fit(score[:, None], y, reference=reference)
-        self.classes_ = self.threshold_classifier_.classes_
-        self.class_prior_ = self.threshold_classifier_.class_prior_
-        return self
-
-    def decision_function(self, X):
-        """Log-odds of the positive class ``classes_[1]``; > 0 means predicted positive.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to classify.
-
-        Returns
-        -------
-        decision : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return self.threshold_classifier_.decision_function(self._score(X)[:, None])
