@@ -526,10 +526,9 @@ def load_survey_field(paths, *, bands=None, positions=None, size=64, threshold=N
         )
         raise ValueError(msg)
     if measure_psf:
-        bright = detected if detected is not None else None
-        for b in field.bands:
+        for b in field.bands:  # on the detections when there are some, else detected anew
             if b not in field.psf_fwhm:
-                field.psf_fwhm_pixels(b, bright)
+                field.psf_fwhm_pixels(b, detected)
             table[f"psf_fwhm_{b}"] = field.psf_fwhm.get(b, np.nan)
     if detected is not None:
         extra = detected.drop(columns=["ra", "dec", "x", "y"], errors="ignore").iloc[table["id"]]
