@@ -188,7 +188,13 @@ def spread_model(X, psf_fwhm, *, bands="auto", center="centroid", profile="moffa
         if center != "centroid":
             msg = f"The 'center' parameter must be 'centroid' or an array. Got {center!r}."
             raise ValueError(msg)
-        centers = np.stack([find_centers(X[:, b]) for b in range(n_bands)], axis=1)
+        # the adaptive centroid (2 px Gaussian window, within 2 px of the centre) only sees
+        # the central pixels: measured on a 25x25 crop, in the used bands only
+        centers = np.full((n, n_bands, 2), np.nan)
+        h = min(12, cx0, cy0, W - 1 - cx0, H - 1 - cy0)
+        crop = X[:, :, cy0 - h:cy0 + h + 1, cx0 - h:cx0 + h + 1]
+        for b in band_idx:
+            centers[:, b] = find_centers(crop[:, b]) + np.array([cx0 - h, cy0 - h])
     else:
         centers = np.asarray(center, dtype=np.float64)
         if centers.shape != (n, n_bands, 2):
