@@ -461,7 +461,8 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         return X if fwhm is None else psf_rescale(X, fwhm, self.psf_target_fwhm_)
 
     def _prepared_chunks(self, X, fwhm, dim=None):
-        """Network input, 1024 cutouts at a time: (``dim``-med,) PSF-rescaled, scaled.
+        """``(cutouts, their psf_fwhm, network input)``, 1024 cutouts at a time: the raw
+        (``dim``-med) chunk, then PSF-rescaled and scaled.
 
         A memory-mapped survey is never materialised (scaled) in full, and iter_chunks
         releases the memmap's pages behind each chunk.
@@ -469,13 +470,14 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         for i, chunk in iter_chunks(X, 1024):
             if dim is not None:
                 chunk = dim(chunk)
-            yield self._scale(self._rescale(chunk, None if fwhm is None else fwhm[i:i + len(chunk)]))
+            chunk_fwhm = None if fwhm is None else fwhm[i:i + len(chunk)]
+            yield chunk, chunk_fwhm, self._scale(self._rescale(chunk, chunk_fwhm))
 
     def _prepare(self, X, fwhm):
         """Input of the network for ``X`` (PSF-rescaled with ``psf_fwhm``, scaled)."""
         if fwhm is None:
             return self._scale(X)
-        return np.concatenate(list(self._prepared_chunks(X, fwhm)))
+        return np.concatenate([xs for _, _, xs in self._prepared_chunks(X, fwhm)])
 
     def _scale(self, X):
         if self.scaler_ is None:
@@ -492,8 +494,11 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         return self._scale(X)
 
     def _fit_prepare(self, X, fwhm):
-        """Fit the scaling on the (PSF-rescaled) training cutouts; return the network input."""
-        return self._fit_scaler(self._rescale(X, fwhm))
+        """Fit the scaling and the PSF statistic on the (PSF-rescaled) training cutouts; return
+        the network input."""
+        rescaled = self._rescale(X, fwhm)
+        self._fit_psf_statistic(X, rescaled, fwhm)
+        return self._fit_scaler(rescaled)
 
     # ------------------------------------------------------------------ net
     def _check_latent_params(self):
@@ -566,8 +571,9 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         if not self.dimming or self.sky_sigma_ is None:
             return Xs
         rng = np.random.default_rng(seed)
-        x_in = np.concatenate(list(self._prepared_chunks(
-            X, fwhm, dim=lambda chunk: _dimmed(chunk, self.sky_sigma_, self.dimming, rng))))
+        chunks = self._prepared_chunks(
+            X, fwhm, dim=lambda chunk: _dimmed(chunk, self.sky_sigma_, self.dimming, rng))
+        x_in = np.concatenate([xs for _, _, xs in chunks])
         return {"x": Xs, "x_in": x_in}
 
     def _member_seeds(self, seed):
@@ -626,16 +632,15 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         codes = self._encode(Xs)
         self.latent_mean_ = codes.mean(axis=0)
         self.latent_std_ = codes.std(axis=0)
-        if first:
-            self._fit_psf_statistic(X, fwhm)
         return self
 
-    def _fit_psf_statistic(self, X, fwhm):
-        """The PSF width and the scale of the physical column (image input only)."""
+    def _fit_psf_statistic(self, X, rescaled, fwhm):
+        """The PSF width (measured on the PSF-matched cutouts ``rescaled``) and the location of
+        the physical column on the training cutouts ``X`` (image input only)."""
         self.psf_statistic_fwhm_ = None
         if self.psf_statistic is None or not applies_to(self.input_shape_):
             return
-        width, measured = estimate_widths(self._rescale(X, fwhm))
+        width, measured = estimate_widths(rescaled)
         self.psf_statistic_fwhm_ = width
         self.psf_statistic_measured_ = measured
         self._psf_statistic_loc_ = location(spread_values(X, self._pixel_fwhm(fwhm)))
@@ -737,12 +742,14 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         check_is_fitted(self, "net_")
         X = self._check_X(X, reset=False)
         fwhm = self._check_psf(X, psf_fwhm, reset=False)
-        codes = np.concatenate([self._encode(xs) for xs in self._prepared_chunks(X, fwhm)])
-        if getattr(self, "psf_statistic_fwhm_", None) is None:
-            return codes
-        columns = [self._psf_column(chunk, None if fwhm is None else fwhm[i:i + len(chunk)])
-                   for i, chunk in iter_chunks(X, 1024)]
-        return np.concatenate([codes, np.concatenate(columns)], axis=1)
+        joined = getattr(self, "psf_statistic_fwhm_", None) is not None
+        parts = []
+        for chunk, chunk_fwhm, xs in self._prepared_chunks(X, fwhm):  # one pass over X
+            codes = self._encode(xs)
+            if joined:
+                codes = np.concatenate([codes, self._psf_column(chunk, chunk_fwhm)], axis=1)
+            parts.append(codes)
+        return np.concatenate(parts)
 
     def _decode(self, Z, member=None):
         module = self.net_.module_
