@@ -13,7 +13,6 @@ The PSF width of each band comes from the header when it carries one (``PSF_FWHM
 bright point sources (:func:`~galaxy_learn.photometry.estimate_psf_fwhm`): the stellar locus is
 the narrowest tight cluster of object sizes, which needs no labels.
 """
-import re
 import warnings
 from numbers import Integral
 from pathlib import Path
@@ -22,93 +21,16 @@ import numpy as np
 import pandas as pd
 
 from ..photometry import estimate_psf_fwhm
-
+from ._frame_files import (
+    _PSF_KEYS,
+    _frame_calibration,
+    _frame_files,
+    _frames_by_band,
+    _positive_float,
+    _read_frame,
+)
 
 __all__ = ["SurveyField", "iter_survey_fields", "load_survey_field"]
-
-#: SDSS frame file names: ``frame-<band>-<run>-<camcol>-<field>.fits[.bz2|.gz]``.
-_SDSS_FRAME = re.compile(r"frame-(?P<band>[ugriz])-(?P<field>\d{6}-\d-\d{4})\.fits(\.bz2|\.gz)?$")
-_FITS_SUFFIX = re.compile(r"\.(fits|fit|fts)(\.bz2|\.gz|\.fz)?$", re.IGNORECASE)
-_BAND_KEYS = ("FILTER", "BAND", "FILTNAM", "FILTER1")
-_PSF_KEYS = ("PSF_FWHM", "PSFFWHM", "SEEING", "FWHM")
-_SATURATE_KEYS = ("SATURATE", "SATURATN", "SATLEVEL")
-_ZEROPOINT_KEYS = ("MAGZP", "MAGZERO", "ZEROPT", "PHOTZP", "ZP")
-#: AB zero points of flux units that carry one: ``mag = zp - 2.5 log10(flux)``.
-_UNIT_ZEROPOINTS = {"nanomaggy": 22.5, "nanomaggies": 22.5, "nmgy": 22.5, "maggy": 0.0,
-                    "maggies": 0.0}
-#: SDSS frames carry no saturation keyword; the photo pipeline flags pixels above ~ this many
-#: flat-fielded counts (the chips' full well less the bias), so we flag a stamp whose peak count,
-#: ``value / NMGY``, exceeds it.
-_SDSS_SATURATION_COUNTS = 40_000.0
-
-
-def _band_from_header(header):
-    for key in _BAND_KEYS:
-        value = header.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def _positive_float(header, keys):
-    for key in keys:
-        value = header.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-            return float(value)
-    return None
-
-
-def _frame_files(paths):
-    """FITS files from a directory, a glob-free list of files, or one file."""
-    if isinstance(paths, (str, Path)):
-        p = Path(paths)
-        if p.is_dir():
-            files = sorted(f for f in p.iterdir() if _FITS_SUFFIX.search(f.name)
-                           and not f.name.startswith("calibObj"))
-            if not files:
-                msg = f"Directory {str(p)!r} holds no FITS frames (*.fits, *.fits.bz2, *.fits.gz)."
-                raise ValueError(msg)
-            return files
-        paths = [p]
-    files = [Path(f) for f in paths]
-    if not files:
-        msg = "No frame files given."
-        raise ValueError(msg)
-    for f in files:
-        if not f.is_file():
-            msg = f"Frame file {str(f)!r} does not exist."
-            raise FileNotFoundError(msg)
-    return files
-
-
-def _read_frame(path, band):
-    """Image (float32), header and WCS of the first 2-D image HDU of a frame file."""
-    from astropy.io import fits
-    from astropy.wcs import WCS, FITSFixedWarning
-
-    try:
-        with fits.open(path, memmap=False) as hdul:
-            hdu = next((h for h in hdul if h.is_image and h.data is not None
-                        and h.data.ndim == 2), None)
-            if hdu is None:
-                msg = f"Frame {str(path)!r} has no 2-D image HDU."
-                raise ValueError(msg)
-            image = np.array(hdu.data, dtype=np.float32)
-            header = hdu.header.copy()
-    except (OSError, TypeError, EOFError) as exc:
-        msg = f"Could not read frame {str(path)!r}: {exc}"
-        raise ValueError(msg) from exc
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FITSFixedWarning)
-        wcs = WCS(header)
-    if not wcs.has_celestial:
-        msg = (
-            f"Frame {str(path)!r} (band {band!r}) has no celestial WCS: bands cannot be aligned "
-            "without one. Give frames with CTYPE/CRVAL/CD keywords (calibrated survey frames "
-            "carry them)."
-        )
-        raise ValueError(msg)
-    return image, header, wcs
 
 
 class SurveyField:
@@ -219,67 +141,19 @@ class SurveyField:
         -------
         SurveyField
         """
-        from astropy.wcs.utils import proj_plane_pixel_scales
-
-        files = _frame_files(paths)
-        wanted = None if bands is None else list(bands)
-        found, fields = {}, set()
-        for f in files:
-            m = _SDSS_FRAME.search(f.name)
-            header_band = _peek_band(f)
-            band = header_band or (m.group("band") if m else None)
-            if band is None:
-                msg = (
-                    f"Cannot tell the band of {str(f)!r}: no FILTER/BAND header keyword and not "
-                    "an SDSS frame-<band>-... file name. Pass each band's file explicitly."
-                )
-                raise ValueError(msg)
-            if wanted is not None and band not in wanted:
-                continue
-            if band in found:
-                msg = f"Two frames for band {band!r}: {str(found[band])!r} and {str(f)!r}."
-                raise ValueError(msg)
-            found[band] = f
-            if m:
-                fields.add(m.group("field"))
-        if len(fields) > 1:
-            msg = (f"The frames belong to different fields {sorted(fields)}; give one field's "
-                   "frames.")
-            raise ValueError(msg)
-        if wanted is None:
-            order = "ugrizy"
-            wanted = sorted(found, key=lambda b: (order.find(b) if b in order else 99, b))
-        missing = [b for b in wanted if b not in found]
-        if missing:
-            msg = (
-                f"Missing frame(s) for band(s) {missing}: found {sorted(found)} in "
-                f"{[str(f) for f in files]}. Pass bands= to use only the bands you have."
-            )
-            raise ValueError(msg)
+        found, wanted, name = _frames_by_band(_frame_files(paths), bands)
         images, wcs, psf, sat, units, zps = {}, {}, {}, {}, set(), {}
         given = dict(psf_fwhm or {})
         for b in wanted:
             img, header, w = _read_frame(found[b], b)
             images[b], wcs[b] = img, w
-            scale = float(np.mean(proj_plane_pixel_scales(w.celestial))) * 3600.0  # arcsec/px
             arcsec = given.get(b, _positive_float(header, _PSF_KEYS))
-            if arcsec is not None:
-                psf[b] = arcsec / scale
-            level = _positive_float(header, _SATURATE_KEYS)
-            nmgy = _positive_float(header, ("NMGY",))
-            if level is None and nmgy is not None:
-                level = _SDSS_SATURATION_COUNTS * nmgy
-            if level is not None:
-                sat[b] = level
-            bunit = str(header.get("BUNIT", "")).strip()
-            if bunit:
-                units.add(bunit)
-            zp = header.get(next((k for k in _ZEROPOINT_KEYS if k in header), ""), None)
-            if isinstance(zp, (int, float)) and not isinstance(zp, bool):
-                zps[b] = float(zp)
-            elif bunit.lower() in _UNIT_ZEROPOINTS:
-                zps[b] = _UNIT_ZEROPOINTS[bunit.lower()]
-        name = fields.pop() if fields else Path(found[wanted[0]]).parent.name
+            cal = _frame_calibration(header, w, arcsec)
+            for values, value in ((psf, cal.psf_fwhm), (sat, cal.saturation), (zps, cal.zeropoint)):
+                if value is not None:
+                    values[b] = value
+            if cal.unit:
+                units.add(cal.unit)
         return cls(images, wcs, bands=wanted, reference_band=reference_band, psf_fwhm=psf,
                    saturation=sat, unit=units.pop() if len(units) == 1 else None,
                    zeropoint=zps, name=name)
@@ -460,15 +334,6 @@ class SurveyField:
         return X, table
 
 
-def _peek_band(path):
-    from astropy.io import fits
-
-    try:
-        header = fits.getheader(path, 0)
-    except (OSError, TypeError, EOFError) as exc:
-        msg = f"Could not read frame {str(path)!r}: {exc}"
-        raise ValueError(msg) from exc
-    return _band_from_header(header)
 
 
 def load_survey_field(paths, *, bands=None, positions=None, size=64, threshold=None,
