@@ -1,5 +1,23 @@
-"""Helpers shared by the preprocessing transformers: input layout and central crops."""
+"""Helpers shared by the preprocessing transformers: input validation and layout, central crops."""
 import numpy as np
+
+from ..utils import validate_image_data
+
+
+def read_images(estimator, X, *, reset, allow_nonfinite=True):
+    """``X`` validated for ``estimator`` (its ``image_shape``; 2-D rows without one are tabular).
+
+    :func:`~galaxy_learn.utils.validate_image_data` records (``reset=True``) or checks the input
+    shape; the result is 4-D images, or ``(n_samples, n_features)`` for tabular input.
+    """
+    return validate_image_data(
+        estimator,
+        X,
+        reset=reset,
+        image_shape=estimator.image_shape,
+        allow_tabular=True,
+        allow_nonfinite=allow_nonfinite,
+    )
 
 
 def input_ndim(X):

@@ -4,15 +4,45 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..utils import as_image_batch, check_image_shape, check_images, validate_image_data
+from ..utils import as_image_batch, check_image_shape, check_images
 from ..utils._compat import Interval, _check_feature_names_in, _fit_context, check_is_fitted
-from ._common import crop_slices, cropped_feature_index, input_ndim, restore_layout
+from ._common import crop_slices, cropped_feature_index, input_ndim, read_images, restore_layout
 
 __all__ = ["CenterCrop", "ImageFlattener"]
 
 
+class _ImageReshaper(TransformerMixin, BaseEstimator):
+    """What the reshapers share: ``fit`` records the image shape; NaN pixels pass through
+    (reshaping does not look at values); float32 is preserved."""
 
-class ImageFlattener(TransformerMixin, BaseEstimator):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Record the image shape (and check that the transform applies to it).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands, height, width)
+            Images (or rows with ``image_shape``).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted transformer.
+        """
+        check_image_shape(self.image_shape)
+        self._validate(X, reset=True)
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+class ImageFlattener(_ImageReshaper):
     """Flatten images ``(n, C, H, W)`` to rows ``(n, C*H*W)`` (C order) and back.
 
     Useful in a :class:`~sklearn.pipeline.Pipeline` between an image transformer and a tabular
@@ -49,34 +79,8 @@ class ImageFlattener(TransformerMixin, BaseEstimator):
         self.image_shape = image_shape
 
     def _validate(self, X, reset):
-        # NaN pass through: reshaping does not care about values. Rows without image_shape are
-        # already flat (tabular): transform is then the identity.
-        return validate_image_data(
-            self,
-            X,
-            reset=reset,
-            image_shape=self.image_shape,
-            allow_tabular=True,
-            allow_nonfinite=True,
-        )
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Record the image shape.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_bands, height, width)
-            Images (or rows with ``image_shape``).
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : ImageFlattener
-        """
-        self._validate(X, reset=True)
-        return self
+        # Rows without image_shape are already flat (tabular): transform is then the identity.
+        return read_images(self, X, reset=reset)
 
     def transform(self, X):
         """Flatten images to rows.
@@ -122,14 +126,8 @@ class ImageFlattener(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return _check_feature_names_in(self, input_features)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
 
-
-class CenterCrop(TransformerMixin, BaseEstimator):
+class CenterCrop(_ImageReshaper):
     """Keep the central ``size x size`` pixels of every image (e.g. the central 32 of 64).
 
     For an odd margin the extra pixel is dropped at the bottom / right: the crop starts at
@@ -173,15 +171,7 @@ class CenterCrop(TransformerMixin, BaseEstimator):
 
     def _validate(self, X, reset):
         ndim = input_ndim(X)
-        X = validate_image_data(
-            self,
-            X,
-            reset=reset,
-            image_shape=self.image_shape,
-            allow_tabular=True,
-            allow_nonfinite=True,
-        )
-        X = as_image_batch(X)  # tabular rows: 1x1-pixel images
+        X = as_image_batch(read_images(self, X, reset=reset))  # tabular rows: 1x1-pixel images
         height, width = X.shape[2:]
         if self.size > min(height, width):
             msg = (
@@ -190,24 +180,6 @@ class CenterCrop(TransformerMixin, BaseEstimator):
             )
             raise ValueError(msg)
         return X, ndim
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Record the image shape and check the crop fits.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_bands, height, width)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : CenterCrop
-        """
-        check_image_shape(self.image_shape)
-        self._validate(X, reset=True)
-        return self
 
     def transform(self, X):
         """Crop the centre.
@@ -233,9 +205,3 @@ class CenterCrop(TransformerMixin, BaseEstimator):
         if len(self.input_shape_) == 1:
             return names
         return names[cropped_feature_index(self.input_shape_, self.size)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags

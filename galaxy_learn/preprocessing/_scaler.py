@@ -23,12 +23,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from ..utils import (
     MAX_STAT_PIXELS,
     as_image_batch,
-    band_pixels,
-    border_mask,
     border_sigma,
     check_images,
     sample_stride,
-    validate_image_data,
 )
 from ..utils._compat import (
     Interval,
@@ -37,47 +34,28 @@ from ..utils._compat import (
     _fit_context,
     check_is_fitted,
 )
-from ._common import crop_slices, cropped_feature_index, input_ndim, restore_layout
+from ._band_statistics import (
+    asinh_statistics,
+    border_medians,
+    central_box,
+    chunks,
+    minmax_statistics,
+    peak_floor,
+    zscore_statistics,
+)
+from ._common import (
+    crop_slices,
+    cropped_feature_index,
+    input_ndim,
+    read_images,
+    restore_layout,
+)
 
 __all__ = ["ImageScaler"]
-
-# IQR / 1.349 is the standard deviation of a Gaussian.
-_IQR_TO_SIGMA = 1.3489795003921634
-# Central flux floor of the "peak" methods, in units of the noise of that central sum.
-_PEAK_FLOOR_SIGMA = 5.0
-# Half-width of the central box summed by the "peak" methods (1 -> 3x3 pixels).
-_PEAK_HALF_BOX = 1
-# Samples processed at a time: keeps memory bounded for memory-mapped inputs.
-_CHUNK = 256
-
-
-def _chunks(n, size=_CHUNK):
-    for start in range(0, n, size):
-        yield slice(start, min(start + size, n))
-
-
-def _handle_zeros(scale, center=None):
-    """Replace (near-)zero scales by 1 so constant bands are centred, not blown up."""
-    scale = np.asarray(scale, dtype=np.float64).copy()
-    ref = np.ones_like(scale) if center is None else np.maximum(1.0, np.abs(center))
-    scale[~(scale > 10 * np.finfo(np.float64).eps * ref)] = 1.0
-    return scale
-
 
 # Robust statistics (median, MAD, percentiles) use at most this many pixels per band; above it a
 # regular (deterministic) subset of the samples is used.
 _MAX_QUANTILE_PIXELS = MAX_STAT_PIXELS
-
-#: The encoders' former import path of :func:`galaxy_learn.utils.border_sigma` (kept until
-#: ``encoders/_vae.py`` imports it from ``galaxy_learn.utils``).
-_border_sigma = border_sigma
-
-
-def _central_box(height, width):
-    h = min(_PEAK_HALF_BOX, (height - 1) // 2)
-    w = min(_PEAK_HALF_BOX, (width - 1) // 2)
-    return (slice(height // 2 - h, height // 2 + h + 1), slice(width // 2 - w, width // 2 + w + 1))
-
 
 
 class ImageScaler(TransformerMixin, BaseEstimator):
@@ -227,14 +205,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
     def _validate_X(self, X, *, reset):
         """Return (4-D float32 images, layout) where layout restores the caller's shape."""
         ndim = input_ndim(X)
-        Xc = validate_image_data(
-            self,
-            X,
-            reset=reset,
-            image_shape=self.image_shape,
-            allow_tabular=True,
-            allow_nonfinite=self.nan_policy == "fill",
-        )
+        Xc = read_images(self, X, reset=reset, allow_nonfinite=self.nan_policy == "fill")
         tabular = Xc.ndim == 2
         if tabular:
             if self.method in ("peak", "peak_asinh") or self.crop is not None:
@@ -270,7 +241,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
 
     def _iter_prepared(self, X):
         """Prepared (filled + cropped) chunks of ``X``: memory stays bounded for memmaps."""
-        for sl in _chunks(len(X)):
+        for sl in chunks(len(X)):
             yield self._prepare(X[sl])
 
     def _check_percentiles(self):
@@ -302,7 +273,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------ maths per chunk
     def _central_flux(self, Xb):
         """Central 3x3 flux: shape (n,) summed over bands, or (n, n_bands) with per_band."""
-        rows, cols = _central_box(Xb.shape[2], Xb.shape[3])
+        rows, cols = central_box(Xb.shape[2], Xb.shape[3])
         box = np.asarray(Xb[:, :, rows, cols], dtype=np.float64)
         return box.sum(axis=(2, 3)) if self.per_band else box.sum(axis=(1, 2, 3))
 
@@ -326,13 +297,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
             return None
         if self.fill_value != "median":
             return np.full(n_bands, float(self.fill_value))
-        mask = border_mask(X.shape[2], X.shape[3])
-        values = []
-        for band in range(n_bands):
-            pix = band_pixels(X, band, mask, max_pixels=_MAX_QUANTILE_PIXELS)
-            pix = pix[np.isfinite(pix)]
-            values.append(float(np.median(pix)) if pix.size else 0.0)
-        return np.asarray(values)
+        return border_medians(X, max_pixels=_MAX_QUANTILE_PIXELS)
 
     def _fit_softening(self, X):
         if self.softening is not None:
@@ -366,43 +331,19 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         self.softening_ = None
         self.peak_floor_ = None
         self.peak_softening_ = None
-        center = np.zeros(n_bands)
-        scale = np.ones(n_bands)
+        center, scale = np.zeros(n_bands), np.ones(n_bands)
         if self.method == "zscore":
-            total = np.zeros(n_bands)
-            for Xb in self._iter_prepared(X):
-                total += np.asarray(Xb, dtype=np.float64).sum(axis=(0, 2, 3))
             count = X.shape[0] * side[0] * side[1]
-            center = total / count
-            sq = np.zeros(n_bands)
-            for Xb in self._iter_prepared(X):
-                diff = np.asarray(Xb, dtype=np.float64) - center[None, :, None, None]
-                sq += (diff**2).sum(axis=(0, 2, 3))
-            scale = _handle_zeros(np.sqrt(sq / count), center)
+            center, scale = zscore_statistics(lambda: self._iter_prepared(X), n_bands, count)
         elif self.method == "minmax":
-            for b in range(n_bands):
-                pix = band_pixels(sub, b, max_pixels=_MAX_QUANTILE_PIXELS)
-                center[b], top = np.percentile(pix, [low, high])
-                scale[b] = top - center[b]
-            scale = _handle_zeros(scale, center)
+            center, scale = minmax_statistics(sub, low, high, max_pixels=_MAX_QUANTILE_PIXELS)
         elif self.method == "asinh":
             self.softening_ = self._fit_softening(sub)
-            for b in range(n_bands):
-                pix = band_pixels(sub, b, max_pixels=_MAX_QUANTILE_PIXELS)
-                pix = np.arcsinh(pix / self.softening_[b])
-                q25, center[b], q75 = np.percentile(pix, [25, 50, 75])
-                scale[b] = (q75 - q25) / _IQR_TO_SIGMA
-            scale = _handle_zeros(scale, center)
+            center, scale = asinh_statistics(sub, self.softening_,
+                                             max_pixels=_MAX_QUANTILE_PIXELS)
         else:  # peak methods
             self.softening_ = self._fit_softening(sub)
-            rows, cols = _central_box(*side)
-            n_box = (rows.stop - rows.start) * (cols.stop - cols.start)
-            if self.per_band:
-                self.peak_floor_ = _PEAK_FLOOR_SIGMA * np.sqrt(n_box) * self.softening_
-            else:
-                self.peak_floor_ = float(
-                    _PEAK_FLOOR_SIGMA * np.sqrt(n_box * np.sum(self.softening_**2))
-                )
+            self.peak_floor_ = peak_floor(self.softening_, side, per_band=self.per_band)
             if self.method == "peak_asinh":
                 flux = np.concatenate([self._central_flux(Xb) for Xb in self._iter_prepared(X)])
                 typical = np.maximum(np.median(flux, axis=0), self.peak_floor_)
@@ -428,7 +369,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X, ndim = self._validate_X(X, reset=False)
         out = None
-        for sl in _chunks(len(X)):
+        for sl in chunks(len(X)):
             Zb = self._forward(self._prepare(X[sl]))
             if out is None:
                 out = np.empty((len(X),) + Zb.shape[1:], dtype=np.float32)
@@ -473,7 +414,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
             )
             raise ValueError(msg)
         out = np.empty(Z.shape, dtype=np.float32)
-        for sl in _chunks(len(Z)):
+        for sl in chunks(len(Z)):
             Xb = np.asarray(Z[sl], dtype=np.float64) * self.scale_[None, :, None, None]
             Xb = Xb + self.center_[None, :, None, None]
             if self.method == "asinh":
