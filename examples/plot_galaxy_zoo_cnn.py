@@ -33,7 +33,20 @@ import sys
 import time
 from pathlib import Path
 
+import matplotlib
 import numpy as np
+import torch
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.tree import DecisionTreeClassifier
+
+from galaxy_learn.classification import CNNClassifier
+from galaxy_learn.datasets import load_galaxy_zoo
+from galaxy_learn.plotting import (FeatureMapDisplay, RocCurvesDisplay, plot_confusion_matrices,
+                                   plot_cutouts)
+from galaxy_learn.preprocessing import ImageFlattener, ImageScaler
 
 
 def parse_args(argv=None):
@@ -64,7 +77,6 @@ def _ints(text):
 
 def _init_weights_callback(path):
     """skorch callback loading a user-given ConvNet state_dict before training (weights only)."""
-    import torch
     from skorch.callbacks import Callback
 
     class InitWeights(Callback):
@@ -80,26 +92,7 @@ def _init_weights_callback(path):
 
 def main(argv=None):
     args = parse_args(argv)
-    import matplotlib
-
     matplotlib.use("Agg")
-    import torch
-    from sklearn.metrics import accuracy_score
-    from sklearn.model_selection import train_test_split
-    from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.tree import DecisionTreeClassifier
-
-    from galaxy_learn.classification import CNNClassifier
-    from galaxy_learn.datasets import load_galaxy_zoo
-    from galaxy_learn.plotting import (
-        FeatureMapDisplay,
-        RocCurvesDisplay,
-        plot_confusion_matrices,
-        plot_cutouts,
-    )
-    from galaxy_learn.preprocessing import ImageFlattener, ImageScaler
-
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -118,7 +111,8 @@ def main(argv=None):
 
     callbacks = [("init_weights", _init_weights_callback(args.init_weights))] if args.init_weights else None
     cnn = CNNClassifier(
-        channels=_ints(args.channels), dense_units=_ints(args.dense), scaling="zscore",
+        # the galaxy fills these images: the whole frame (crop=None), not the default's centre
+        channels=_ints(args.channels), crop=None, dense_units=_ints(args.dense), scaling="zscore",
         augment=True, early_stopping=True, validation_fraction=0.1, n_iter_no_change=5,
         max_epochs=args.epochs, batch_size=args.batch_size, random_state=args.random_state,
         device=args.device, callbacks=callbacks, verbose=0,

@@ -212,3 +212,74 @@ def test_net_settings_shared_with_the_other_estimators():
     again = CNNClassifier(**{**FAST, "max_epochs": 2, "random_state": 7}, early_stopping=True,
                           validation_fraction=0.25).fit(X, y)
     np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
+# -- the central crop (crop=...) and the defaults sized for a 2-core CPU ---------------------------
+def test_defaults_are_the_cpu_sized_network():
+    clf = CNNClassifier()
+    assert clf.channels == (16, 32, 64) and clf.crop == "auto"
+    assert clf.convs_per_block == 2 and clf.dense_units == (256, 256)
+    assert clf.early_stopping is False and clf.max_epochs == 30
+
+
+@pytest.mark.parametrize("size, crop", [(16, 8), (17, 8), (9, 4), (12, 12)])
+def test_convnet_crop_is_the_central_square(size, crop):
+    """A cropping ConvNet equals the same weights applied to the central crop (odd margins: the
+    extra pixel is dropped at the bottom / right)."""
+    torch.manual_seed(0)
+    kw = dict(channels=(4, 8), dense_units=(8,), dropout=0.0)
+    cropping = ConvNet((2, size, size), crop=crop, **kw).eval()
+    plain = ConvNet((2, crop, crop), **kw).eval()
+    plain.load_state_dict(cropping.state_dict())
+    x = torch.randn(3, 2, size, size)
+    top = (size - crop) // 2
+    centre = x[:, :, top:top + crop, top:top + crop]
+    torch.testing.assert_close(cropping(x), plain(centre))
+    torch.testing.assert_close(cropping.embed(x), plain.embed(centre))
+    torch.testing.assert_close(cropping(x.reshape(3, -1)), plain(centre))  # flattened rows
+    for bad in (size + 1, 0):
+        with pytest.raises(ValueError, match=f"'crop' parameter \\({bad}\\) must be between 1 "
+                                             f"and the image size \\({size}x{size}\\)"):
+            ConvNet((2, size, size), crop=bad, **kw)
+    assert ConvNet((7,), channels=(), crop=4).crop is None  # tabular rows are never cropped
+
+
+def test_crop_equals_fitting_on_the_cropped_images():
+    """crop=8 on 16x16 stamps is the fit on their central 8x8 pixels, with the same seed
+    (scaling off: the scaler would see other pixels). Same seed, same fit; predict takes the
+    whole stamps."""
+    X, y = _blobs(n=32)
+    params = {**FAST, "max_epochs": 3, "scaling": None}
+    cropped = CNNClassifier(**params, crop=8).fit(X, y)
+    again = CNNClassifier(**params, crop=8).fit(X, y)
+    centre = CNNClassifier(**params, crop=None).fit(X[:, :, 4:12, 4:12], y)
+    assert cropped.crop_ == 8 and centre.crop_ is None
+    assert cropped.input_shape_ == (2, 16, 16) and cropped.net_.module_.crop == 8
+    np.testing.assert_array_equal(cropped.predict_proba(X), again.predict_proba(X))
+    np.testing.assert_allclose(cropped.predict_proba(X), centre.predict_proba(X[:, :, 4:12, 4:12]),
+                               rtol=1e-4, atol=1e-5)
+    other = CNNClassifier(**{**params, "random_state": 1}, crop=8).fit(X, y)
+    assert not np.array_equal(other.predict_proba(X), cropped.predict_proba(X))
+
+
+def test_crop_auto_keeps_small_images_whole_and_crops_large_ones():
+    small = CNNClassifier(**{**FAST, "max_epochs": 1}).fit(*_blobs(n=16, size=32))
+    assert small.crop_ is None and small.net_.module_.crop is None  # 32 px: not larger than 32
+    X, y = _blobs(n=16, size=40)
+    large = CNNClassifier(**{**FAST, "max_epochs": 1}).fit(X, y)
+    assert large.crop_ == 32 and large.net_.module_.crop == 32
+    assert large.predict_proba(X).shape == (16, 2)
+    rows = np.random.default_rng(0).normal(size=(20, 6))
+    tabular = CNNClassifier(**{**FAST, "max_epochs": 1}, crop=4).fit(rows, [0, 1] * 10)
+    assert tabular.crop_ is None  # tabular input has nothing to crop
+
+
+def test_crop_errors():
+    X, y = _blobs(n=16)
+    msg = ("The 'crop' parameter \\(20\\) is larger than the images \\(16x16\\); use a smaller "
+           "crop or crop=None for the whole image.")
+    with pytest.raises(ValueError, match=msg):
+        CNNClassifier(**FAST, crop=20).fit(X, y)
+    for bad in (0, -3, 2.5, "full", (8, 8)):
+        with pytest.raises(ValueError, match="The 'crop' parameter of CNNClassifier must be"):
+            CNNClassifier(**FAST, crop=bad).fit(X, y)
