@@ -31,6 +31,14 @@ MAG_BINS = (14.0, 18.0, 19.0, 20.0, 21.0, 22.0, 30.0)
 POINT, EXTENDED = "POINT", "GALAXY"  # classes of the unsupervised classifier
 
 
+def _net_params(device, random_state, verbose, **given):
+    """Parameters of a network estimator: the run's device, seed and verbosity, and each of
+    ``given`` that is not None (None keeps the estimator's own default)."""
+    params = {"device": device, "random_state": random_state, "verbose": verbose}
+    params.update({k: v for k, v in given.items() if v is not None})
+    return params
+
+
 def make_unsupervised_pipeline(*, prior=None, class_prior=None, max_epochs=None, batch_size=None,
                                n_neighbors=None, device="auto", random_state=0, verbose=0,
                                quick=False, psf=False):
@@ -47,9 +55,8 @@ def make_unsupervised_pipeline(*, prior=None, class_prior=None, max_epochs=None,
 
     from . import ThresholdClassifier, VAEEncoder
 
-    vae_params = {"device": device, "random_state": random_state, "verbose": verbose}
-    given = {"prior": prior, "max_epochs": max_epochs, "batch_size": batch_size}
-    vae_params.update({k: v for k, v in given.items() if v is not None})
+    vae_params = _net_params(device, random_state, verbose, prior=prior, max_epochs=max_epochs,
+                             batch_size=batch_size)
     if quick:
         vae_params.update(channels=(8, 16), hidden_units=32)
     clf_params = {"classes": (EXTENDED, POINT), "random_state": random_state}
@@ -70,11 +77,8 @@ def make_segmenter(*, max_epochs=None, batch_size=None, device="auto", random_st
     """The unsupervised hypercolumn segmenter with its default extractor."""
     from .segmentation import HypercolumnExtractor, HypercolumnSegmenter
 
-    params = {"device": device, "random_state": random_state, "verbose": verbose}
-    if max_epochs is not None:
-        params["max_epochs"] = max_epochs
-    if batch_size is not None:
-        params["batch_size"] = batch_size
+    params = _net_params(device, random_state, verbose, max_epochs=max_epochs,
+                         batch_size=batch_size)
     extractor = HypercolumnExtractor(**params)
     return HypercolumnSegmenter(extractor, random_state=random_state, verbose=verbose)
 
@@ -83,11 +87,8 @@ def make_denoiser(*, max_epochs=None, batch_size=None, device="auto", random_sta
     """:class:`~galaxy_learn.ContrastiveDenoiser` with the given training settings."""
     from .denoising import ContrastiveDenoiser
 
-    params = {"device": device, "random_state": random_state, "verbose": verbose}
-    if max_epochs is not None:
-        params["max_epochs"] = max_epochs
-    if batch_size is not None:
-        params["batch_size"] = batch_size
+    params = _net_params(device, random_state, verbose, max_epochs=max_epochs,
+                         batch_size=batch_size)
     return ContrastiveDenoiser(**params)
 
 
