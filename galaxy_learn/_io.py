@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["TABLE_COLUMNS", "CutoutBatch", "TableWriter", "check_output_path",
+__all__ = ["TABLE_COLUMNS", "CutoutBatch", "TableWriter", "check_input_path", "check_output_path",
            "classification_table", "fill_nonfinite", "infer_bands", "read_cutout_batch",
            "read_cutouts", "read_field", "write_fits", "write_images", "write_table"]
 
@@ -89,6 +89,20 @@ def check_output_path(path, suffixes, *, what="output"):
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         msg = f"{what} {str(path)!r}: the folder {str(parent)!r} does not exist; create it first."
+        raise FileNotFoundError(msg)
+    return path
+
+
+def check_input_path(path, *, what, expected):
+    """``Path(path)``, checked before reading: a directory raises ``IsADirectoryError`` (asking
+    for ``expected``, e.g. ``"a FITS file"``), a missing path ``FileNotFoundError``; ``what``
+    names the path in both messages (e.g. ``"Field"``, ``"Model file"``)."""
+    path = Path(path)
+    if path.is_dir():
+        msg = f"{what} {str(path)!r} is a directory; give {expected}."
+        raise IsADirectoryError(msg)
+    if not path.exists():
+        msg = f"{what} not found: {str(path)!r}."
         raise FileNotFoundError(msg)
     return path
 
@@ -330,13 +344,7 @@ def read_field(path, *, bands=None, fill_nan=False):
     2-D image as one band)."""
     from .datasets import load_fits_cutouts
 
-    path = Path(path)
-    if path.is_dir():
-        msg = f"Field {str(path)!r} is a directory; give a FITS file."
-        raise IsADirectoryError(msg)
-    if not path.is_file():
-        msg = f"Field not found: {str(path)!r}."
-        raise FileNotFoundError(msg)
+    path = check_input_path(path, what="Field", expected="a FITS file")
     bands = infer_bands([path]) if bands is None else bands
     X, _ = load_fits_cutouts([path], bands=bands, allow_nan=True)
     n_bad = int(np.count_nonzero(~np.isfinite(X)))

@@ -35,6 +35,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+from ._io import check_input_path
 from ._version import __version__
 
 __all__ = ["ModelVersionWarning", "load", "read_metadata", "save"]
@@ -60,14 +61,7 @@ def _damaged(path, detail):
 
 
 def _check_path(path):
-    path = Path(path)
-    if path.is_dir():
-        msg = f"{str(path)!r} is a directory, not a galaxy_learn model file."
-        raise IsADirectoryError(msg)
-    if not path.exists():
-        msg = f"Model file not found: {str(path)!r}."
-        raise FileNotFoundError(msg)
-    return path
+    return check_input_path(path, what="Model file", expected="a galaxy_learn model file")
 
 
 def _is_ours(path):
