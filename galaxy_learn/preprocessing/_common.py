@@ -44,6 +44,15 @@ def crop_slices(height, width, size):
     return slice(top, top + size), slice(left, left + size)
 
 
+def check_crop_size(size, images, *, name):
+    """Raise a ``ValueError`` naming parameter ``name`` when a central crop of ``size`` pixels
+    does not fit in the 4-D ``images``."""
+    height, width = images.shape[2:]
+    if size > min(height, width):
+        msg = f"The '{name}' parameter ({size}) is larger than the images ({height}x{width})."
+        raise ValueError(msg)
+
+
 def cropped_feature_index(image_shape, size):
     """Flattened (C-order) indices of the pixels kept by a central crop of ``size``."""
     n_bands, height, width = image_shape

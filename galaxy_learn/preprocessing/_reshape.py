@@ -6,7 +6,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..utils import as_image_batch, check_image_shape, check_images
 from ..utils._compat import Interval, _check_feature_names_in, _fit_context, check_is_fitted
-from ._common import crop_slices, cropped_feature_index, input_ndim, read_images, restore_layout
+from ._common import (check_crop_size, crop_slices, cropped_feature_index, input_ndim,
+                      read_images, restore_layout)
 
 __all__ = ["CenterCrop", "ImageFlattener"]
 
@@ -172,13 +173,7 @@ class CenterCrop(_ImageReshaper):
     def _validate(self, X, reset):
         ndim = input_ndim(X)
         X = as_image_batch(read_images(self, X, reset=reset))  # tabular rows: 1x1-pixel images
-        height, width = X.shape[2:]
-        if self.size > min(height, width):
-            msg = (
-                f"The 'size' parameter ({self.size}) is larger than the images "
-                f"({height}x{width})."
-            )
-            raise ValueError(msg)
+        check_crop_size(self.size, X, name="size")
         return X, ndim
 
     def transform(self, X):

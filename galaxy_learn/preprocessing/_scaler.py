@@ -44,6 +44,7 @@ from ._band_statistics import (
     zscore_statistics,
 )
 from ._common import (
+    check_crop_size,
     crop_slices,
     cropped_feature_index,
     input_ndim,
@@ -218,13 +219,7 @@ class ImageScaler(TransformerMixin, BaseEstimator):
                 raise ValueError(msg)
             Xc = as_image_batch(Xc)
         if self.crop is not None:
-            _, _, height, width = Xc.shape
-            if self.crop > min(height, width):
-                msg = (
-                    f"The 'crop' parameter ({self.crop}) is larger than the images "
-                    f"({height}x{width})."
-                )
-                raise ValueError(msg)
+            check_crop_size(self.crop, Xc, name="crop")
         return Xc, ndim
 
     def _prepare(self, Xb):
