@@ -103,9 +103,8 @@ class ManifoldThresholdClassifier(_CutClassifierMixin, BaseEstimator):
 
     References
     ----------
-    H. Sun, E. J. Kim, S. Li and R. J. Brunner, "Unsupervised star-galaxy segmentation
-    and classification", summary report, LCDM, University of Illinois at Urbana-Champaign
-    (2017), "Baseline: VAE + Manifold learning".
+    The "VAE + Manifold learning" baseline of Sun, Kim, Li and Brunner (2017); the full reference
+    is in :class:`ThresholdClassifier`.
 
     Examples
     --------

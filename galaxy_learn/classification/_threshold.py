@@ -178,7 +178,7 @@ class _CutClassifierMixin(ClassifierMixin):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Input of ``decision_function``.
+            Samples to label, as given to :meth:`decision_function`.
 
         Returns
         -------

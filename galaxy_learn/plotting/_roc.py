@@ -45,7 +45,9 @@ class RocCurvesDisplay:
     roc_auc_ : dict of {str: float}
         AUC per curve.
     figure_ : matplotlib Figure
+        The figure holding the curves.
     ax_ : matplotlib Axes
+        The axes the curves (and the chance diagonal) are drawn on.
 
     Examples
     --------
