@@ -127,6 +127,118 @@ def _prior_or_auto(text):
     return "auto" if text == "auto" else _fraction(text)
 
 
+def _add_demo(sub):
+    """``galaxy-learn demo``: simulate, fit the unsupervised pipeline, report, plot."""
+    parser = _add_command(
+        sub, "demo",
+        help="simulate a survey sample, fit the unsupervised pipeline, report and plot",
+        description="Simulate star/galaxy cutouts, fit Pipeline([VAEEncoder(prior), Isomap(), "
+                    "ThresholdClassifier()]) without labels, print AUC and accuracy per magnitude "
+                    "bin beside the concentration index, and write results.csv and figures.")
+    parser.add_argument("-o", "--out", type=Path, default=Path("galaxy_learn_demo"),
+                        help="folder for the figures and tables (default: galaxy_learn_demo)")
+    parser.add_argument("--n-samples", type=_positive_int, default=None, metavar="N",
+                        help="simulated cutouts (default: 3000, or 300 with --quick)")
+    _add_priors(parser, "fraction of point sources assumed by the threshold")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run in seconds, for tests: 300 cutouts, a smaller network, 1 "
+                             "epoch (explicit small settings, not the estimators' defaults)")
+    parser.add_argument("--max-epochs", type=_positive_int, default=None, metavar="N",
+                        help="VAE training epochs (default: VAEEncoder's default, or 1 with "
+                             "--quick)")
+    parser.add_argument("--no-figures", action="store_true", help="skip the figures")
+    parser.add_argument("--psf", action="store_true",
+                        help="PSF-aware run: give the encoder each cutout's PSF FWHM (psf_fwhm) "
+                             "and measure the concentration index on the same PSF-matched "
+                             "cutouts")
+    _add_common(parser)
+
+
+def _add_classify(sub):
+    """``galaxy-learn classify INPUT... -o CSV``: label cutouts without labels."""
+    parser = _add_command(
+        sub, "classify", help="label cutouts star / galaxy without labels",
+        description="Fit (or reuse with --model) Pipeline([VAEEncoder(prior), Isomap(), "
+                    "ThresholdClassifier(class_prior)]) on the cutouts and write one CSV row per "
+                    "cutout, with the columns file, index, id, label, score (file: the input "
+                    "file; index: the cutout's position in it, 0 for a one-object FITS file; "
+                    "id: the FITS object id or the SDSS objID, empty for plain arrays; label: "
+                    "POINT or GALAXY; score: the decision function), then psf_fwhm_<band> with "
+                    "--psf. Rows are written file by file as they are produced.")
+    _add_inputs(parser)
+    _add_output(parser, "CSV", "output CSV file (.csv; its folder must exist)")
+    _add_priors(parser, "fraction of point sources (stars, quasars) among the inputs")
+    parser.add_argument("--psf", action="store_true",
+                        help="PSF-aware: resample every cutout to one PSF width, read per band "
+                             "from the FITS headers (PSF_FWHM, PSFFWHM, PSFSIZE, SEEING or FWHM)")
+    _add_common(parser, training="VAEEncoder")
+
+
+def _add_segment(sub):
+    """``galaxy-learn segment FIELD.fits -o MASK.fits``: a field's object map."""
+    parser = _add_command(
+        sub, "segment", help="segment a multi-band field into objects",
+        description="Fit (or reuse with --model) the unsupervised hypercolumn segmenter on a field "
+                    "and write its object map as FITS.")
+    parser.add_argument("field", type=Path, metavar="FIELD.fits",
+                        help="a FITS image (bands, height, width), or (height, width): one band")
+    _add_bands(parser, "field's planes")
+    parser.add_argument("--fill-nan", action="store_true",
+                        help="replace NaN/inf pixels by the median of their band (default: "
+                             "such pixels are an error)")
+    _add_output(parser, "MASK.fits",
+                "output FITS object map (0 = background, k = object k; its folder must exist)")
+    _add_common(parser, training="HypercolumnExtractor")
+
+
+def _add_denoise(sub):
+    """``galaxy-learn denoise INPUT... -o OUT``: denoise cutouts."""
+    parser = _add_command(
+        sub, "denoise", help="denoise cutouts with the contrastive U-Net denoiser",
+        description="Fit (or reuse with --model) ContrastiveDenoiser on the cutouts and write the "
+                    "denoised images (.npy or .fits, by the output's extension), in input order "
+                    "without the skipped files. A .npy output is filled file by file as it is "
+                    "produced.")
+    _add_inputs(parser)
+    _add_output(parser, "OUT", "output file: .npy or .fits (its folder must exist)")
+    _add_common(parser, training="ContrastiveDenoiser")
+
+
+def _add_catalog(sub):
+    """``galaxy-learn catalog FIELD... -o OUT``: catalogue survey fields."""
+    parser = _add_command(
+        sub, "catalog", help="detect, measure and classify the objects of survey fields",
+        description="For each field (one calibrated FITS frame per band with its WCS, in one "
+                    "directory, e.g. the five SDSS frame-[ugriz]-*.fits.bz2 files): align the "
+                    "bands through their WCS, detect objects on the reference band (background "
+                    "and noise measured), measure aperture fluxes and AB magnitudes "
+                    "per band with edge/masked/saturated flags, classify star/galaxy with the "
+                    "label-free line fitted on the field (or --model), and write "
+                    "OUT/<field>_catalog.fits|csv, <field>_classmap.fits (0 background, 1 galaxy, "
+                    "2 star; the reference band's WCS) and <field>_quicklook.png.")
+    parser.add_argument("fields", nargs="+", type=Path, metavar="FIELD",
+                        help="a field's directory of frames; several fields: several "
+                             "directories (a field that fails is skipped and listed)")
+    parser.add_argument("-o", "--output-dir", type=Path, required=True, metavar="OUT",
+                        help="existing folder for the outputs")
+    parser.add_argument("--format", choices=("fits", "csv"), default="fits",
+                        help="catalogue format (default: fits)")
+    parser.add_argument("--bands", default=None,
+                        help="bands to use, in order, e.g. gri (default: every band found)")
+    parser.add_argument("--class-prior", type=_prior_or_auto, default=None, metavar="P",
+                        help="star fraction for the label-free line, or 'auto' to estimate it "
+                             "from the field (default: auto)")
+    parser.add_argument("--model", type=Path, metavar="PATH",
+                        help="classify with this saved classifier of stamps (a file written by "
+                             "galaxy_learn.persistence.save) instead of the label-free line")
+    parser.add_argument("--n-jobs", type=_positive_int, default=None, metavar="N",
+                        help="fields in parallel (joblib; default: one at a time)")
+    parser.add_argument("--on-error", choices=("skip", "raise"), default="skip",
+                        help="a field that fails: 'skip' it (listed on stderr, exit code 3) "
+                             "or 'raise' (default: skip)")
+    _add_common(parser, model=False)
+
+
 def build_parser():
     """The argument parser of ``galaxy-learn`` (exposed for the docs and the tests)."""
     parser = argparse.ArgumentParser(
@@ -138,100 +250,9 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-
-    demo = _add_command(
-        sub, "demo",
-        help="simulate a survey sample, fit the unsupervised pipeline, report and plot",
-        description="Simulate star/galaxy cutouts, fit Pipeline([VAEEncoder(prior), Isomap(), "
-                    "ThresholdClassifier()]) without labels, print AUC and accuracy per magnitude "
-                    "bin beside the concentration index, and write results.csv and figures.")
-    demo.add_argument("-o", "--out", type=Path, default=Path("galaxy_learn_demo"),
-                      help="folder for the figures and tables (default: galaxy_learn_demo)")
-    demo.add_argument("--n-samples", type=_positive_int, default=None, metavar="N",
-                      help="simulated cutouts (default: 3000, or 300 with --quick)")
-    _add_priors(demo, "fraction of point sources assumed by the threshold")
-    demo.add_argument("--quick", action="store_true",
-                      help="smoke run in seconds, for tests: 300 cutouts, a smaller network, 1 "
-                           "epoch (explicit small settings, not the estimators' defaults)")
-    demo.add_argument("--max-epochs", type=_positive_int, default=None, metavar="N",
-                      help="VAE training epochs (default: VAEEncoder's default, or 1 with "
-                           "--quick)")
-    demo.add_argument("--no-figures", action="store_true", help="skip the figures")
-    demo.add_argument("--psf", action="store_true",
-                      help="PSF-aware run: give the encoder each cutout's PSF FWHM (psf_fwhm) and "
-                           "measure the concentration index on the same PSF-matched cutouts")
-    _add_common(demo)
-
-    classify = _add_command(
-        sub, "classify", help="label cutouts star / galaxy without labels",
-        description="Fit (or reuse with --model) Pipeline([VAEEncoder(prior), Isomap(), "
-                    "ThresholdClassifier(class_prior)]) on the cutouts and write one CSV row per "
-                    "cutout, with the columns file, index, id, label, score (file: the input "
-                    "file; index: the cutout's position in it, 0 for a one-object FITS file; "
-                    "id: the FITS object id or the SDSS objID, empty for plain arrays; label: "
-                    "POINT or GALAXY; score: the decision function), then psf_fwhm_<band> with "
-                    "--psf. Rows are written file by file as they are produced.")
-    _add_inputs(classify)
-    _add_output(classify, "CSV", "output CSV file (.csv; its folder must exist)")
-    _add_priors(classify, "fraction of point sources (stars, quasars) among the inputs")
-    classify.add_argument("--psf", action="store_true",
-                          help="PSF-aware: resample every cutout to one PSF width, read per band "
-                               "from the FITS headers (PSF_FWHM, PSFFWHM, PSFSIZE, SEEING or FWHM)")
-    _add_common(classify, training="VAEEncoder")
-
-    segment = _add_command(
-        sub, "segment", help="segment a multi-band field into objects",
-        description="Fit (or reuse with --model) the unsupervised hypercolumn segmenter on a field "
-                    "and write its object map as FITS.")
-    segment.add_argument("field", type=Path, metavar="FIELD.fits",
-                         help="a FITS image (bands, height, width), or (height, width): one band")
-    _add_bands(segment, "field's planes")
-    segment.add_argument("--fill-nan", action="store_true",
-                         help="replace NaN/inf pixels by the median of their band (default: "
-                              "such pixels are an error)")
-    _add_output(segment, "MASK.fits",
-                "output FITS object map (0 = background, k = object k; its folder must exist)")
-    _add_common(segment, training="HypercolumnExtractor")
-
-    denoise = _add_command(
-        sub, "denoise", help="denoise cutouts with the contrastive U-Net denoiser",
-        description="Fit (or reuse with --model) ContrastiveDenoiser on the cutouts and write the "
-                    "denoised images (.npy or .fits, by the output's extension), in input order "
-                    "without the skipped files. A .npy output is filled file by file as it is "
-                    "produced.")
-    _add_inputs(denoise)
-    _add_output(denoise, "OUT", "output file: .npy or .fits (its folder must exist)")
-    _add_common(denoise, training="ContrastiveDenoiser")
-
-    catalog = _add_command(
-        sub, "catalog", help="detect, measure and classify the objects of survey fields",
-        description="For each field (one calibrated FITS frame per band with its WCS, in one "
-                    "directory, e.g. the five SDSS frame-[ugriz]-*.fits.bz2 files): align the "
-                    "bands through their WCS, detect objects on the reference band (background "
-                    "and noise measured), measure aperture fluxes and AB magnitudes "
-                    "per band with edge/masked/saturated flags, classify star/galaxy with the "
-                    "label-free line fitted on the field (or --model), and write "
-                    "OUT/<field>_catalog.fits|csv, <field>_classmap.fits (0 background, 1 galaxy, "
-                    "2 star; the reference band's WCS) and <field>_quicklook.png.")
-    catalog.add_argument("fields", nargs="+", type=Path, metavar="FIELD",
-                         help="a field's directory of frames; several fields: several "
-                              "directories (a field that fails is skipped and listed)")
-    catalog.add_argument("-o", "--output-dir", type=Path, required=True, metavar="OUT",
-                         help="existing folder for the outputs")
-    catalog.add_argument("--format", choices=("fits", "csv"), default="fits",
-                         help="catalogue format (default: fits)")
-    catalog.add_argument("--bands", default=None,
-                         help="bands to use, in order, e.g. gri (default: every band found)")
-    catalog.add_argument("--class-prior", type=_prior_or_auto, default=None, metavar="P",
-                         help="star fraction for the label-free line, or 'auto' to estimate it "
-                              "from the field (default: auto)")
-    catalog.add_argument("--model", type=Path, metavar="PATH",
-                         help="classify with this saved classifier of stamps (a file written by "
-                              "galaxy_learn.persistence.save) instead of the label-free line")
-    catalog.add_argument("--n-jobs", type=_positive_int, default=None, metavar="N",
-                         help="fields in parallel (joblib; default: one at a time)")
-    catalog.add_argument("--on-error", choices=("skip", "raise"), default="skip",
-                         help="a field that fails: 'skip' it (listed on stderr, exit code 3) "
-                              "or 'raise' (default: skip)")
-    _add_common(catalog, model=False)
+    _add_demo(sub)
+    _add_classify(sub)
+    _add_segment(sub)
+    _add_denoise(sub)
+    _add_catalog(sub)
     return parser
