@@ -12,14 +12,17 @@ cutout and band as ``psf_fwhm``; ``"cosine": true`` adds a cosine learning-rate 
 ``"redraw": true`` draws the dimming afresh at every epoch; ``"bands": [1, 2, 3]`` keeps g, r, i). Prints one JSON line per fit: the orientation-free AUC
 of ``Isomap(n_components=1)`` on the held-out codes (``iso5``), its Spearman correlation with r
 magnitude, the AUC with 15 neighbours on a 4,000-code subset, and a supervised LDA on the codes
-(overall and per r bin). Codes are saved to ``$OUT`` (default /tmp).
+(overall and per r bin). Codes are saved to ``$OUT`` (default /tmp); every fit's figures go to
+``results/scan_vae_<variants file name>.json`` and the table generated from it
+(``_common.write_results``).
 """
 import json, os, sys, time
 from pathlib import Path
 import numpy as np
 import torch
 from joblib import Parallel, delayed
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import write_results
 
 
 def data(ntr, nte, seed=0):
@@ -64,7 +67,7 @@ def job(tag, kw, seed, paths, device):
     redraw = kw.pop("redraw", False)
     if redraw:  # experiment: fresh dimming draw at each epoch (x_in overwritten in place)
         from skorch.callbacks import Callback
-        from galaxy_learn.encoders._vae import _dimmed
+        from galaxy_learn.encoders._vae_inputs import _dimmed
         from galaxy_learn.utils import iter_chunks
 
         class Redraw(Callback):
@@ -109,12 +112,29 @@ if __name__ == "__main__":
     from galaxy_learn.preprocessing import psf_rescale
     arrays = data(ntr, nte)
     Xtr, ytr, Xte, yte, mag, ftr, fte = arrays
+    index_rows = []
     for name, ci in [("CI", concentration_index(Xte)),  # and on cutouts resampled to one PSF width
                      ("CI_psf", concentration_index(psf_rescale(Xte, fte, np.median(ftr, axis=0))))]:
-        print(json.dumps({"tag": name, "auc": round(uauc(yte, ci), 4), "bins": auc_by_bin(yte, ci, mag)}), flush=True)
+        index_rows.append({"tag": name, "auc": round(uauc(yte, ci), 4), "bins": auc_by_bin(yte, ci, mag)})
+        print(json.dumps(index_rows[-1]), flush=True)
     paths = []
     for name, arr in zip(["Xtr", "ytr", "Xte", "yte", "mag", "ftr", "fte"], arrays):
         p = f"/tmp/scan_{name}.npy"; np.save(p, arr); paths.append(p)
     jobs = [(tag, dict(kw), s) for tag, kw in variants.items() for s in kw.pop("seeds")]
     res = Parallel(n_jobs=n_jobs)(delayed(job)(tag, kw, s, paths, device) for tag, kw, s in jobs)
     (out / "scan.json").write_text(json.dumps(res))
+    cols = ["tag", "seed", "iso5", "rho_iso_mag", "iso15s", "lda", "lda_bins", "fit_s"]
+    write_results(f"scan_vae_{Path(sys.argv[5]).stem}", {
+        "title": f"VAEEncoder seed scan: {Path(sys.argv[5]).name}",
+        "settings": {"n_train": ntr, "n_test": nte, "n_jobs": n_jobs, "device": device},
+        "notes": "Orientation-free AUC of Isomap(n_components=1) on the held-out codes (`iso5`), "
+                 "its Spearman correlation with r (`rho_iso_mag`), Isomap with 15 neighbours on "
+                 "4,000 codes (`iso15s`), supervised LDA on the codes (`lda`, and per r bin "
+                 f"{BINS}).",
+        "sections": [{"heading": "Concentration index (raw, and PSF-matched cutouts)",
+                      "rows": index_rows},
+                     {"heading": "Fits", "rows": res, "columns": cols,
+                      "formats": {"iso5": ".4f", "rho_iso_mag": "+.3f", "iso15s": ".4f",
+                                  "lda": ".4f"}}],
+        "data": {"variants": json.loads(Path(sys.argv[5]).read_text())},
+    })

@@ -27,11 +27,8 @@ Two parts, each the absolute error ``|estimated fraction - true fraction|``:
 Reads ``--data`` (default ``../shared/data`` beside the repository); without the ZTF cutouts the
 benchmark prints why and exits without writing, so the committed table stays. Writes
 ``results/class_prior.json`` (every number, machine, command, commit) and ``results/class_prior.md``
-generated from it (``class_prior_quick.*`` with ``--quick``).
+generated from it (under ``results/quick/`` with ``--quick``).
 """
-import json
-import subprocess
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -41,10 +38,10 @@ from scipy.stats import norm, rankdata
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
-from _common import ROOT, bench_parser, machine_description, markdown_table, results_path
+from _common import ROOT, bench_parser, write_results
 
-from galaxy_learn import ThresholdClassifier  # noqa: E402
-from galaxy_learn.photometry import concentration_index  # noqa: E402
+from galaxy_learn import ThresholdClassifier
+from galaxy_learn.photometry import concentration_index
 
 SCENARIOS = {
     "Gaussians, 3 sigma apart": lambda r, n0, n1: (r.normal(0, 1, n0), r.normal(3, 1, n1)),
@@ -179,33 +176,27 @@ def _mean_max(values):
     return f"{v.mean():.3f} ({v.max():.2f})"
 
 
-def summarise(record):
-    syn, ztf = record["synthetic"], record["ztf"]
-    out = ["### Synthetic scores: mean |error| over fractions and seeds (max in brackets)", ""]
-    table = []
+def summarise(data):
+    """The record's sections from its raw rows (``data``: n_synthetic, synthetic, ztf)."""
+    syn, ztf = data["synthetic"], data["ztf"]
+    by_method = []
     for name in SCENARIOS:
         row = {"scenario": name}
         for method in METHODS:
             row[method] = _mean_max([r["abs_error"] for r in syn
                                      if r["scenario"] == name and r["method"] == method])
-        table.append(row)
-    out.append(markdown_table(table))
+        by_method.append(row)
     fractions = sorted({r["fraction"] for r in syn})
-    out += ["", "Shipped estimator, mean |error| per true fraction:", ""]
-    table = []
+    by_fraction = []
     for name in SCENARIOS:
         row = {"scenario": name}
         for frac in fractions:
             row[f"{frac:g}"] = float(np.mean([r["abs_error"] for r in syn if r["scenario"] == name
                                               and r["method"] == METHODS[0]
                                               and r["fraction"] == frac]))
-        table.append(row)
-    out.append(markdown_table(table))
+        by_fraction.append(row)
     shipped = [r["seconds"] for r in syn if r["method"] == METHODS[0]]
-    out += ["", f"Fit time of the shipped estimator ({record['n_synthetic']:,} scores, shared "
-            f"machine, contended): median {np.median(shipped):.2f} s.", ""]
-    out += ["### Real score: concentration index of the ZTF i-band cutouts (no labels used)", ""]
-    table = []
+    real = []
     for frac in sorted({r["fraction"] for r in ztf}):
         rs = [r for r in ztf if r["fraction"] == frac]
         est = np.array([r["estimate"] for r in rs])
@@ -219,9 +210,16 @@ def summarise(record):
                "accuracy at truth": float(np.mean([r["accuracy_true_prior"] for r in rs]))}
         for method in METHODS[1:]:
             row[f"abs error, {method}"] = float(np.mean([r[f"abs_error {method}"] for r in rs]))
-        table.append(row)
-    out.append(markdown_table(table))
-    return "\n".join(out) + "\n"
+        real.append(row)
+    return [
+        {"heading": "Synthetic scores: mean |error| over fractions and seeds (max in brackets)",
+         "rows": by_method},
+        {"text": "Shipped estimator, mean |error| per true fraction:", "rows": by_fraction,
+         "after": f"Fit time of the shipped estimator ({data['n_synthetic']:,} scores, shared "
+                  f"machine, contended): median {np.median(shipped):.2f} s."},
+        {"heading": "Real score: concentration index of the ZTF i-band cutouts (no labels used)",
+         "rows": real},
+    ]
 
 
 def _rounded(obj):
@@ -252,18 +250,15 @@ def main():
     synthetic = part_synthetic(n, fractions, seeds)
     ci, star = load_ztf_score(args.data)
     ztf = part_ztf(ci, star, ztf_fractions, ztf_seeds)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True, check=False).stdout.strip()
-    record = {"machine": machine_description(), "command": " ".join(sys.argv), "commit": commit,
-              "quick": args.quick, "n_synthetic": n, "synthetic": synthetic, "ztf": ztf}
-    path = results_path("class_prior_quick" if args.quick else "class_prior")
-    path.with_suffix(".json").write_text(json.dumps(_rounded(record), separators=(",", ":")))
-    md = ("## Estimating the class prior without labels (`bench_class_prior.py`)\n\n"
-          f"Command: `{record['command']}` at commit {commit}; "
-          f"{record['machine']['CPU']}, {record['machine']['date (UTC)']} UTC.\n\n"
-          + summarise(record))
-    path.write_text(md)
-    print(md)
+    data = _rounded({"n_synthetic": n, "synthetic": synthetic, "ztf": ztf})
+    write_results("class_prior", {
+        "title": "Estimating the class prior without labels (bench_class_prior.py)",
+        "quick": args.quick,
+        "settings": {"n_synthetic": n, "fractions": fractions, "seeds": seeds,
+                     "ztf_fractions": ztf_fractions, "ztf_seeds": ztf_seeds},
+        "sections": summarise(data),
+        "data": data,
+    })
 
 
 if __name__ == "__main__":

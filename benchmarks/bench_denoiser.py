@@ -28,20 +28,15 @@ Protocol
   by HDBSCAN cluster and by true morphology, and a grid of denoised images per HDBSCAN cluster.
 
 Run ``python benchmarks/bench_denoiser.py --quick`` (smoke test) or without ``--quick``; results go
-to ``benchmarks/results/denoiser.md``.
+to ``benchmarks/results/denoiser.json`` and the ``denoiser.md`` generated from it (``--name`` to
+change), the figures beside them.
 """
-import argparse
-import datetime
-import os
-import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import bench_parser, results_dir, write_results  # noqa: E402
 
 from sklearn.cluster import HDBSCAN, KMeans  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
@@ -181,14 +176,9 @@ def save_figures(out, Z_te, labels, y_te, D_te, seed):
     return map_path, grid_path, used, grouping
 
 
-def fmt(v):
-    return f"{v:.3f}" if isinstance(v, float) else str(v)
-
-
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="smoke test (< 1 min)")
-    p.add_argument("--device", default="cpu")
+    p = bench_parser(__doc__.splitlines()[0])
+    p.set_defaults(device="cpu")
     p.add_argument("--n-train", type=int, default=2000)
     p.add_argument("--n-test", type=int, default=1000)
     p.add_argument("--image-size", type=int, default=64)
@@ -206,12 +196,11 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "denoiser.md"))
+    p.add_argument("--name", default="denoiser", help="record name under results/")
     args = p.parse_args(argv)
     if args.quick:
         args.n_train, args.n_test, args.image_size, args.epochs = 128, 96, 32, 1
     torch.set_num_threads(args.threads)
-    load_at_start = os.getloadavg()[0]
     t0 = time.time()
     X_tr, y_tr, _ = make_galaxy_images(args.n_train, image_size=args.image_size, bands=args.bands,
                                        noise=1.0, gain=1.0, random_state=args.seed)
@@ -271,112 +260,91 @@ def main(argv=None):
     figures = None
     if not (args.quick or args.no_figures):
         try:  # a failing figure must not lose the measured tables
-            figures = save_figures(Path(args.out), Z_te, hdb_labels, y_te, D_te, args.seed)
+            figures = save_figures(results_dir(args.quick) / f"{args.name}.md", Z_te,
+                                   hdb_labels, y_te, D_te, args.seed)
         except Exception as exc:  # noqa: BLE001
             figures = exc
     hist = est.history_
-    lines = [
-        "# ContrastiveDenoiser benchmark",
-        "",
-        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
-        f"mode: {'quick' if args.quick else 'full (CPU-reduced, see settings)'}",
-        f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores "
-        f"(load average {load_at_start:.1f} when the script started: timings on a shared "
-        f"machine are indicative only), device "
-        f"`{args.device}`, torch {torch.__version__}, {args.threads} torch thread(s)",
-        f"- Data: make_galaxy_images, {args.image_size}x{args.image_size}, bands `{args.bands}`; "
-        f"train {args.n_train} images at sky sigma 1, gain 1 "
-        f"(seed {args.seed}); held-out {args.n_test} images at the same depth "
-        f"(seed {args.seed + 1}), classes {dict(zip(*np.unique(y_te, return_counts=True)))}",
-        f"- Estimator: ContrastiveDenoiser(base_channels={args.base_channels}, depth=3, "
+    classes = {str(k): int(v) for k, v in zip(*np.unique(y_te, return_counts=True))}
+    notes = (
+        f"Data: make_galaxy_images, {args.image_size}x{args.image_size}, bands `{args.bands}`; "
+        f"train {args.n_train} images at sky sigma 1, gain 1 (seed {args.seed}); held-out "
+        f"{args.n_test} images at the same depth (seed {args.seed + 1}), classes {classes}. "
+        f"Estimator: ContrastiveDenoiser(base_channels={args.base_channels}, depth=3, "
         f"embedding_dim=64, projection_dim=32, max_epochs={args.epochs}, "
         f"batch_size={args.batch_size}, noise_sigma={noise_sigma:.4f}, "
-        f"noise_gain={noise_gain:.2f}, dark_weight={args.dark_weight}, contrastive_weight={args.contrastive_weight}, "
-        f"temperature={args.temperature}, brightness_range={args.brightness_range}, lr={args.lr}, "
-        "other parameters default)",
-        f"- Fit time {t_fit:.0f} s; denoise + transform of {args.n_test + args.n_train} images "
-        f"{t_inf:.0f} s; whole script {time.time() - t0:.0f} s",
-        f"- Final epoch losses: total {hist[-1, 'train_loss']:.4f}, ssim {hist[-1, 'ssim_loss']:.4f}, "
-        f"l1 {hist[-1, 'l1_loss']:.4f}, "
-        f"tv {hist[-1, 'tv_loss']:.4f}, dark {hist[-1, 'dark_loss']:.5f}, "
-        f"NT-Xent {hist[-1, 'contrastive_loss']:.4f} (first epoch total "
-        f"{hist[0, 'train_loss']:.4f})",
-        "",
-        "## Denoising, seed's protocol (held-out X + extra noise N; denoise(N) vs X)",
-        "",
-        f"Extra noise: sky sigma {args.extra_sigma}, gain {args.extra_gain} (input units).",
-        "",
-        "| metric | value |",
-        "| --- | --- |",
-    ]
-    for k in ("foreground SSIM, denoised vs clean", "foreground SSIM, noisy input vs clean",
-              "whole-image SSIM, denoised vs clean", "whole-image SSIM, noisy input vs clean"):
-        lines.append(f"| {k.replace('clean', 'X')} | {fmt(seed_proto[k])} |")
-    lines += [
-        "",
-        "## Denoising against the truth (held-out X; denoise(X) vs noiseless C)",
-        "",
-        "| metric | value | target |",
-        "| --- | --- | --- |",
-    ]
-    targets = {"foreground SSIM, denoised vs clean": ">= 0.96 (seed)",
+        f"noise_gain={noise_gain:.2f}, dark_weight={args.dark_weight}, "
+        f"contrastive_weight={args.contrastive_weight}, temperature={args.temperature}, "
+        f"brightness_range={args.brightness_range}, lr={args.lr}, other parameters default), "
+        f"device `{args.device}`, {args.threads} torch thread(s). Fit time {t_fit:.0f} s; "
+        f"denoise + transform of {args.n_test + args.n_train} images {t_inf:.0f} s; whole script "
+        f"{time.time() - t0:.0f} s. Final epoch losses: total {hist[-1, 'train_loss']:.4f}, ssim "
+        f"{hist[-1, 'ssim_loss']:.4f}, l1 {hist[-1, 'l1_loss']:.4f}, tv "
+        f"{hist[-1, 'tv_loss']:.4f}, dark {hist[-1, 'dark_loss']:.5f}, NT-Xent "
+        f"{hist[-1, 'contrastive_loss']:.4f} (first epoch total {hist[0, 'train_loss']:.4f}).")
+    sections = [{
+        "heading": "Denoising with extra noise (held-out X + extra noise N; "
+                   "denoise(N) vs X)",
+        "text": f"Extra noise: sky sigma {args.extra_sigma}, gain {args.extra_gain} (input "
+                "units).",
+        "rows": [{"metric": k.replace("clean", "X"), "value": seed_proto[k]}
+                 for k in ("foreground SSIM, denoised vs clean",
+                           "foreground SSIM, noisy input vs clean",
+                           "whole-image SSIM, denoised vs clean",
+                           "whole-image SSIM, noisy input vs clean")]}]
+    targets = {"foreground SSIM, denoised vs clean": ">= 0.96",
                "background noise reduction (input / denoised)": ">= 5"}
-    for k, v in den.items():
-        lines.append(f"| {k} | {fmt(v)} | {targets.get(k, '')} |")
-    lines += [
-        "",
-        "## Clustering of the held-out embeddings",
-        "",
-        "Silhouette on standardised embeddings; for HDBSCAN noise points are excluded from the "
-        "silhouette and from DBCV (hdbscan.validity.validity_index); ARI counts HDBSCAN noise as "
-        "one more cluster (`ARI non-noise`: noise points dropped). Seed (Galaxy Zoo: Hubble, real "
-        "images): silhouette 0.48 with 3 HDBSCAN clusters, 0.23 with 8 k-means clusters; no ARI "
-        "(no truth).",
-        "",
-        "| embedding | method | clusters | noise frac. | silhouette | DBCV | ARI | ARI non-noise |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    sections.append({
+        "heading": "Denoising against the truth (held-out X; denoise(X) vs noiseless C)",
+        "rows": [{"metric": k, "value": v, "target": targets.get(k, "")} for k, v in den.items()]})
+    clus_rows = []
     for name, res in (("ContrastiveDenoiser", clus), ("PCA-64 of pixels (baseline)", clus_pca)):
         for method, r in res.items():
-            lines.append(
-                f"| {name} | {method} | {r['n_clusters']} | {fmt(r['noise_fraction'])} | "
-                f"{fmt(float(r['silhouette']))} | {fmt(r['dbcv'])} | {fmt(float(r['ari']))} | "
-                f"{fmt(float(r['ari_non_noise']))} |")
-    lines += [
-        "",
-        "## Linear probe (logistic regression on frozen embeddings: train images → held-out)",
-        "",
-        "| embedding | spiral vs smooth accuracy | 5-class accuracy | target |",
-        "| --- | --- | --- | --- |",
-        f"| ContrastiveDenoiser (bottleneck, {Z_te.shape[1]} values: the default) | "
-        f"{acc_bin:.3f} (n_test={n_bin}) | {acc_5:.3f} | >= 0.90 (spiral vs smooth) |",
-    ]
+            clus_rows.append({"embedding": name, "method": method, "clusters": r["n_clusters"],
+                              "noise frac.": r["noise_fraction"],
+                              "silhouette": float(r["silhouette"]), "DBCV": r["dbcv"],
+                              "ARI": float(r["ari"]), "ARI non-noise": float(r["ari_non_noise"])})
+    sections.append({
+        "heading": "Clustering of the held-out embeddings",
+        "text": "Silhouette on standardised embeddings; for HDBSCAN noise points are excluded "
+                "from the silhouette and from DBCV (hdbscan.validity.validity_index); ARI counts "
+                "HDBSCAN noise as one more cluster (`ARI non-noise`: noise points dropped).",
+        "rows": clus_rows})
+    probe = [{"embedding": f"ContrastiveDenoiser (bottleneck, {Z_te.shape[1]} values: the "
+                           "default)", "spiral vs smooth accuracy": acc_bin,
+              "5-class accuracy": acc_5, "n_test (spiral vs smooth)": n_bin,
+              "target": ">= 0.90 (spiral vs smooth)"}]
     for rep, (b, c5, ari_km5, dim) in other_probes.items():
-        lines.append(f"| ContrastiveDenoiser, embedding=\"{rep}\" ({dim} values; k-means k=5 "
-                     f"ARI {ari_km5:.3f}) | {b:.3f} | {c5:.3f} | |")
-    lines += [
-        f"| PCA-64 of pixels (baseline) | {pca_bin:.3f} | {pca_5:.3f} | |",
-        f"| 5 photometric features: log fluxes, colours, size (baseline) | {phot_bin:.3f} | "
-        f"{phot_5:.3f} | |",
-        "",
-    ]
+        probe.append({"embedding": f"ContrastiveDenoiser, embedding=\"{rep}\" ({dim} values; "
+                                   f"k-means k=5 ARI {ari_km5:.3f})",
+                      "spiral vs smooth accuracy": b, "5-class accuracy": c5})
+    probe += [{"embedding": "PCA-64 of pixels (baseline)", "spiral vs smooth accuracy": pca_bin,
+               "5-class accuracy": pca_5},
+              {"embedding": "5 photometric features: log fluxes, colours, size (baseline)",
+               "spiral vs smooth accuracy": phot_bin, "5-class accuracy": phot_5}]
+    sections.append({
+        "heading": "Linear probe (logistic regression on frozen embeddings: train images → "
+                   "held-out)",
+        "rows": probe,
+        "columns": ["embedding", "spiral vs smooth accuracy", "5-class accuracy", "target"]})
     if isinstance(figures, Exception):
-        lines += ["## Figures", "", f"Not drawn: {figures!r}", ""]
+        sections.append({"heading": "Figures", "text": f"Not drawn: {figures!r}"})
     elif figures is not None:
         map_path, grid_path, used, grouping = figures
-        lines += [
-            "## Figures",
-            "",
+        sections.append({"heading": "Figures", "text": (
             f"- `{map_path.name}`: {'UMAP' if used == 'umap' else 't-SNE (umap-learn missing)'} "
             "map of the standardised held-out embeddings, coloured by HDBSCAN cluster and by "
-            "true morphology.",
-            f"- `{grid_path.name}`: ten denoised held-out images per {grouping} cluster.",
-            "",
-        ]
-    text = "\n".join(lines)
-    print(text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
+            f"true morphology.\n- `{grid_path.name}`: ten denoised held-out images per "
+            f"{grouping} cluster.")})
+    write_results(args.name, {
+        "title": "ContrastiveDenoiser benchmark",
+        "quick": args.quick,
+        "settings": {k: v for k, v in vars(args).items() if k != "quick"},
+        "notes": notes,
+        "sections": sections,
+        "data": {"fit_seconds": t_fit, "inference_seconds": t_inf, "noise_sigma": noise_sigma,
+                 "noise_gain": noise_gain, "classes": classes},
+    })
     return est
 
 

@@ -1,6 +1,6 @@
 """Time to load a directory of SDSS seed-format .npy files (eager and lazy).
 
-Writes ``benchmarks/results/loaders.md``. Full mode: 20,000 files in the labeled seed format
+Writes ``benchmarks/results/loaders.json`` and the ``loaders.md`` table generated from it. Full mode: 20,000 files in the labeled seed format
 (structured records ``objID, image (5, 64, 64) float32, class, z``); ``--objects-per-file``
 controls how many records each file holds (the seeds' labeled set has 1-7, 7 on average; the
 unlabeled set 1). Quick mode: 1,000 files.
@@ -8,21 +8,16 @@ unlabeled set 1). Quick mode: 1,000 files.
     python benchmarks/bench_loaders.py --quick
     python benchmarks/bench_loaders.py --n-files 20000
 """
-import argparse
-import datetime
-import os
-import platform
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import bench_parser, write_results
 
-from galaxy_learn.datasets import load_sdss_npy  # noqa: E402
+from galaxy_learn.datasets import load_sdss_npy
 
 DTYPE = [("objID", "<i8"), ("image", "<f4", (5, 64, 64)), ("class", "<U6"), ("z", "<f8")]
 
@@ -49,24 +44,16 @@ def timed(fn, repeat):
     return min(times), times
 
 
-def fmt_load(load):
-    return "/".join(f"{v:.1f}" for v in load)
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1,000 files (smoke test)")
+    parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--n-files", type=int, default=20000)
     parser.add_argument("--objects-per-file", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--n-jobs", type=int, nargs="*", default=[1, None])
-    parser.add_argument("--device", default="cpu", help="unused (I/O only); CLI parity")
+    parser.add_argument("--n-jobs", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--workdir", default=None, help="where to write the files (default tmp)")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "loaders.md"))
     args = parser.parse_args()
     n_files = 1000 if args.quick else args.n_files
 
-    load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="bench_loaders_", dir=args.workdir))
     data, cache = work / "data", work / "cache"
     data.mkdir()
@@ -105,38 +92,27 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    lines = [
-        "# Loaders benchmark: SDSS seed-format .npy directory",
-        "",
-        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores "
-        "visible, shared with other jobs (contended: timings are indicative); no GPU involved.",
-        f"- Load average (1/5/15 min) at start {fmt_load(load_before)}, at end "
-        f"{fmt_load(os.getloadavg())} on {os.cpu_count()} cores.",
-        f"- numpy {np.__version__}, Python {platform.python_version()}",
-        f"- Settings: {n_files} files x {args.objects_per_file} record(s) "
-        f"= {n_obj} images (5x64x64 float32), {size_gb:.2f} GB on disk; "
-        f"{'quick' if args.quick else 'full'} mode; best of {args.repeat} where repeated.",
-        f"- Files were just written (writing took {t_write:.1f} s), so they are in the OS page "
-        "cache: these are warm-cache read times, not cold-disk times.",
-        "",
-        "| mode | n_jobs (threads) | time (s) | images / s | all runs (s) |",
-        "|---|---|---|---|---|",
-    ]
-    for mode, n_jobs, best, times in rows:
-        jobs = "default (min(4, cores))" if n_jobs is None else n_jobs
-        runs = ", ".join(f"{t:.2f}" for t in times)
-        lines.append(f"| {mode} | {jobs} | {best:.2f} | {n_obj / best:,.0f} | {runs} |")
-    lines += [
-        "",
-        f"Iterating over the lazy memmap in batches of 256 and summing: {t_iter:.2f} s.",
-        "",
-    ]
-    text = "\n".join(lines)
-    print(text)
-    if not args.quick or not Path(args.out).exists():
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text)
+    table = [{"mode": mode,
+              "n_jobs (threads)": "None (default: 1)" if n_jobs is None else n_jobs,
+              "time (s)": best, "images / s": n_obj / best, "all runs (s)": times}
+             for mode, n_jobs, best, times in rows]
+    write_results("loaders", {
+        "title": "Loaders benchmark: SDSS seed-format .npy directory",
+        "quick": args.quick,
+        "settings": {"n_files": n_files, "objects_per_file": args.objects_per_file,
+                     "repeat": args.repeat, "n_jobs": args.n_jobs},
+        "sections": [{
+            "text": f"{n_files} files x {args.objects_per_file} record(s) = {n_obj} images "
+                    f"(5x64x64 float32), {size_gb:.2f} GB on disk; best of {args.repeat} where "
+                    f"repeated. The files were just written (in {t_write:.1f} s), so they are in "
+                    "the OS page cache: warm-cache read times, not cold-disk times.",
+            "rows": table,
+            "formats": {"time (s)": ".2f", "images / s": ",.0f", "all runs (s)": ".2f"},
+            "after": f"Iterating over the lazy memmap in batches of 256 and summing: "
+                     f"{t_iter:.2f} s."}],
+        "data": {"n_images": n_obj, "gigabytes": size_gb, "write_seconds": t_write,
+                 "iterate_seconds": t_iter},
+    })
 
 
 if __name__ == "__main__":

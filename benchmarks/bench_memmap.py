@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _common import bench_parser, machine_markdown, results_path
+from _common import bench_parser, write_results
 
 GIB = 2**30
 
@@ -121,16 +121,18 @@ def main(argv=None):
         ("target: peak RSS < 2 GiB", "met" if peak < 2 * GIB else "NOT met"),
         ("writing the memmap", f"{write_s:.1f} s"),
     ]
-    text = ["## Larger than memory: transforming a memory-mapped survey", "",
-            "Mode: " + ("`--quick` (smoke, 5,000 cutouts)" if args.quick else "full"), "",
-            "| quantity | value |", "|---|---|"]
-    text += [f"| {k} | {v} |" for k, v in rows]
-    text += ["", "Machine shared with other engineers at the time of the run (timings contended).",
-             "", machine_markdown({"n": n, "n_fit": n_fit, "device": args.device,
-                                   "torch_threads": 1})]
-    out = results_path("memmap")
-    out.write_text("\n".join(text), encoding="utf-8")
-    print("\n".join(text))
+    write_results("memmap", {
+        "title": "Larger than memory: transforming a memory-mapped survey",
+        "quick": args.quick,
+        "settings": {"n": n, "n_fit": n_fit, "device": args.device, "torch_threads": 1},
+        "sections": [{"rows": [{"quantity": k, "value": v} for k, v in rows]}],
+        "data": {"n": n, "n_fit": n_fit, "disk_gib": need / GIB, "fit_seconds": fit_s,
+                 "peak_rss_gib": peak / GIB if reset else None,
+                 "rss_before_gib": before["VmRSS"] / GIB, "rss_after_gib": after["VmRSS"] / GIB,
+                 "rss_anon_gib": after["RssAnon"] / GIB, "rss_file_gib": after["RssFile"] / GIB,
+                 "transform_seconds": transform_s, "cutouts_per_second": n / transform_s,
+                 "equal_in_memory": same, "write_seconds": write_s},
+    })
     return 0 if peak < 2 * GIB else 1
 
 

@@ -1,6 +1,6 @@
 """Per-pixel star/galaxy maps: field -> HypercolumnSegmenter -> cutouts -> classifier -> painted map.
 
-The seeds' Part 3 in one call (``galaxy_learn.segmentation.pixel_class_map``), with the cutout
+The third part of the project brief in one call (``galaxy_learn.segmentation.pixel_class_map``), with the cutout
 classifiers compared on the same detections of the same simulated fields (``make_sky_field``):
 
 * the mission pipeline ``VAEEncoder(prior="dkl") -> Isomap(n_components=1) ->
@@ -20,7 +20,7 @@ of the true object owning most of its pixels; detections on no true pixel are sk
 Usage::
 
     python benchmarks/bench_pixel_map.py --quick     # smoke (< 1 min)
-    python benchmarks/bench_pixel_map.py             # writes results/pixel_map.md
+    python benchmarks/bench_pixel_map.py             # writes results/pixel_map.json and .md
 """
 import sys
 import time
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-from _common import bench_parser, machine_markdown, markdown_table, results_path  # noqa: E402
+from _common import bench_parser, write_results  # noqa: E402
 from sklearn.dummy import DummyClassifier  # noqa: E402
 from sklearn.manifold import Isomap  # noqa: E402
 from sklearn.metrics import balanced_accuracy_score  # noqa: E402
@@ -104,7 +104,6 @@ def main():
     parser.add_argument("--n-cutouts", type=int, default=3000)
     parser.add_argument("--vae-epochs", type=int, default=15)
     parser.add_argument("--cnn-epochs", type=int, default=10)
-    parser.add_argument("--out", default=None, help="default: results/pixel_map.md")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.quick:
@@ -135,34 +134,31 @@ def main():
         pt, pp, ot, op = (np.concatenate(a) for a in (pt, pp, ot, op))
         rows.append({
             "cutout classifier": name,
-            "pixel accuracy": f"{(pt == pp).mean():.3f}",
-            "balanced pixel accuracy": f"{balanced_accuracy_score(pt, pp):.3f}",
-            "object balanced accuracy": f"{balanced_accuracy_score(ot, op):.3f}",
+            "pixel accuracy": float((pt == pp).mean()),
+            "balanced pixel accuracy": float(balanced_accuracy_score(pt, pp)),
+            "object balanced accuracy": float(balanced_accuracy_score(ot, op)),
             "objects": len(ot),
             "point-source objects": int(ot.sum()),
-            "map time per field (s)": f"{seconds[name] / args.n_fields:.2f}",
+            "map time per field (s)": seconds[name] / args.n_fields,
         })
-    table = markdown_table(rows)
-    text = (
-        "# Per-pixel star/galaxy maps (`pixel_class_map`)\n\n"
-        + machine_markdown({"device": args.device}) + "\n"
-        f"Segmenter: `HypercolumnSegmenter` with its defaults, fitted on a {args.size}² training "
-        f"field (seed 1000); {args.n_fields} test fields of {args.size}² (seeds 0..). Cutout "
-        f"classifiers fitted on {args.n_cutouts} simulated 64×64 cutouts "
-        f"(`make_star_galaxy_cutouts`, seed 5; point-source fraction {train_ps:.2f}); VAE "
-        f"{args.vae_epochs} epochs, CNN channels (16, 32, 64), {args.cnn_epochs} epochs. Fit "
-        "times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in fit_s.items()) + ".\n\n"
-        + table + "\n"
-        "Pixel accuracy counts pixels, so large galaxies dominate it and the constant answer "
-        "'galaxy' scores high; the balanced accuracies weigh both classes equally.\n\n"
-        f"Total {time.perf_counter() - started:.0f} s.\n"
-    )
-    if args.quick:
-        print(text)
-    else:
-        out = Path(args.out) if args.out else results_path("pixel_map")
-        out.write_text(text)
-        print(f"wrote {out}")
+    write_results("pixel_map", {
+        "title": "Per-pixel star/galaxy maps (pixel_class_map)",
+        "quick": args.quick,
+        "settings": {k: v for k, v in vars(args).items() if k != "quick"},
+        "sections": [{
+            "text": f"Segmenter: `HypercolumnSegmenter` with its defaults, fitted on a "
+                    f"{args.size}² training field (seed 1000); {args.n_fields} test fields of "
+                    f"{args.size}² (seeds 0..). Cutout classifiers fitted on {args.n_cutouts} "
+                    f"simulated 64×64 cutouts (`make_star_galaxy_cutouts`, seed 5; point-source "
+                    f"fraction {train_ps:.2f}); VAE {args.vae_epochs} epochs, CNN channels "
+                    f"(16, 32, 64), {args.cnn_epochs} epochs. Fit times (s): "
+                    + ", ".join(f"{k} {v:.0f}" for k, v in fit_s.items()) + ".",
+            "rows": rows, "formats": {"map time per field (s)": ".2f"},
+            "after": "Pixel accuracy counts pixels, so large galaxies dominate it and the "
+                     "constant answer 'galaxy' scores high; the balanced accuracies weigh both "
+                     f"classes equally. Total {time.perf_counter() - started:.0f} s."}],
+        "data": {"fit_seconds": fit_s, "train_point_source_fraction": train_ps},
+    })
 
 
 if __name__ == "__main__":

@@ -5,18 +5,12 @@ For each ImageScaler method, simulated cutouts (``make_star_galaxy_cutouts``) ar
 star/galaxy AUC (max(AUC, 1 - AUC), QSOs excluded) and |Spearman rho| with the r magnitude. A
 scaling that lets a linear embedding order objects by brightness has a leading component with
 |rho| near 1; per-cutout (peak) normalisation should remove that. Writes
-``benchmarks/results/preprocessing.md``.
+``benchmarks/results/preprocessing.json`` and the ``preprocessing.md`` generated from it.
 
     python benchmarks/bench_preprocessing.py --quick
     python benchmarks/bench_preprocessing.py
 """
-import argparse
-import datetime
-import os
-import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,10 +18,10 @@ from scipy.stats import spearmanr
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import bench_parser, write_results
 
-from galaxy_learn.datasets import make_star_galaxy_cutouts  # noqa: E402
-from galaxy_learn.preprocessing import ImageScaler  # noqa: E402
+from galaxy_learn.datasets import make_star_galaxy_cutouts
+from galaxy_learn.preprocessing import ImageScaler
 
 METHODS = ["zscore", "asinh", "minmax", "peak", "peak_asinh"]
 
@@ -42,21 +36,15 @@ def rows_for(X, y, mag, label):
         aucs = [roc_auc_score(galaxy[keep], P[keep, k]) for k in range(5)]
         aucs = [max(a, 1 - a) for a in aucs]
         rhos = [abs(spearmanr(P[:, k], mag).statistic) for k in range(5)]
-        out.append(
-            f"| {label} | {method} | " + " ".join(f"{a:.2f}" for a in aucs) + " | "
-            + " ".join(f"{r:.2f}" for r in rhos) + " |"
-        )
+        out.append({"subset": label, "method": method, "AUC of PC1..PC5": aucs,
+                    "rho(PC, mag_r) of PC1..PC5": rhos})
     return out
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="600 cutouts")
+    parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=3000)
     parser.add_argument("--bright", type=float, default=20.5, help="r magnitude cut of subset 2")
-    parser.add_argument("--device", default="cpu", help="unused (numpy only); CLI parity")
-    default_out = Path(__file__).parent / "results" / "preprocessing.md"
-    parser.add_argument("--out", default=str(default_out))
     args = parser.parse_args()
     torch.set_num_threads(1)
     n = 600 if args.quick else args.n_samples
@@ -66,33 +54,23 @@ def main():
     y = np.asarray(y)
     mag = truth["mag_r"].to_numpy()
     bright = mag < args.bright
-    lines = [
-        "# Preprocessing: what the leading PCA directions encode after each scaling",
-        "",
-        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
-        f"{os.cpu_count()} CPU cores (contended), numpy {np.__version__}, "
-        f"Python {platform.python_version()}.",
-        f"- Data: make_star_galaxy_cutouts({n}, random_state=0) at default settings "
-        f"({t_sim:.0f} s), r = 16-22.5; ImageScaler(method, crop=32) then PCA(5) fitted on the "
-        "rows of each subset. QSOs excluded from the AUC.",
-        "- AUC = max(AUC, 1 - AUC) of each principal component alone for star vs galaxy; "
-        "rho = |Spearman rho| of the component with the true r magnitude.",
-        "",
-        "| subset | method | AUC of PC1..PC5 | rho(PC, mag_r) of PC1..PC5 |",
-        "|---|---|---|---|",
-    ]
-    lines += rows_for(X, y, mag, f"all (n={n})")
-    lines += rows_for(X[bright], y[bright], mag[bright], f"r < {args.bright} (n={bright.sum()})")
-    lines += [
-        "",
-        "A scaling that lets a linear embedding order objects by brightness shows a leading "
-        "component with rho near 1; see the notes under the table for the reading of a run.",
-        "",
-    ]
-    text = "\n".join(lines)
-    print(text)
-    if not args.quick or not Path(args.out).exists():
-        Path(args.out).write_text(text)
+    rows = rows_for(X, y, mag, f"all (n={n})")
+    rows += rows_for(X[bright], y[bright], mag[bright], f"r < {args.bright} (n={bright.sum()})")
+    write_results("preprocessing", {
+        "title": "Preprocessing: what the leading PCA directions encode after each scaling",
+        "quick": args.quick,
+        "settings": {"n_samples": n, "bright": args.bright, "random_state": 0},
+        "sections": [{
+            "text": f"Data: make_star_galaxy_cutouts({n}, random_state=0) at default settings "
+                    f"({t_sim:.0f} s), r = 16-22.5; ImageScaler(method, crop=32) then PCA(5) "
+                    "fitted on the rows of each subset. QSOs excluded from the AUC. AUC = "
+                    "max(AUC, 1 - AUC) of each principal component alone for star vs galaxy; "
+                    "rho = |Spearman rho| of the component with the true r magnitude.",
+            "rows": rows,
+            "formats": {"AUC of PC1..PC5": ".2f", "rho(PC, mag_r) of PC1..PC5": ".2f"},
+            "after": "A scaling that lets a linear embedding order objects by brightness shows "
+                     "a leading component with rho near 1."}],
+    })
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ Writes ``results/real.json`` (every number, with machine, command and commit) an
 ``results/real.md`` generated from it.
 """
 import json
-import subprocess
+import re
 import sys
 import time
 import warnings
@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import HERE, ROOT, bench_parser, machine_description, markdown_table, results_path
+from _common import HERE, ROOT, bench_parser, write_results
 
 STAR_MATCH_PX = 1.0
 SDSS_LABELLED = "004510-4-0030"
@@ -209,7 +209,7 @@ def evaluate(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, *, flux_halves=
 
 
 def summarise(rows):
-    """Markdown table: per data set and method, mean ± std over seeds, per bin."""
+    """The record's sections: per data set and method, mean ± std over seeds, per bin."""
     out = []
     for ds in dict.fromkeys(r["dataset"] for r in rows):
         sub = [r for r in rows if r["dataset"] == ds]
@@ -219,7 +219,8 @@ def summarise(rows):
             runs = [r for r in sub if r["method"] == method]
             row = {"method": method, "runs": len(runs)}
             for b in bins:
-                v = np.array([r["auc"][b] for r in runs], dtype=float)
+                v = np.array([np.nan if r["auc"][b] is None else r["auc"][b] for r in runs],
+                             dtype=float)
                 row[f"AUC {b}"] = (f"{np.nanmean(v):.3f}" if len(v) == 1 else
                                    f"{np.nanmean(v):.3f} ± {np.nanstd(v, ddof=1):.3f}")
             for key in ("star_fraction_auto", "accuracy_auto", "accuracy_true_prior"):
@@ -229,10 +230,23 @@ def summarise(rows):
             table.append(row)
         n = sub[0]["n"]
         fraction = np.mean([r.get("star_fraction", np.nan) for r in sub])
-        out.append(f"### {ds}\n\nObjects per bin: " +
-                   ", ".join(f"{k}: {v}" for k, v in n.items()) +
-                   f"; true star fraction {fraction:.3f}\n\n" + markdown_table(table))
-    return "\n".join(out)
+        out.append({"heading": ds,
+                    "text": "Objects per bin: " + ", ".join(f"{k}: {v}" for k, v in n.items())
+                            + f"; true star fraction {fraction:.3f}",
+                    "rows": table})
+    return out
+
+
+def _source_runs(record):
+    """The measuring runs behind a record: its own, or those an --assemble record lists."""
+    if record.get("source runs"):
+        return record["source runs"]
+    # records written before benchmarks/_common.write_results joined the commands of their
+    # runs as "`command` at commit; ..."
+    pairs = re.findall(r"`([^`]*)` at (\w+)", record["command"]) or [(record["command"],
+                                                                       record["commit"])]
+    return [{"command": "python " + command if command.startswith("benchmarks/") else command,
+             "commit": commit, "machine": record["machine"]} for command, commit in pairs]
 
 
 def main():
@@ -248,25 +262,28 @@ def main():
     args = parser.parse_args()
     if args.assemble:
         records = [json.loads(p.read_text()) for p in args.assemble]
-        rows = [r for rec in records for r in rec["rows"]]
-        relabelled = False
+        rows = [r for rec in records for r in (rec.get("data", {}).get("rows") or rec["rows"])]
+        relabelled = any(rec.get("relabelled") or "weight 8" in (rec.get("note") or "")
+                         for rec in records)
         for rec in records:
+            rec_rows = rec.get("data", {}).get("rows") or rec["rows"]
             # a run made while the default weight was 8 has a "weight 32" variant from the same
             # fits: the weight only scales the column, so that variant is today's default line
-            if any(r["method"] == "weight 32" for r in rec["rows"]):
+            if any(r["method"] == "weight 32" for r in rec_rows):
                 relabelled = True
-                for r in rec["rows"]:
+                for r in rec_rows:
                     r["method"] = {"mission line": "weight 8",
                                    "weight 32": "mission line"}.get(r["method"], r["method"])
-        info = {k: v for rec in records for k, v in rec["data"].items()}
-        commands = "; ".join(f"`{rec['command']}` at {rec['commit']}" for rec in records)
+        info = {}
+        for rec in records:
+            info.update(rec.get("data", {}).get("datasets") or rec.get("data", {}))
+        info.pop("rows", None)
+        sources = [run for rec in records for run in _source_runs(rec)]
         note = ("Runs made while the default `psf_statistic_weight` was 8: their \"weight 32\" "
                 "variant (same fits; the weight only scales the column) is listed as the "
                 "mission line, today's default, and the line as it ran as \"weight 8\"."
                 if relabelled else "")
-        write_results(rows, info, {"machine": records[0]["machine"], "command": commands,
-                                   "commit": records[-1]["commit"], "quick": False,
-                                   "data": info, "rows": rows, "note": note}, "real")
+        write_real(rows, info, quick=False, sources=sources, note=note, relabelled=relabelled)
         return
     seeds = args.seeds[:1] if args.quick else args.seeds
     if not args.data.is_dir():
@@ -318,26 +335,25 @@ def main():
             rows += evaluate("this project's simulator (fit 12,000 / score 2,100)", X_fit, X_eval,
                              truth["point_source"].to_numpy().astype(int),
                              truth["mag_r"].to_numpy(), GALSIM_BINS, [seed], args.quick)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True, check=False).stdout.strip()
-    record = {"machine": machine_description(), "command": " ".join(sys.argv),
-              "commit": commit, "quick": args.quick, "data": info, "rows": rows}
-    write_results(rows, info, record, "real_quick" if args.quick else "real")
+    write_real(rows, info, quick=args.quick)
 
 
-def write_results(rows, info, record, name):
-    path = results_path(name)
-    path.with_suffix(".json").write_text(json.dumps(record, indent=1, default=str))
-    command = record["command"] if record["command"].startswith("`") else (
-        f"`{record['command']}` at commit {record['commit']}")
-    note = f"{record['note']}\n\n" if record.get("note") else ""
-    machine = record["machine"]
-    md = (f"## Real data and an independent simulator (`bench_real.py`)\n\n"
-          f"Command: {command}. Machine: {machine.get('CPU')}, {machine.get('date (UTC)')} "
-          f"(shared with other jobs: fit times are contended). Data: `{json.dumps(info)}`\n\n"
-          + note + summarise(rows))
-    path.write_text(md)
-    print(md)
+def write_real(rows, info, *, quick, sources=None, note="", relabelled=False):
+    """``results/real.json`` and the markdown from it; ``sources``: the measuring runs behind an
+    ``--assemble`` record (command, commit, machine of each)."""
+    runs = "; ".join(f"`{run['command']}` at {run['commit'][:10]}" for run in sources or [])
+    if sources:
+        machine = sources[-1]["machine"]
+        runs += f" ({machine.get('CPU')}, last run {machine.get('date (UTC)')} UTC)"
+    notes = ("Assembled from the runs " + runs + ". " if runs else "") + (
+        "Fit times move with the load of the shared machine. " + note).strip()
+    notes += f"\n\nData: `{json.dumps(info)}`"
+    payload = {"title": "Real data and an independent simulator (bench_real.py)",
+               "quick": quick, "notes": notes, "sections": summarise(rows),
+               "data": {"datasets": info, "rows": rows}, "relabelled": relabelled}
+    if sources:
+        payload["source runs"] = sources
+    write_results("real", payload)
 
 
 if __name__ == "__main__":

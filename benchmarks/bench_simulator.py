@@ -7,41 +7,23 @@ Measures
     coadd, ``galaxy_learn.photometry.concentration_index``) for point sources (STAR+QSO) vs
     galaxies, per r-magnitude bin and overall, with the number of objects per bin.
 
-Writes ``benchmarks/results/simulator.md``. Usage::
+Writes ``benchmarks/results/simulator.json`` and the ``simulator.md`` generated from it. Usage::
 
     python benchmarks/bench_simulator.py            # full: 10,000 cutouts, 2,000 per AUC bin
     python benchmarks/bench_simulator.py --quick    # smoke test (< 1 min)
 """
-import datetime
-import os
-import platform
-import sys
 import time
-from pathlib import Path
 
-import numpy as np
 import scipy
 import torch
 from sklearn.metrics import roc_auc_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import bench_parser, write_results
 
-from _common import bench_parser, machine_markdown, results_path  # noqa: E402
-from galaxy_learn.datasets import make_sky_field, make_star_galaxy_cutouts  # noqa: E402
-from galaxy_learn.photometry import concentration_index  # noqa: E402
+from galaxy_learn.datasets import make_sky_field, make_star_galaxy_cutouts
+from galaxy_learn.photometry import concentration_index
 
 BINS = [(16, 17), (17, 18), (18, 19), (19, 20), (20, 21), (21, 22), (22, 22.5)]
-
-
-def _machine():
-    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
-    return (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores visible "
-        f"(shared with other jobs; 1-min load average at start {load[0]:.1f}), no GPU used; "
-        f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
-        f"torch {torch.__version__}"
-    )
 
 
 def _timed(fn, *args, **kwargs):
@@ -79,16 +61,12 @@ def _auc_table(X, truth, n_per_bin, seed):
 
 def main(argv=None):
     parser = bench_parser(__doc__.splitlines()[0])
-    parser.add_argument("--out", default=None,
-                        help="output markdown (default: results/simulator.md via _common)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
     n_speed = 500 if args.quick else 10_000
     n_per_bin = 150 if args.quick else 2000
     seed = 0
-    machine = _machine()
-    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
     make_star_galaxy_cutouts(50, random_state=seed)  # build the transfer-function tables once
     t_cut, c_cut, (X, y, truth) = _timed(make_star_galaxy_cutouts, n_speed, random_state=seed)
@@ -107,51 +85,39 @@ def main(argv=None):
     for r in rows:
         print(r, flush=True)
 
-    lines = [
-        "# Simulator benchmark",
-        "",
-        f"- Date: {started}; mode: {'quick' if args.quick else 'full'}",
-        f"- Machine: {machine}. Wall-clock timings are on a contended machine (other "
-        "engineers' jobs share the 2 cores); CPU time (all threads of this process) is the "
-        "steadier number.",
-        "- Settings: `make_star_galaxy_cutouts` defaults (64×64, ugriz, star 0.4 / QSO 0.05, "
-        "r = 16–22.5, median r seeing 1.35\", neighbour probability 0.2, SDSS sky + noise, "
-        "Moffat β = 4.765), `random_state=0`; scipy.fft may use both cores.",
-        "",
-        "## Speed",
-        "",
-        "| task | n | wall (s) | CPU (s) | rate (wall) |",
-        "|---|---:|---:|---:|---:|",
-        f"| `make_star_galaxy_cutouts` | {n_speed} | {t_cut:.1f} | {c_cut:.1f} | "
-        f"{n_speed / t_cut:.0f} cutouts/s |",
-    ]
-    for name, n_obj, frac, dt, dc in field_rows:
-        lines.append(f"| `make_sky_field` {name} (counts r = 15–23.5; {100 * frac:.1f}% of "
-                     f"pixels segmented) | {n_obj} objects | {dt:.2f} | {dc:.2f} | "
-                     f"{n_obj / dt:.0f} objects/s |")
-    lines.append(f"| `concentration_index` (centroid + 2 exact apertures) | {len(X)} | "
-                 f"{t_ci:.1f} | {c_ci:.1f} | {len(X) / t_ci:.0f} images/s |")
-    lines += [
-        "",
-        "## Concentration-index AUC (point sources = STAR+QSO vs galaxies) per r-magnitude bin",
-        "",
-        "CI = flux(1.5 px) / flux(4 px) on the g+r+i coadd at the adaptive centroid; higher = "
-        f"more point-like. Per-bin rows: {n_per_bin} default-setting cutouts simulated with "
-        "`mag_range` set to the bin (so the bright bins are not starved by the number counts). "
-        f"'Default sample' rows: the {n_speed} cutouts timed above (r = 16–22.5, counts as "
-        "simulated: faint objects dominate).",
-        "",
-        "| r (mag) | n | n point sources | n galaxies | ROC AUC |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for name, n, n_ps, n_gal, auc in rows:
-        lines.append(f"| {name} | {n} | {n_ps} | {n_gal} | {auc:.3f} |")
-    lines += ["", machine_markdown({"n_speed": n_speed, "n_per_bin": n_per_bin, "seed": seed,
-                                    "quick": args.quick, "device": "cpu (numpy/scipy)"})]
-    out = Path(args.out) if args.out else results_path("simulator")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {out}")
+    speed = [{"task": "`make_star_galaxy_cutouts`", "n": n_speed, "wall (s)": t_cut,
+              "CPU (s)": c_cut, "rate (wall)": f"{n_speed / t_cut:.0f} cutouts/s"}]
+    speed += [{"task": f"`make_sky_field` {name} (counts r = 15–23.5; {100 * frac:.1f}% of "
+                       "pixels segmented)", "n": f"{n_obj} objects", "wall (s)": dt,
+               "CPU (s)": dc, "rate (wall)": f"{n_obj / dt:.0f} objects/s"}
+              for name, n_obj, frac, dt, dc in field_rows]
+    speed.append({"task": "`concentration_index` (centroid + 2 exact apertures)", "n": len(X),
+                  "wall (s)": t_ci, "CPU (s)": c_ci, "rate (wall)": f"{len(X) / t_ci:.0f} images/s"})
+    auc = [{"r (mag)": name, "n": n, "n point sources": n_ps, "n galaxies": n_gal, "ROC AUC": a}
+           for name, n, n_ps, n_gal, a in rows]
+    write_results("simulator", {
+        "title": "Simulator benchmark",
+        "quick": args.quick,
+        "settings": {"n_speed": n_speed, "n_per_bin": n_per_bin, "seed": seed,
+                     "device": "cpu (numpy/scipy)", "scipy": scipy.__version__},
+        "notes": "`make_star_galaxy_cutouts` defaults (64×64, ugriz, star 0.4 / QSO 0.05, "
+                 "r = 16–22.5, median r seeing 1.35\", neighbour probability 0.2, SDSS sky + "
+                 "noise, Moffat β = 4.765), `random_state=0`; scipy.fft may use both cores. "
+                 "Wall-clock timings move with the load of the shared machine; CPU time (all "
+                 "threads of this process) is the steadier number.",
+        "sections": [
+            {"heading": "Speed", "rows": speed, "formats": {"wall (s)": ".2f", "CPU (s)": ".2f"}},
+            {"heading": "Concentration-index AUC (point sources = STAR+QSO vs galaxies) per "
+                        "r-magnitude bin",
+             "text": "CI = flux(1.5 px) / flux(4 px) on the g+r+i coadd at the adaptive "
+                     f"centroid; higher = more point-like. Per-bin rows: {n_per_bin} "
+                     "default-setting cutouts simulated with `mag_range` set to the bin (so the "
+                     "bright bins are not starved by the number counts). 'Default sample' rows: "
+                     f"the {n_speed} cutouts timed above (r = 16–22.5, counts as simulated: "
+                     "faint objects dominate).",
+             "rows": auc},
+        ],
+    })
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ format, ``torch.inference_mode`` vs ``torch.no_grad`` for prediction, tensors vs
 handed to skorch, and candidate default architectures (a central crop, early strided
 downsampling).
 
-Writes ``results/speed.md`` (tables) and ``results/speed.json`` (machine, command, commit, load,
-figures). Usage::
+Writes ``results/speed.json`` (figures with the machine, command, commit and load; see
+``_common.write_results``) and the ``speed.md`` tables generated from it. Usage::
 
     python benchmarks/bench_speed.py --quick     # smoke run, well under a minute
     python benchmarks/bench_speed.py             # CPU-sized run (a few minutes)
@@ -33,8 +33,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import ROOT, bench_parser, machine_description, machine_markdown, markdown_table, \
-    results_path
+from _common import ROOT, bench_parser, write_results
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -407,7 +406,6 @@ def thread_settings(n, rounds):
 
 
 def _threads_main(args):
-    load_before = os.getloadavg()
     n, rounds = (128, 1) if args.quick else (512, 3)
     out = thread_settings(n, rounds)
     rows = []
@@ -418,38 +416,22 @@ def _threads_main(args):
                      "CNN epoch s (median)": float(np.median([r["cnn"] for r in recs])),
                      "CNN epoch s (max)": float(max(r["cnn"] for r in recs)),
                      "VAE codes checksum": recs[0]["codes"]})
-    command = "python benchmarks/bench_speed.py --threads" + (" --quick" if args.quick else "")
-    record = {"benchmark": "speed_threads", "command": command, "commit": _commit(),
-              "machine": machine_description(), "load average before": list(load_before),
-              "load average after": list(os.getloadavg()), "n": n, "rounds": rounds,
-              "runs": out}
-    path = results_path("speed_threads")
-    path.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
-    la = os.getloadavg()
-    path.write_text("\n".join([
-        "# Thread settings of training on a loaded machine", "",
-        f"Command: `{command}` (commit `{record['commit'][:10]}`). Load average (1/5/15 min): "
-        f"{load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f} before, "
-        f"{la[0]:.2f}/{la[1]:.2f}/{la[2]:.2f} after.", "",
-        machine_markdown({"n": n, "rounds": rounds}),
-        f"Fresh processes, {rounds} round(s) alternating the settings; a VAEEncoder "
-        "(`n_ensemble=1`) and a CNNClassifier (channels (16, 32, 64), central 32x32 pixels) on "
-        f"{n} simulated 64x64 cutouts, 3 epochs, the fastest after the first timed. The VAE "
-        "codes checksum (sum of |codes| of 64 cutouts) shows whether a setting changes the "
-        "fit.", "",
-        markdown_table(rows)]))
-    print(f"wrote {path}")
+    write_results("speed_threads", {
+        "title": "Thread settings of training on a loaded machine",
+        "quick": args.quick,
+        "settings": {"n": n, "rounds": rounds},
+        "sections": [{
+            "text": f"Fresh processes, {rounds} round(s) alternating the settings; a VAEEncoder "
+                    "(`n_ensemble=1`) and a CNNClassifier (channels (16, 32, 64), central "
+                    f"32x32 pixels) on {n} simulated 64x64 cutouts, 3 epochs, the fastest after "
+                    "the first timed. The VAE codes checksum (sum of |codes| of 64 cutouts) "
+                    "shows whether a setting changes the fit.",
+            "rows": rows}],
+        "data": {"runs": out},
+    })
 
 
 # -- main ------------------------------------------------------------------------------------------
-def _commit():
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main(argv=None):
     parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
@@ -470,7 +452,6 @@ def main(argv=None):
              {"n": 768, "image_size": 64, "n_denoiser": 96, "n_hyper": 256})
     epochs = _EPOCHS["n"] = 2 if args.quick else 3
     repeats = 3 if args.quick else 10
-    load_before = os.getloadavg()
     t_start = time.perf_counter()
     mm = matmul_peak(512 if args.quick else 2048, repeats)
     print(f"matmul peak: {mm:.1f} GFLOP/s ({torch.get_num_threads()} threads)", flush=True)
@@ -513,75 +494,56 @@ def main(argv=None):
     if args.accuracy:
         acc_rows = cnn_accuracy(args.seed, args.accuracy_n_train, 1000, sizes["image_size"],
                                 candidates, args.accuracy_epochs)
-    load_after = os.getloadavg()
     total_s = time.perf_counter() - t_start
-
-    command = "python benchmarks/bench_speed.py" + (" --quick" if args.quick else "")
-    record = {
-        "benchmark": "speed",
-        "command": command,
-        "commit": _commit(),
-        "machine": machine_description(),
-        "load average (1, 5, 15 min) before": list(load_before),
-        "load average (1, 5, 15 min) after": list(load_after),
-        "sizes": sizes,
-        "seconds": total_s,
-        "matmul peak GFLOP/s (start, end)": [mm, mm_after],
-        "torch threads": torch.get_num_threads(),
-        "epochs": rows,
-        "cnn speed-ups": [{"variant": v, "seconds": s} for v, s, _ in speed_rows],
-        "cnn candidates": [{"variant": v, "epoch s": s, "parameters": p} for v, s, p in cand_rows],
-        "cnn candidates accuracy": acc_rows,
-    }
-    json_path = results_path("speed").with_suffix(".json")
-    json_path.write_text(json.dumps(record, indent=1, default=str) + "\n")
 
     cols = ["estimator", "nets", "samples/epoch", "GFLOP/epoch", "epoch s", "samples/s",
             "achieved GFLOP/s", "conv peak GFLOP/s", "% matmul peak", "% conv peak"]
-    md = [
-        "# Training throughput against this CPU's limits",
-        "",
-        f"Command: `{command}` (commit `{record['commit'][:10]}`, {total_s:.0f} s). "
-        f"Load average (1/5/15 min): {load_before[0]:.2f}/{load_before[1]:.2f}/"
-        f"{load_before[2]:.2f} before, {load_after[0]:.2f}/{load_after[1]:.2f}/"
-        f"{load_after[2]:.2f} after: ratios within this run are the figure, absolute times "
-        "move with the load.",
-        "",
-        machine_markdown(sizes),
-        f"Matmul peak (float32, best of {repeats}): **{mm:.1f} GFLOP/s** at the start, "
-        f"{mm_after:.1f} at the end; {torch.get_num_threads()} torch threads (the estimators do "
-        "not set them).",
-        "",
-        f"## One training epoch per estimator (defaults, {epochs} epochs; the fastest after "
-        "the first is timed)",
-        "",
-        markdown_table(rows, cols),
-        "FLOPs: `FlopCounterMode` on the first training batch of epoch 1 (forward, backward), per "
-        "sample, times the samples of the epoch (plus the validation forward passes where the "
-        "estimator holds out a validation set). `conv peak`: the network's own convolution ops "
-        "from that batch, replayed alone (best of repeats). `nets`: networks trained per fit "
-        "(an ensemble trains one per member).",
-        "",
-    ]
+    sections = [{
+        "heading": f"One training epoch per estimator (defaults, {epochs} epochs; the fastest "
+                   "after the first is timed)",
+        "text": f"Matmul peak (float32, best of {repeats}): **{mm:.1f} GFLOP/s** at the start, "
+                f"{mm_after:.1f} at the end; {torch.get_num_threads()} torch threads (the "
+                "estimators do not set them).",
+        "rows": rows, "columns": cols,
+        "after": "FLOPs: `FlopCounterMode` on the first training batch of epoch 1 (forward, "
+                 "backward), per sample, times the samples of the epoch (plus the validation "
+                 "forward passes where the estimator holds out a validation set). `conv peak`: "
+                 "the network's own convolution ops from that batch, replayed alone (best of "
+                 "repeats). `nets`: networks trained per fit (an ensemble trains one per "
+                 "member)."}]
     if speed_rows:
-        md += ["## CNNClassifier speed-ups, before / after in this run", "",
-               markdown_table([{"variant": v, "seconds": s,
-                                "vs default": (base_s / s if k is None else float("nan"))}
-                               for v, s, k in speed_rows]),
-               "Epoch rows: seconds of the fastest epoch after the first (`vs default`: "
-               "speed-up, > 1 is faster). Predict and loader rows: best of 3.", "",
-               ]
+        sections.append({
+            "heading": "CNNClassifier speed-ups, before / after in this run",
+            "rows": [{"variant": v, "seconds": sec,
+                      "vs default": (base_s / sec if k is None else None)}
+                     for v, sec, k in speed_rows],
+            "after": "Epoch rows: seconds of the fastest epoch after the first (`vs default`: "
+                     "speed-up, > 1 is faster). Predict and loader rows: best of 3."})
     if cand_rows:
-        md += ["## CNNClassifier candidate architectures (speed only)", "",
-               markdown_table([{"variant": v, "epoch s": s, "parameters": p,
-                                "vs default": cand_rows[0][1] / s} for v, s, p in cand_rows]),
-               ""]
+        sections.append({
+            "heading": "CNNClassifier candidate architectures (speed only)",
+            "rows": [{"variant": v, "epoch s": sec, "parameters": n_par,
+                      "vs default": cand_rows[0][1] / sec} for v, sec, n_par in cand_rows]})
     if acc_rows:
-        md += [f"## CNNClassifier candidates: simulator AUC ({args.accuracy_n_train} training, "
-               f"1000 test cutouts, {args.accuracy_epochs} epochs)", "",
-               markdown_table(acc_rows), ""]
-    results_path("speed").write_text("\n".join(md))
-    print(f"wrote {results_path('speed')} and {json_path} in {total_s:.0f} s")
+        sections.append({
+            "heading": f"CNNClassifier candidates: simulator AUC ({args.accuracy_n_train} "
+                       f"training, 1000 test cutouts, {args.accuracy_epochs} epochs)",
+            "rows": acc_rows})
+    path = write_results("speed", {
+        "title": "Training throughput against this CPU's limits",
+        "quick": args.quick,
+        "notes": f"Ratios within this run are the figure; absolute times move with the load "
+                 f"(total {total_s:.0f} s).",
+        "settings": sizes,
+        "sections": sections,
+        "data": {"matmul peak GFLOP/s (start, end)": [mm, mm_after],
+                 "torch threads": torch.get_num_threads(), "epochs": rows,
+                 "cnn speed-ups": [{"variant": v, "seconds": sec} for v, sec, _ in speed_rows],
+                 "cnn candidates": [{"variant": v, "epoch s": sec, "parameters": n_par}
+                                    for v, sec, n_par in cand_rows],
+                 "cnn candidates accuracy": acc_rows},
+    })
+    print(f"wrote {path} in {total_s:.0f} s")
 
 
 if __name__ == "__main__":

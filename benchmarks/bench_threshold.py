@@ -1,6 +1,7 @@
 """Threshold classifiers: landmark vs full Isomap at scale, prior sensitivity, mission pipeline.
 
-Writes ``benchmarks/results/threshold.md``. Three parts:
+Writes ``benchmarks/results/threshold.json`` and the ``threshold.md`` generated from it. Three
+parts (a part skipped with ``--skip-scaling`` / ``--skip-pipeline`` is absent from the record):
 
 1. **Scaling** -- sklearn's ``Isomap`` vs ``LandmarkIsomap`` (one component) on a 2-D
    star/galaxy-like latent (a compact "star" ridge beside a broad "galaxy" arc, noise growing
@@ -18,30 +19,22 @@ Writes ``benchmarks/results/threshold.md``. Three parts:
     python benchmarks/bench_threshold.py                      # full
     python benchmarks/bench_threshold.py --n-train 12000 --n-test 2100 --vae-epochs 30
 """
-import argparse
-import datetime
-import os
-import platform
-import sys
 import time
 import tracemalloc
 import warnings
-from pathlib import Path
 
 import numpy as np
+import torch
+from scipy.stats import spearmanr
+from sklearn.manifold import Isomap
+from sklearn.metrics import roc_auc_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import bench_parser, write_results
 
-import torch  # noqa: E402
-from sklearn.manifold import Isomap  # noqa: E402
-from scipy.stats import spearmanr  # noqa: E402
-from sklearn.metrics import roc_auc_score  # noqa: E402
+from galaxy_learn import ManifoldThresholdClassifier, ThresholdClassifier
+from galaxy_learn.manifold import LandmarkIsomap
+from galaxy_learn.metrics import scores_by_magnitude, unsupervised_roc_auc
 
-from galaxy_learn import ManifoldThresholdClassifier, ThresholdClassifier  # noqa: E402
-from galaxy_learn.manifold import LandmarkIsomap  # noqa: E402
-from galaxy_learn.metrics import scores_by_magnitude, unsupervised_roc_auc  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results" / "threshold.md"
 MAG_BINS = (16, 18, 19, 20, 21, 22, 22.5)
 
 
@@ -79,43 +72,31 @@ def quiet_isomap(X, **kw):
         return Isomap(n_components=1, **kw).fit_transform(X)[:, 0]
 
 
-def part_scaling(args, lines):
-    lines += ["## 1. Full Isomap vs LandmarkIsomap (first coordinate), 2-D synthetic latent", ""]
-    lines += [
-        f"LandmarkIsomap(n_components=1, n_landmarks={args.landmarks}, n_neighbors=5), "
-        f"landmark seeds {list(range(args.seeds))}; Isomap(n_components=1, n_neighbors=5). "
-        "Time = fit + embedding of all n points, wall clock (CPU seconds of the process, all "
-        "threads, in brackets: the machine is shared, wall >> CPU/2 means waiting for a core); "
-        "memory = tracemalloc peak (numpy buffers). "
-        "dAUC = landmark AUC - full AUC, worst over the seeds.",
-        "",
-        "| n | full time (s) | full peak (MiB) | full AUC | landmark time (s) | landmark peak "
-        "(MiB) | landmark AUC (seed 0) | max abs dAUC |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+def part_scaling(args):
+    """Section 1: time, memory and AUC of Isomap and LandmarkIsomap against n."""
+    rows = []
     for n in args.full_sizes + args.landmark_sizes:
         X, y, _ = make_latent(n, seed=1)
-        full = "–"
+        row = {"n": n}
+        auc_full = None
         if n in args.full_sizes:
-            emb, tf, mf = measured(lambda: quiet_isomap(X))
+            emb, tf, mf = measured(lambda: quiet_isomap(X))  # noqa: B023
             auc_full = unsupervised_roc_auc(y, emb)
-            full = f"{tf:.1f} ({CPU_TIMES['last']:.1f}) | {mf:.0f} | {auc_full:.4f}"
-        else:
-            full, auc_full = "– | – | –", None
+            row.update({"full time (s)": tf, "full CPU (s)": CPU_TIMES["last"],
+                        "full peak (MiB)": mf, "full AUC": auc_full})
         aucs = []
         for seed in range(args.seeds if auc_full is not None else 1):
             lm = LandmarkIsomap(n_components=1, n_landmarks=args.landmarks, random_state=seed,
                                 n_jobs=args.n_jobs)
-            emb, tl, ml = measured(lambda: lm.fit_transform(X)[:, 0])
+            emb, tl, ml = measured(lambda: lm.fit_transform(X)[:, 0])  # noqa: B023
             aucs.append(unsupervised_roc_auc(y, emb))
             if seed == 0:
-                t0, m0, c0 = tl, ml, CPU_TIMES["last"]
-        delta = "–" if auc_full is None else f"{max(abs(a - auc_full) for a in aucs):.4f}"
-        lines.append(
-            f"| {n:,} | {full} | {t0:.1f} ({c0:.1f}) | {m0:.0f} | {aucs[0]:.4f} | {delta} |"
-        )
-        print(lines[-1], flush=True)
-    lines.append("")
+                row.update({"landmark time (s)": tl, "landmark CPU (s)": CPU_TIMES["last"],
+                            "landmark peak (MiB)": ml})
+        row["landmark AUC (seed 0)"] = aucs[0]
+        row["max abs dAUC"] = None if auc_full is None else max(abs(a - auc_full) for a in aucs)
+        rows.append(row)
+        print(row, flush=True)
     n = args.classify_n
     X, y, _ = make_latent(n, seed=2)
     clf = ManifoldThresholdClassifier(class_prior=0.4, random_state=0,
@@ -127,16 +108,32 @@ def part_scaling(args, lines):
     pred, t_pred, m_pred = measured(lambda: clf.predict(X))
     c_pred = CPU_TIMES["last"]
     acc = float(np.mean(pred == y))
-    lines += [
-        f"**ManifoldThresholdClassifier on {n:,} points** (LandmarkIsomap, {args.landmarks} "
-        f"landmarks, n_jobs={args.n_jobs}, label-free 'narrow' orientation, prior 0.4): "
-        f"fit {t_fit:.1f} s (peak {m_fit:.0f} MiB), predict {t_pred:.1f} s (peak {m_pred:.0f} "
-        f"MiB), total **{t_fit + t_pred:.1f} s wall, {c_fit + c_pred:.1f} s CPU**; accuracy "
-        f"{acc:.4f} "
-        f"(orientation from {clf.threshold_classifier_.orientation_source_}).",
-        "",
+    classify = {"n": n, "fit (s)": t_fit, "fit peak (MiB)": m_fit, "predict (s)": t_pred,
+                "predict peak (MiB)": m_pred, "wall (s)": t_fit + t_pred,
+                "CPU (s)": c_fit + c_pred, "accuracy": acc,
+                "orientation": clf.threshold_classifier_.orientation_source_}
+    print(classify, flush=True)
+    return [
+        {"heading": "1. Full Isomap vs LandmarkIsomap (first coordinate), 2-D synthetic latent",
+         "text": f"LandmarkIsomap(n_components=1, n_landmarks={args.landmarks}, n_neighbors=5), "
+                 f"landmark seeds {list(range(args.seeds))}; Isomap(n_components=1, "
+                 "n_neighbors=5). Time = fit + embedding of all n points, wall clock; CPU = "
+                 "seconds of the process, all threads (the machine is shared: wall >> CPU/2 "
+                 "means waiting for a core); memory = tracemalloc peak (numpy buffers). dAUC = "
+                 "landmark AUC - full AUC, worst over the seeds.",
+         "rows": rows,
+         "formats": {"n": ",d", "full time (s)": ".1f", "full CPU (s)": ".1f",
+                     "full peak (MiB)": ".0f", "full AUC": ".4f", "landmark time (s)": ".1f",
+                     "landmark CPU (s)": ".1f", "landmark peak (MiB)": ".0f",
+                     "landmark AUC (seed 0)": ".4f", "max abs dAUC": ".4f"}},
+        {"heading": f"ManifoldThresholdClassifier on {n:,} points",
+         "text": f"LandmarkIsomap, {args.landmarks} landmarks, n_jobs={args.n_jobs}, label-free "
+                 "orientation, prior 0.4; fit then predict on the same points.",
+         "rows": [classify],
+         "formats": {"n": ",d", "fit (s)": ".1f", "fit peak (MiB)": ".0f", "predict (s)": ".1f",
+                     "predict peak (MiB)": ".0f", "wall (s)": ".1f", "CPU (s)": ".1f",
+                     "accuracy": ".4f"}},
     ]
-    print(lines[-2], flush=True)
 
 
 def sensitivity_rows(score, y, true_prior, label):
@@ -145,34 +142,30 @@ def sensitivity_rows(score, y, true_prior, label):
         prior = true_prior + delta
         clf = ThresholdClassifier(class_prior=prior).fit(score[:, None], y)  # y: orientation only
         acc = float(np.mean(clf.predict(score[:, None]) == y))
-        rows.append(f"| {label} | {delta:+.2f} | {prior:.3f} | {acc:.4f} |")
+        rows.append({"scores": label, "prior offset": f"{delta:+.2f}", "prior": prior,
+                     "accuracy": acc})
     return rows
 
 
-def part_sensitivity(args, lines, extra_rows=()):
+def part_sensitivity(args, extra_rows=()):
+    """Section 2: accuracy of the cut as the prior moves away from the true fraction."""
     X, y, _ = make_latent(args.sensitivity_n, seed=3)
     emb = LandmarkIsomap(n_components=1, n_landmarks=args.landmarks, random_state=0,
                          n_jobs=args.n_jobs).fit_transform(X)[:, 0]
-    lines += [
-        "## 2. Prior sensitivity", "",
-        "Accuracy of the cut when the prior is off by -10 .. +10 points of the true positive "
-        "fraction (orientation from y, so only the prior varies).", "",
-        "| scores | prior offset | prior | accuracy |", "|---|---|---|---|",
-    ]
-    lines += sensitivity_rows(emb, y, float(y.mean()),
-                              f"synthetic latent, LandmarkIsomap, n={args.sensitivity_n:,}")
-    lines += list(extra_rows)
-    lines.append("")
+    rows = sensitivity_rows(emb, y, float(y.mean()),
+                            f"synthetic latent, LandmarkIsomap, n={args.sensitivity_n:,}")
+    return {"heading": "2. Prior sensitivity",
+            "text": "Accuracy of the cut when the prior is off by -10 .. +10 points of the true "
+                    "positive fraction (orientation from y, so only the prior varies).",
+            "rows": rows + list(extra_rows), "formats": {"accuracy": ".4f"}}
 
 
-def part_pipeline(args, lines):
-    try:
-        from galaxy_learn import VAEEncoder
-    except ImportError:
-        lines += ["## 3. Mission pipeline", "",
-                  "**Not run**: `VAEEncoder` is not available on this branch yet.", ""]
-        return []
+def part_pipeline(args):
+    """Section 3: the mission pipeline beside the concentration index; returns the sections
+    and the rows it adds to the prior-sensitivity table."""
     from sklearn.pipeline import Pipeline
+
+    from galaxy_learn import VAEEncoder
 
     from galaxy_learn.datasets import make_star_galaxy_cutouts
     from galaxy_learn.photometry import concentration_index
@@ -213,26 +206,20 @@ def part_pipeline(args, lines):
     ci_cut = ThresholdClassifier(class_prior=prior, orientation="high").fit(ci[tr, None])
     auc_vae, sign = unsupervised_roc_auc(y[te], iso_te, return_orientation=True)
     auc_ci = unsupervised_roc_auc(y[te], ci[te])
-    lines += [
-        "## 3. Mission pipeline on make_star_galaxy_cutouts", "",
-        f"`Pipeline([VAEEncoder(prior='dkl', {', '.join(f'{k}={v!r}' for k, v in vae_kw.items() if k != 'prior')}), "
-        f"Isomap(), ThresholdClassifier(class_prior={prior:.3f})])` fitted on {args.n_train:,} "
-        f"simulated cutouts (5 x 64 x 64, ugriz, seed 0), evaluated on {args.n_test:,} held-out "
-        f"ones. Positive class = point source (star or QSO), true fraction {prior:.3f} "
-        f"(train). Simulation {t_sim:.0f} s; pipeline fit {t_fit:.0f} s "
-        f"(VAE epochs: {pipe[0].max_epochs}).",
-        "",
-        f"Default call `pipe.fit(X).predict(X)` (orientation rule "
-        f"'{cut.orientation_source_}'): test accuracy "
-        f"{np.mean(pipe.predict(X[te]) == y[te]):.4f}.",
-        "",
-        "| method | orientation | test AUC | test accuracy at true prior |",
-        "|---|---|---|---|",
-    ]
+    settings = ", ".join(f"{k}={v!r}" for k, v in vae_kw.items())
+    head = (f"`Pipeline([VAEEncoder({settings}), Isomap(), ThresholdClassifier(class_prior="
+            f"{prior:.3f})])` fitted on {args.n_train:,} simulated cutouts (5 x 64 x 64, ugriz, "
+            f"seed 0), evaluated on {args.n_test:,} held-out ones. Positive class = point source "
+            f"(star or QSO), true fraction {prior:.3f} (train). Simulation {t_sim:.0f} s; "
+            f"pipeline fit {t_fit:.0f} s (VAE epochs: {pipe[0].max_epochs}). Default call "
+            f"`pipe.fit(X).predict(X)` (orientation rule '{cut.orientation_source_}'): test "
+            f"accuracy {np.mean(pipe.predict(X[te]) == y[te]):.4f}.")
+    rows = []
     for name, c in results.items():
-        acc = float(np.mean(c.predict(iso_te[:, None]) == y[te]))
-        auc = float(roc_auc_score(y[te], c.decision_function(iso_te[:, None])))
-        lines.append(f"| VAE(dkl) + Isomap + cut | {name} | {auc:.4f} | {acc:.4f} |")
+        rows.append({"method": "VAE + Isomap + cut", "orientation": name,
+                     "test AUC": float(roc_auc_score(y[te], c.decision_function(iso_te[:, None]))),
+                     "test accuracy at true prior":
+                         float(np.mean(c.predict(iso_te[:, None]) == y[te]))})
     acc_ci = float(np.mean(ci_cut.predict(ci[te, None]) == y[te]))
     latent_te = pipe[0].transform(X[te])
     iso2_te = pipe[:2].transform(X[te])[:, 1]
@@ -240,36 +227,39 @@ def part_pipeline(args, lines):
                      for j in range(latent_te.shape[1]))
     mtc = ManifoldThresholdClassifier(class_prior=prior, random_state=0).fit(
         latent_tr, reference=ci[tr])
-    acc_mtc = float(np.mean(mtc.predict(latent_te) == y[te]))
-    auc_mtc = unsupervised_roc_auc(y[te], mtc.decision_function(latent_te))
-    lines += [
-        f"| concentration index cut | high = point source | {auc_ci:.4f} | {acc_ci:.4f} |",
-        f"| VAE(dkl) + ManifoldThresholdClassifier (LandmarkIsomap) | reference = concentration "
-        f"index | {auc_mtc:.4f} | {acc_mtc:.4f} |",
-        "",
+    rows.append({"method": "concentration index cut", "orientation": "high = point source",
+                 "test AUC": auc_ci, "test accuracy at true prior": acc_ci})
+    rows.append({"method": "VAE + ManifoldThresholdClassifier (LandmarkIsomap)",
+                 "orientation": "reference = concentration index",
+                 "test AUC": unsupervised_roc_auc(y[te], mtc.decision_function(latent_te)),
+                 "test accuracy at true prior": float(np.mean(mtc.predict(latent_te) == y[te]))})
+    diagnostics = (
         f"Diagnostics (test set): orientation-free AUC of Isomap coordinate 1: {auc_vae:.4f}, "
-        f"coordinate 2: {unsupervised_roc_auc(y[te], iso2_te):.4f}; of each VAE latent "
-        f"dimension: {dims}. Spearman correlation of Isomap coordinate 1 with mag_r: "
+        f"coordinate 2: {unsupervised_roc_auc(y[te], iso2_te):.4f}; of each VAE output "
+        f"column: {dims}. Spearman correlation of Isomap coordinate 1 with mag_r: "
         f"{spearmanr(iso_te, mag[te])[0]:+.3f} (a coordinate that tracks brightness, not "
-        "morphology, cannot separate the classes).",
-        "",
-    ]
+        "morphology, cannot separate the classes).")
     best = results["y (orientation only)"]
-    lines += ["Per-magnitude table (r band), VAE pipeline, orientation from y:", ""]
-    lines += [scores_by_magnitude(y[te], best.predict(iso_te[:, None]), mag[te],
-                                  y_score=best.decision_function(iso_te[:, None]),
-                                  bins=MAG_BINS).to_markdown(floatfmt=".3f"), ""]
-    lines += ["Per-magnitude table, concentration index cut at the same prior:", ""]
-    lines += [scores_by_magnitude(y[te], ci_cut.predict(ci[te, None]), mag[te],
-                                  y_score=ci[te], bins=MAG_BINS).to_markdown(floatfmt=".3f"), ""]
-    return sensitivity_rows(iso_te, y[te], float(y[te].mean()),
-                            "mission pipeline Isomap coordinate (test set)")
+    by_mag_vae = scores_by_magnitude(y[te], best.predict(iso_te[:, None]), mag[te],
+                                     y_score=best.decision_function(iso_te[:, None]),
+                                     bins=MAG_BINS)
+    by_mag_ci = scores_by_magnitude(y[te], ci_cut.predict(ci[te, None]), mag[te],
+                                    y_score=ci[te], bins=MAG_BINS)
+    sections = [
+        {"heading": "3. Mission pipeline on make_star_galaxy_cutouts", "text": head,
+         "rows": rows, "formats": {"test AUC": ".4f", "test accuracy at true prior": ".4f"},
+         "after": diagnostics},
+        {"text": "Per-magnitude table (r band), VAE pipeline, orientation from y:",
+         "rows": by_mag_vae.reset_index().astype(object).to_dict("records")},
+        {"text": "Per-magnitude table, concentration index cut at the same prior:",
+         "rows": by_mag_ci.reset_index().astype(object).to_dict("records")},
+    ]
+    return sections, sensitivity_rows(iso_te, y[te], float(y[te].mean()),
+                                      "mission pipeline Isomap coordinate (test set)")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run (< 1 min)")
-    parser.add_argument("--device", default="cpu", help="device of the VAE (part 3)")
+    parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--landmarks", type=int, default=1000)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=2)
@@ -287,49 +277,19 @@ def main():
     else:
         args.full_sizes, args.landmark_sizes = [1000, 2000, 5000, 10000], [100_000, 1_000_000]
         args.classify_n, args.sensitivity_n = 1_000_000, 100_000
-    lines = [
-        "# Threshold classifiers: landmark Isomap, prior sensitivity, mission pipeline", "",
-        f"- Date (UTC): {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M}",
-        f"- Machine: {platform.machine()}, {os.cpu_count()} CPU cores, shared with other jobs "
-        f"(load average at start {os.getloadavg()[0]:.1f}): timings are contended, no GPU; "
-        f"torch {torch.__version__} ({torch.get_num_threads()} thread), numpy {np.__version__}",
-        f"- Command: `python benchmarks/bench_threshold.py {' '.join(sys.argv[1:])}`",
-        "",
-    ]
-    if not args.skip_scaling:
-        part_scaling(args, lines)
-    pipeline_lines = []
-    extra = [] if args.skip_pipeline else part_pipeline(args, pipeline_lines)
-    part_sensitivity(args, lines, extra)
-    lines += pipeline_lines
-    text = keep_skipped_sections("\n".join(lines) + "\n")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
-    print(text)
-
-
-def _sections(text):
-    """Split markdown into {"head": ..., "1": ..., "2": ..., "3": ...} by '## N.' headers."""
-    out, key = {"head": []}, "head"
-    for line in text.splitlines():
-        if line.startswith("## ") and line[3:4].isdigit():
-            key = line[3]
-            out[key] = []
-        out[key].append(line)
-    return {k: "\n".join(v) for k, v in out.items()}
-
-
-def keep_skipped_sections(text):
-    """Sections a run skipped (--skip-scaling / --skip-pipeline) are kept from the last file,
-    marked with the date of that earlier run."""
-    new = _sections(text)
-    if RESULTS.exists():
-        old = _sections(RESULTS.read_text())
-        old_date = next((ln for ln in old["head"].splitlines() if ln.startswith("- Date")), "")
-        for key in ("1", "2", "3"):
-            if key not in new and key in old:
-                new[key] = old[key] + f"\n\n(Section kept from the earlier run: {old_date[2:]}.)\n"
-    return "\n".join(new[k] for k in ("head", "1", "2", "3") if k in new).rstrip() + "\n"
+    sections = [] if args.skip_scaling else part_scaling(args)
+    pipeline, extra = ([], []) if args.skip_pipeline else part_pipeline(args)
+    sections.append(part_sensitivity(args, extra))
+    sections += pipeline
+    skipped = [name for name, flag in (("1 (scaling)", args.skip_scaling),
+                                       ("3 (mission pipeline)", args.skip_pipeline)) if flag]
+    write_results("threshold", {
+        "title": "Threshold classifiers: landmark Isomap, prior sensitivity, mission pipeline",
+        "quick": args.quick,
+        "settings": {k: v for k, v in vars(args).items() if k not in ("quick",)},
+        "notes": f"Parts not run: {', '.join(skipped)}." if skipped else "",
+        "sections": sections,
+    })
 
 
 if __name__ == "__main__":

@@ -11,34 +11,29 @@ optimizer, batch size and shuffling, in the same run.
 Usage::
 
     python benchmarks/bench_vae.py --quick                 # smoke test, < 1 min
-    python benchmarks/bench_vae.py                         # the seeds' sizes: 12,000 / 2,100
+    python benchmarks/bench_vae.py                         # 12,000 / 2,100 cutouts
     python benchmarks/bench_vae.py --device cuda --seeds 5
     python benchmarks/bench_vae.py --n-train 3000 --n-test 1000 --seeds 2   # what fits on a CPU
 
-Writes ``benchmarks/results/vae.md`` (``--out`` to change).
+Writes ``benchmarks/results/vae.json`` and the ``vae.md`` generated from it (``--name`` to
+change; ``--study`` writes ``vae_study.*`` by default, ``--throughput-only``
+``vae_throughput.*``).
 """
-import argparse
-import datetime
-import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.manifold import Isomap
 from sklearn.pipeline import Pipeline
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import bench_parser, write_results
 
-from _common import _cpu_model  # noqa: E402
-
-from galaxy_learn import VAEEncoder  # noqa: E402
-from galaxy_learn.datasets import make_star_galaxy_cutouts  # noqa: E402
-from galaxy_learn.losses import reconstruction_loss  # noqa: E402
-from galaxy_learn.metrics import unsupervised_roc_auc  # noqa: E402
-from galaxy_learn.photometry import concentration_index  # noqa: E402
-from galaxy_learn.utils import resolve_device, torch_seeded  # noqa: E402
+from galaxy_learn import VAEEncoder
+from galaxy_learn.datasets import make_star_galaxy_cutouts
+from galaxy_learn.losses import reconstruction_loss
+from galaxy_learn.metrics import unsupervised_roc_auc
+from galaxy_learn.photometry import concentration_index
+from galaxy_learn.utils import resolve_device, torch_seeded
 
 PRIORS = ["normal", "dkl", "dkl_seed", "scaling", "aw", "pw", "none"]
 
@@ -65,15 +60,6 @@ STUDY = {
                ("n_latent=8", {"n_latent": 8})],
     "epochs": [(f"max_epochs={e}", {"max_epochs": e}) for e in (5, 15, 30)],
 }
-
-
-def machine_description(device):
-    cpu = _cpu_model()
-    desc = f"{cpu}, {os.cpu_count()} logical cores visible, torch {torch.__version__}"
-    desc += f" ({torch.get_num_threads()} thread(s))"
-    if str(device).startswith("cuda"):
-        desc += f", GPU: {torch.cuda.get_device_name(0)}"
-    return desc
 
 
 def make_data(n_train, n_test, seed):
@@ -222,10 +208,7 @@ def skorch_throughput(params, Xs, epochs):
     return enc, n_batches * enc.net_.batch_size * epochs / seconds
 
 
-_TP_HEADING = "## Training throughput: skorch path vs a plain PyTorch loop"
-
-
-def throughput_lines(base, X_train, epochs, rounds):
+def throughput_section(base, X_train, epochs, rounds):
     """Markdown section: images/s of ``VAEEncoder.fit`` and of a plain loop, interleaved.
 
     Same module, data (scaled once), optimizer, batch size and shuffling. Dimming is off: the
@@ -245,84 +228,55 @@ def throughput_lines(base, X_train, epochs, rounds):
         pl.append(plain_loop_throughput(enc, Xs, epochs))
     ips_skorch, ips_plain = float(np.median(sk)), float(np.median(pl))
     overhead = ips_plain / ips_skorch - 1.0
-    return [
-        _TP_HEADING,
-        "",
-        f"Same VAEModule, scaled data ({len(Xs)} cutouts), Adam, batch size "
-        f"{enc.net_.batch_size}, seeded shuffling, prior dkl, dimming off (the same tensors in "
-        f"both paths), {epochs} epoch(s) per run; skorch = `VAEEncoder.fit` epoch durations "
-        f"from `history_`. One untimed warm-up run of each path, then {rounds} alternating "
-        "rounds; medians compared. Measured "
-        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC.",
-        "",
-        "| path | images/s (median) | runs |",
-        "|---|---|---|",
-        f"| skorch (VAEEncoder.fit) | {ips_skorch:.1f} | {', '.join(f'{v:.0f}' for v in sk)} |",
-        f"| plain PyTorch loop | {ips_plain:.1f} | {', '.join(f'{v:.0f}' for v in pl)} |",
-        f"| skorch overhead (plain/skorch − 1) | {100 * overhead:+.1f}% | |",
-        "",
-    ]
+    return {
+        "heading": "Training throughput: skorch path vs a plain PyTorch loop",
+        "text": f"Same VAEModule, scaled data ({len(Xs)} cutouts), Adam, batch size "
+                f"{enc.net_.batch_size}, seeded shuffling, prior dkl, dimming off (the same "
+                f"tensors in both paths), {epochs} epoch(s) per run; skorch = `VAEEncoder.fit` "
+                "epoch durations from `history_`. One untimed warm-up run of each path, then "
+                f"{rounds} alternating rounds; medians compared.",
+        "rows": [{"path": "skorch (VAEEncoder.fit)", "images/s (median)": ips_skorch,
+                  "runs": [round(v) for v in sk]},
+                 {"path": "plain PyTorch loop", "images/s (median)": ips_plain,
+                  "runs": [round(v) for v in pl]}],
+        "formats": {"images/s (median)": ".1f"},
+        "after": f"skorch overhead (plain/skorch − 1): {100 * overhead:+.1f}%.",
+    }
 
 
-def replace_throughput(out, tp_lines):
-    """Swap the throughput section of an existing results file for a new measurement."""
-    text = Path(out).read_text()
-    start = text.index(_TP_HEADING)
-    nxt = [i for i in (text.find("\n## ", start + 1), text.find(_MARK, start)) if i >= 0]
-    end = min(nxt) if nxt else len(text)
-    Path(out).write_text(text[:start] + "\n".join(tp_lines) + "\n" + text[end:])
-    print("\n".join(tp_lines))
-
-
-def run_study(args, base, X_train, X_test, y_test, ci_auc, device, t_start):
-    lines = [
-        "## Study behind the defaults",
-        "",
-        f"Each group varies one setting from the base; {args.seeds} seed(s), {args.n_train} "
-        f"training / {args.n_test} held-out cutouts, base settings `{base}` on top of the "
-        f"estimator defaults. Same AUC protocol as above (Isomap(n_components=1) on the codes). "
-        f"Concentration index on the same held-out cutouts: **{ci_auc:.4f}**. Machine: "
-        f"{machine_description(device)}.",
-    ]
+def run_study(args, base, X_train, X_test, y_test, ci_auc):
+    """One record: each group varies one setting from the base."""
     groups = args.study.split(",")
     jobs = [((group, label), {**base, **params, "random_state": seed})
             for group in groups for label, params in STUDY[group] for seed in range(args.seeds)]
     scores = score_many(jobs, X_train, X_test, y_test, args.n_jobs, args.threads)
+    sections = []
     for group in groups:
-        lines += ["", f"### {group}", "", "| setting | AUC mean ± std | per seed | fit (s) |",
-                  "|---|---|---|---|"]
+        rows = []
         for label, _ in STUDY[group]:
             res = scores[(group, label)]
             aucs = [a for a, _ in res]
-            per = ", ".join(f"{a:.3f}" for a in aucs)
-            lines.append(f"| {label} | {np.mean(aucs):.4f} ± {np.std(aucs):.4f} | {per} | "
-                         f"{np.mean([f for _, f in res]):.0f} |")
-    lines += ["", f"Study run time {(time.perf_counter() - t_start) / 60:.1f} min.", ""]
-    write_section(Path(args.out), "\n".join(lines), study=True)
-
-
-_MARK = "<!-- study -->"
-
-
-def write_section(out, text, *, study):
-    """Write the main tables (before the study marker) or the study (after it), keeping the other."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    head, tail = "", ""
-    if out.exists():
-        old = out.read_text()
-        head, _, tail = old.partition(_MARK)
-    if study:
-        tail = "\n" + text
-    else:
-        head = text + "\n"
-    out.write_text(head + _MARK + tail)
-    print(text)
+            rows.append({"setting": label, "AUC mean": float(np.mean(aucs)),
+                         "AUC std": float(np.std(aucs)), "per seed": aucs,
+                         "fit (s)": float(np.mean([f for _, f in res]))})
+        sections.append({"heading": group, "rows": rows,
+                         "formats": {"AUC mean": ".4f", "AUC std": ".4f", "fit (s)": ".0f"}})
+    write_results(args.name or "vae_study", {
+        "title": "VAEEncoder: study behind the defaults",
+        "quick": args.quick,
+        "settings": {k: v for k, v in vars(args).items() if k != "quick"},
+        "notes": f"Each group varies one setting from the base; {args.seeds} seed(s), "
+                 f"{args.n_train} training / {args.n_test} held-out cutouts, base settings "
+                 f"`{base}` on top of the estimator defaults. AUC: Isomap(n_components=1) on "
+                 "the codes, orientation-free. Concentration index on the same held-out "
+                 f"cutouts: **{ci_auc:.4f}**.",
+        "sections": sections,
+        "data": {"concentration_index_auc": ci_auc},
+    })
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test (< 1 min)")
-    parser.add_argument("--device", default="auto")
+    parser = bench_parser(__doc__.split("\n")[0])
     parser.add_argument("--n-train", type=int, default=12000)
     parser.add_argument("--n-test", type=int, default=2100)
     parser.add_argument("--seeds", type=int, default=5)
@@ -339,13 +293,15 @@ def main(argv=None):
     parser.add_argument("--throughput-epochs", type=int, default=3)
     parser.add_argument("--throughput-rounds", type=int, default=3)
     parser.add_argument("--throughput-only", action="store_true",
-                        help="re-measure only the throughput section of an existing --out file")
+                        help="measure only the training throughput (record vae_throughput)")
     parser.add_argument("--study", default="",
                         help=f"comma-separated study groups to run instead ({','.join(STUDY)})")
     parser.add_argument("--study-base", default="",
                         help="python dict literal of estimator settings shared by the study "
                              "(e.g. \"{'channels': (16, 32, 64), 'hidden_units': 64}\")")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "vae.md"))
+    parser.add_argument("--name", default=None,
+                        help="record name under results/ (default: vae, vae_study with --study, "
+                             "vae_throughput with --throughput-only)")
     parser.add_argument("--accuracy", action="store_true",
                         help="only print the prior accuracy tables (markdown)")
     args = parser.parse_args(argv)
@@ -366,13 +322,17 @@ def main(argv=None):
         base["max_epochs"] = args.epochs
     if args.quick:
         base.update(channels=(8, 16), hidden_units=16, batch_size=64)
+    settings = {k: v for k, v in vars(args).items() if k != "quick"}
+    settings["device"] = str(device)
 
     t_start = time.perf_counter()
     if args.throughput_only:
         X_train, _, _ = make_star_galaxy_cutouts(args.n_train, random_state=args.data_seed)
-        return replace_throughput(
-            args.out, throughput_lines(base, X_train, args.throughput_epochs,
-                                       args.throughput_rounds))
+        section = throughput_section(base, X_train, args.throughput_epochs,
+                                     args.throughput_rounds)
+        return write_results(args.name or "vae_throughput", {
+            "title": "VAEEncoder: skorch training throughput", "quick": args.quick,
+            "settings": settings, "sections": [section]})
     X_train, truth_train, X_test, truth_test = make_data(args.n_train, args.n_test, args.data_seed)
     y_test = truth_test["point_source"].to_numpy().astype(int)
     ci_auc = unsupervised_roc_auc(y_test, concentration_index(X_test))
@@ -381,7 +341,7 @@ def main(argv=None):
         import ast
 
         base.update(ast.literal_eval(args.study_base) if args.study_base else {})
-        return run_study(args, base, X_train, X_test, y_test, ci_auc, device, t_start)
+        return run_study(args, base, X_train, X_test, y_test, ci_auc)
 
     jobs = [((prior, k), {**base, "prior": prior, "n_latent": k, "random_state": seed})
             for prior in priors for k in (2, args.large_latent) for seed in range(args.seeds)]
@@ -389,45 +349,43 @@ def main(argv=None):
     rows = []
     for (prior, k), res in scores.items():
         aucs = [a for a, _ in res]
-        rows.append((prior, k, np.mean(aucs), np.std(aucs), np.mean([f for _, f in res]), aucs))
-
-    tp_lines = throughput_lines(base, X_train, args.throughput_epochs, args.throughput_rounds)
+        rows.append({"prior": prior, "n_latent": k, "AUC mean": float(np.mean(aucs)),
+                     "AUC std": float(np.std(aucs)), "per seed": aucs,
+                     "fit wall time (s)": float(np.mean([f for _, f in res]))})
+    rows.append({"prior": "concentration index (g+r+i, r 1.5/4 px)", "n_latent": None,
+                 "AUC mean": ci_auc, "AUC std": None, "per seed": None,
+                 "fit wall time (s)": None})
+    tp = throughput_section(base, X_train, args.throughput_epochs, args.throughput_rounds)
 
     d = VAEEncoder()
-    lines = [
-        "# VAEEncoder benchmark",
-        "",
-        f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. "
-        f"Machine: {machine_description(device)}; device `{device}`. Total run "
-        f"{(time.perf_counter() - t_start) / 60:.1f} min.",
-        "",
+    text = (
         f"Data: `make_star_galaxy_cutouts` (5 bands ugriz, 64×64, defaults), {args.n_train} "
         f"training cutouts (random_state={args.data_seed}) and {args.n_test} held-out cutouts "
         f"(random_state={args.data_seed + 1000}); point-source fraction of the held-out set "
-        f"{y_test.mean():.3f}.",
-        "",
+        f"{y_test.mean():.3f}. Device `{device}`; total run "
+        f"{(time.perf_counter() - t_start) / 60:.1f} min.\n\n"
         "Pipeline per row: `Pipeline([VAEEncoder(prior=P, n_latent=k, random_state=seed), "
         "Isomap(n_components=1)])`, fitted on the training cutouts, the Isomap coordinate of the "
-        "held-out cutouts scored against `point_source` (orientation-free AUC = max(AUC, 1−AUC)).",
-        f"Estimator settings: defaults (scaling='auto' → ImageScaler('peak_asinh', crop=32, "
-        f"per_band=True), dimming={d.dimming}, m={d.m}, "
+        "held-out cutouts scored against `point_source` (orientation-free AUC = "
+        "max(AUC, 1−AUC)). Estimator settings: defaults (scaling='auto' → "
+        f"ImageScaler('peak_asinh', crop=32, per_band=True), dimming={d.dimming}, m={d.m}, "
         f"s={d.s}, kl_weight={d.kl_weight}, channels={base.get('channels', d.channels)}, "
         f"hidden_units={base.get('hidden_units', d.hidden_units)}, "
         f"max_epochs={base.get('max_epochs', d.max_epochs)}, "
-        f"n_ensemble={base['n_ensemble']}, batch_size="
-        f"{base.get('batch_size', d.batch_size)}, lr={d.lr}) unless stated; {args.seeds} seed(s).",
-        "",
-        "| prior | n_latent | AUC mean ± std | per seed | fit wall time (s) |",
-        "|---|---|---|---|---|",
-    ]
-    for prior, k, mean, std, fit_s, aucs in rows:
-        per = ", ".join(f"{a:.3f}" for a in aucs)
-        lines.append(f"| {prior} | {k} | {mean:.4f} ± {std:.4f} | {per} | {fit_s:.1f} |")
-    lines.append(f"| concentration index (g+r+i, r 1.5/4 px) | – | {ci_auc:.4f} | – | – |")
-    lines += [""] + tp_lines
-    if args.quick:
-        lines.insert(2, "**--quick smoke run: tiny sizes, numbers not meaningful.**\n")
-    write_section(Path(args.out), "\n".join(lines), study=False)
+        f"n_ensemble={base['n_ensemble']}, psf_statistic=None, batch_size="
+        f"{base.get('batch_size', d.batch_size)}, lr={d.lr}) unless stated; {args.seeds} "
+        "seed(s).")
+    write_results(args.name or "vae", {
+        "title": "VAEEncoder benchmark",
+        "quick": args.quick,
+        "settings": settings,
+        "sections": [{"heading": "Unsupervised star/galaxy AUC per prior", "text": text,
+                      "rows": rows, "formats": {"AUC mean": ".4f", "AUC std": ".4f",
+                                                "per seed": ".3f", "fit wall time (s)": ".1f"}},
+                     tp],
+        "data": {"concentration_index_auc": ci_auc,
+                 "held_out_point_source_fraction": float(y_test.mean())},
+    })
 
 
 if __name__ == "__main__":

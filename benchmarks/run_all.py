@@ -5,15 +5,21 @@ Usage::
     python benchmarks/run_all.py --quick            # CI smoke run, every bench_*.py in --quick mode
     python benchmarks/run_all.py --device cuda      # full mode (hours on CPU; meant for a GPU)
     python benchmarks/run_all.py --only vae memmap  # a subset (names without bench_)
-    python benchmarks/run_all.py --assemble-only    # rebuild RESULTS.md from results/*.md
+    python benchmarks/run_all.py --assemble-only    # re-render results/*.md from results/*.json
+                                                    # and rebuild RESULTS.md, running nothing
 
 Each ``benchmarks/bench_<name>.py`` is discovered, run in its own process (``--quick`` and
-``--device`` forwarded) and writes ``benchmarks/results/<name>.md``. RESULTS.md is then assembled
-from every results file under a header describing this machine (CPU model and cores, RAM, GPU,
-versions, date). A quick run writes its results to a separate folder (``results/quick/`` by
-default) so smoke runs never overwrite measured tables; pass ``--results-dir`` to choose.
+``--device`` forwarded) and writes ``benchmarks/results/<name>.json`` (the figures with the
+command, commit, machine and load of the run; ``_common.write_results``) and the markdown
+generated from it. RESULTS.md is then assembled: a header describing this machine, headline
+figures pulled out of the JSON records (:func:`headline`), then every results file, each
+re-rendered from its JSON where one exists (a table with no JSON record predates the writer and
+says which command regenerates it). A quick run writes its results to a separate folder
+(``results/quick/`` by default) so smoke runs never overwrite measured tables; pass
+``--results-dir`` to choose.
 """
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -21,7 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-from _common import HERE, ROOT, machine_description
+import numpy as np
+
+from _common import HERE, ROOT, is_record, machine_description, markdown_table, render_file
 
 
 def discover(only=None):
@@ -76,19 +84,140 @@ def _divert(canonical, before, results_dir):
             path.unlink()
 
 
-def assemble(results_dir, out_path, *, runs=None, quick=False):
-    """Write ``out_path`` from every ``results_dir/*.md`` under the machine header."""
+def _records(results_dir):
+    """``{name: record}`` of every ``results_dir/*.json`` written by ``_common.write_results``."""
+    out = {}
+    for path in sorted(Path(results_dir).glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if is_record(record):
+            out[path.stem] = record
+    return out
+
+
+def _section(record, heading):
+    return next((s for s in record["sections"] if s.get("heading", "").startswith(heading)), None)
+
+
+def _real_line(record, dataset, method):
+    aucs = [r["auc"]["all"] for r in record["data"]["rows"]
+            if r["dataset"].startswith(dataset) and r["method"] == method
+            and r["auc"].get("all") is not None]
+    if not aucs:
+        return None
+    return (f"{np.mean(aucs):.3f}" if len(aucs) == 1 else
+            f"{np.mean(aucs):.3f} ± {np.std(aucs, ddof=1):.3f} ({len(aucs)} seeds)")
+
+
+def _head_real(rec):
+    for ds, label in (("SDSS 4510-4-30", "SDSS 4510-4-30 (labels: SDSS photo star list)"),
+                      ("ZTF i", "ZTF i, 1,500 cutouts"),
+                      ("GalSim (", "GalSim set, no PSF given"),
+                      ("GalSim, PSF", "GalSim set, psf_fwhm given")):
+        line = _real_line(rec, ds, "mission line")
+        index = _real_line(rec, ds, "concentration index")
+        if line and index:
+            yield (f"AUC, {label}: mission line (VAEEncoder -> Isomap(1), no labels) vs "
+                   "concentration index", f"{line} vs {index}")
+
+
+def _head_class_prior(rec):
+    err = [r["abs_error"] for r in rec["data"]["ztf"]]
+    yield ("label-free star fraction on the ZTF concentration index, |error| mean (max)",
+           f"{np.mean(err):.3f} ({np.max(err):.3f}) over {len(err)} subsamples")
+
+
+def _head_simulator(rec):
+    speed = _section(rec, "Speed")["rows"][0]
+    yield (f"simulator: {speed['n']} cutouts",
+           f"{speed['wall (s)']:.1f} s wall, {speed['CPU (s)']:.1f} s CPU")
+    auc = next(r for r in _section(rec, "Concentration")["rows"] if "all 16–22" in r["r (mag)"])
+    yield "simulator: concentration-index AUC, r 16–22 (default sample)", f"{auc['ROC AUC']:.3f}"
+
+
+def _head_threshold(rec):
+    scaling = _section(rec, "1. ")
+    if scaling:
+        full = [r for r in scaling["rows"] if r.get("max abs dAUC") is not None]
+        yield (f"LandmarkIsomap vs Isomap, worst |dAUC| up to {max(r['n'] for r in full):,} "
+               "points", f"{max(r['max abs dAUC'] for r in full):.4f}")
+    big = _section(rec, "ManifoldThresholdClassifier on")
+    if big:
+        r = big["rows"][0]
+        yield (f"ManifoldThresholdClassifier fit + predict, {r['n']:,} points",
+               f"{r['wall (s)']:.1f} s wall, {r['CPU (s)']:.1f} s CPU, accuracy "
+               f"{r['accuracy']:.3f}")
+
+
+def _head_memmap(rec):
+    d = rec["data"]
+    if d.get("peak_rss_gib") is not None:
+        yield (f"peak RSS transforming {d['n']:,} memory-mapped cutouts ({d['disk_gib']:.1f} "
+               "GiB)", f"{d['peak_rss_gib']:.2f} GiB")
+
+
+def _head_loaders(rec):
+    rows = rec["sections"][0]["rows"]
+    eager = min(r["time (s)"] for r in rows if r["mode"] == "eager")
+    base = next(r["time (s)"] for r in rows if r["mode"].startswith("baseline"))
+    yield (f"load {rec['data']['n_images']:,} SDSS-format .npy files (warm page cache)",
+           f"{eager:.1f} s eager (np.load loop {base:.1f} s)")
+
+
+_HEADLINES = {"real": _head_real, "class_prior": _head_class_prior,
+              "simulator": _head_simulator, "threshold": _head_threshold,
+              "memmap": _head_memmap, "loaders": _head_loaders}
+
+
+def headline(records):
+    """Rows (figure, value, record, regenerate) of the headline figures in ``records``.
+
+    Each figure is read from the JSON record a benchmark wrote, never typed in: a benchmark
+    without a record, or with a record of another layout, contributes nothing.
+    """
+    rows = []
+    for name, extract in _HEADLINES.items():
+        if name not in records:
+            continue
+        try:
+            found = list(extract(records[name]))
+        except (KeyError, IndexError, TypeError, ValueError, StopIteration):
+            continue  # a record of another layout: its table is still assembled below
+        rows += [{"figure": figure, "value": value, "record": f"`{name}.json`",
+                  "regenerate": f"`{records[name]['command']}`"} for figure, value in found]
+    return rows
+
+
+def assemble(results_dir, out_path, *, runs=None, quick=False, render=True):
+    """Write ``out_path`` from every ``results_dir/*.md`` under the machine header.
+
+    With ``render``, each ``<name>.md`` that has a ``<name>.json`` record is first re-rendered
+    from it, and a headline table is pulled out of the records.
+    """
+    records = _records(results_dir)
+    if render:
+        for name in records:
+            render_file(Path(results_dir) / f"{name}.json")
     info = machine_description()
     lines = [
         "# galaxy_learn benchmark results",
         "",
-        "Assembled by `python benchmarks/run_all.py` from `benchmarks/results/*.md`; each section "
-        "is written by its `bench_<name>.py` and records its own settings. Regenerate with "
-        "`python benchmarks/run_all.py` (full) or `--quick` (smoke).",
+        "Assembled by `python benchmarks/run_all.py` from `benchmarks/results/`: each section is "
+        "written by its `bench_<name>.py`, as `<name>.json` (the figures with the command, "
+        "commit, machine and load of the run) and the markdown generated from it. Regenerate "
+        "one with the command its section states, all with `python benchmarks/run_all.py` "
+        "(full) or `--quick` (smoke); `--assemble-only` re-renders the markdown from the JSON. "
+        "What the studies found is told in the user guide (docs/user_guide/studies.rst).",
         "",
     ]
     if quick:
         lines += ["**Smoke run (`--quick`): tiny settings, the numbers below are not results.**", ""]
+    heads = headline(records) if render else []
+    if heads:
+        lines += ["## Headline figures (read from the JSON records)", "",
+                  markdown_table(heads, ["figure", "value", "record", "regenerate"])]
     lines += ["## Machine (this assembly)", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in info.items()]
     lines += ["", "Sections may have been measured on other machines: each states its own.", ""]
@@ -106,7 +235,9 @@ def assemble(results_dir, out_path, *, runs=None, quick=False):
         body = "\n".join("#" + line if line.startswith("#") else line for line in text.splitlines())
         if not body.lstrip().startswith("##"):
             body = f"## {path.stem}\n\n{body}"
-        lines += [body, "", f"<sub>source: benchmarks/results/{path.name}</sub>", ""]
+        source = (f"generated from benchmarks/results/{path.stem}.json" if path.stem in records
+                  else f"benchmarks/results/{path.name} (markdown only: no JSON record yet)")
+        lines += [body, "", f"<sub>source: {source}</sub>", ""]
     Path(out_path).write_text("\n".join(lines), encoding="utf-8")
     return Path(out_path)
 

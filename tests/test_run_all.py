@@ -57,3 +57,33 @@ def test_cli_list(run_all, capsys):
     assert run_all.main(["--list"]) == 0
     assert "bench_memmap" in capsys.readouterr().out
     sys.modules.pop("run_all", None)
+
+
+def test_assemble_renders_markdown_from_json_and_headline(run_all, tmp_path, monkeypatch):
+    import _common
+
+    monkeypatch.setenv("GALAXY_LEARN_RESULTS_DIR", str(tmp_path))
+    speed = [{"task": "`make_star_galaxy_cutouts`", "n": 100, "wall (s)": 1.5, "CPU (s)": 1.25}]
+    auc = [{"r (mag)": "**all 16–22** (default sample)", "ROC AUC": 0.8624}]
+    path = _common.write_results("simulator", {
+        "title": "Simulator", "sections": [{"heading": "Speed", "rows": speed},
+                                           {"heading": "Concentration AUC", "rows": auc}]},
+        argv=["benchmarks/bench_simulator.py"])
+    path.with_suffix(".md").write_text("edited by hand")  # assembly restores the generated text
+    (tmp_path / "old.md").write_text("## Old\n\nmarkdown only\n")
+    (tmp_path / "legacy.json").write_text('{"command": "x", "rows": []}')  # not a record: skipped
+    out = run_all.assemble(tmp_path, tmp_path / "R.md").read_text()
+    assert path.with_suffix(".md").read_text().startswith("# Simulator")
+    assert "edited by hand" not in out and "### Speed" in out
+    assert "| simulator: 100 cutouts | 1.5 s wall, 1.2 s CPU | `simulator.json` | " \
+           "`python benchmarks/bench_simulator.py` |" in out
+    assert "| simulator: concentration-index AUC, r 16–22 (default sample) | 0.862 |" in out
+    assert "source: generated from benchmarks/results/simulator.json" in out
+    assert "source: benchmarks/results/old.md (markdown only: no JSON record yet)" in out
+    assert out.index("## Headline figures") < out.index("## Machine (this assembly)")
+
+
+def test_headline_skips_records_it_cannot_read(run_all):
+    assert run_all.headline({}) == []
+    broken = {"schema": 1, "sections": [], "command": "c"}
+    assert run_all.headline({"simulator": broken, "loaders": broken}) == []
