@@ -247,7 +247,7 @@ def test_cuda_matches_cpu(images, tmp_path):  # pragma: no cover - GPU only
 
 # ----------------------------------------------------------------------------- dimming
 def test_dimmed_copies_keep_the_sky_noise_and_scale_the_signal():
-    from galaxy_learn.encoders._vae import _dimmed
+    from galaxy_learn.encoders._vae_inputs import _dimmed
 
     rng = np.random.default_rng(0)
     sigma = np.array([1.0, 3.0], dtype=np.float32)

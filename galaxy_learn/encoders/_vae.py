@@ -3,97 +3,34 @@
 The estimator owns a skorch :class:`~galaxy_learn.nets.VAENet` (``net_``) built in ``fit``. Raw
 survey images are scaled inside (``scaling``), encoded by a strided-convolution network (or an MLP
 for tabular input), and ``transform`` returns the posterior means of the latent units.
+
+This module holds the estimator's parameters, the net and its training; the input handling
+(scaling, dimming, PSF matching, the PSF-statistic column) is in ``_vae_inputs.py``, decoding,
+sampling and scoring in ``_vae_generative.py``, ensemble seeding and gathering in
+``nets/_ensemble.py``. About half of its length is the class docstring (numpydoc of 28
+parameters and their measured defaults), kept whole because it is the estimator's reference page.
 """
 import numbers
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from .._base import NetEstimatorMixin
 from ..losses import PRIORS, make_prior
 from ..nn import VAEModule
-from ..nets import mean_history
-from ..preprocessing import psf_rescale
-from ..utils import (
-    batched_apply,
-    border_sigma,
-    check_psf_fwhm,
-    iter_chunks,
-    torch_seeded,
-    validate_image_data,
-)
+from ..nets import fit_fresh, gather_members, member_seeds
+from ..utils import batched_apply, torch_seeded
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
-from ._psf_statistic import (
-    PSF_STATISTICS,
-    applies_to,
-    estimate_widths,
-    location,
-    psf_statistic,
-    spread_values,
-)
+from ._psf_statistic import PSF_STATISTICS
+from ._vae_generative import VAEGenerativeMixin
+from ._vae_inputs import VAEInputMixin
 
-__all__ = ["VAEEncoder", "make_hierarchical_vae"]
-
-# Defaults of the internal scaling, chosen by the study of the user guide page "The VAE and its
-# priors" (benchmarks/bench_vae.py): each cutout divided by its own central flux,
-# arcsinh-stretched in units of the typical sky noise, central crop. ("peak" alone leaves pixel
-# values of ~1/45 so the unit-variance reconstruction term is negligible beside the prior and
-# the posterior collapses.)
-# Each band by its own central flux (per_band): with the sum over bands the cutouts keep their
-# colours, and in some fits the leading manifold coordinate followed the stellar colour sequence
-# (Spearman rho 0.82 with g - r) instead of size (user guide, "The VAE and its priors").
-_AUTO_METHOD = "peak_asinh"
-_AUTO_CROP = 32
-_AUTO_PER_BAND = True
+__all__ = ["VAEEncoder"]
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
-
-def _auto_scaler(input_shape):
-    """The ``scaling="auto"`` transformer for images of ``input_shape`` or tabular data."""
-    from ..preprocessing import ImageScaler
-
-    if len(input_shape) == 1:
-        return ImageScaler(method="zscore")
-    _, h, w = input_shape
-    crop = _AUTO_CROP if min(h, w) > _AUTO_CROP else None
-    return ImageScaler(method=_AUTO_METHOD, crop=crop, per_band=_AUTO_PER_BAND)
-
-
-def _dimmed(X, sigma, dimming, rng):
-    """Images made Δm ~ U(0, ``dimming``) magnitudes fainter at the same sky noise.
-
-    ``a·x + sqrt(1 − a²)·σ_band·ε`` with ``a = 10^(−0.4 Δm)``: the signal is scaled by ``a`` and
-    the sky noise already in the image (scaled to ``a·σ``) is topped up to ``σ`` again, so the
-    result looks like the same object observed Δm fainter in the same survey (source shot noise,
-    small against the sky for most objects, is not re-simulated).
-    """
-    a = (10.0 ** (-0.4 * rng.uniform(0.0, dimming, len(X)))).astype(np.float32)
-    top_up = np.sqrt(1.0 - a**2)[:, None, None, None] * sigma[None, :, None, None]
-    noise = rng.standard_normal(X.shape, dtype=np.float32)
-    return a[:, None, None, None] * np.asarray(X, dtype=np.float32) + top_up * noise
-
-
-def _allows_nonfinite(scaling):
-    """Whether a user scaling transformer fills NaN pixels itself (``nan_policy != "raise"``)."""
-    if scaling is None or isinstance(scaling, str):
-        return False
-    return getattr(scaling, "nan_policy", "raise") != "raise"
-
-
-def _as_float32(X):
-    X = np.asarray(X, dtype=np.float32)
-    if not np.isfinite(X).all():
-        msg = (
-            "The scaled input contains NaN or infinity; check the 'scaling' transformer "
-            "(e.g. ImageScaler(nan_policy='fill') for NaN-masked pixels)."
-        )
-        raise ValueError(msg)
-    return X
-
-
-class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimatorMixin,
-                 BaseEstimator):
+class VAEEncoder(VAEInputMixin, VAEGenerativeMixin, ClassNamePrefixFeaturesOutMixin,
+                 TransformerMixin, NetEstimatorMixin, BaseEstimator):
     """Convolutional variational autoencoder with selectable latent priors, as a transformer.
 
     ``fit`` trains the (V)AE without labels; ``transform`` returns the posterior means of the
@@ -417,89 +354,6 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ data
-    def _check_X(self, X, *, reset):
-        return validate_image_data(
-            self,
-            X,
-            reset=reset,
-            image_shape=self.image_shape,
-            allow_tabular=True,
-            allow_nonfinite=_allows_nonfinite(self.scaling),
-            min_samples=2 if reset else 1,
-        )
-
-    def _check_psf(self, X, psf_fwhm, *, reset):
-        """``psf_fwhm`` as an array of shape (n_samples, n_bands), or None."""
-        if reset:
-            self.psf_target_fwhm_ = None
-            if psf_fwhm is None:
-                return None
-            if X.ndim != 4:
-                msg = "psf_fwhm needs image input (n_samples, bands, height, width); X is tabular."
-                raise ValueError(msg)
-            fwhm = check_psf_fwhm(psf_fwhm, X.shape[0], X.shape[1])
-            self.psf_target_fwhm_ = np.median(fwhm, axis=0)
-            return fwhm
-        fitted = getattr(self, "psf_target_fwhm_", None) is not None
-        if fitted and psf_fwhm is None:
-            msg = (
-                f"{type(self).__name__} was fitted with psf_fwhm (cutouts resampled to a common "
-                "PSF width); pass the PSF FWHM of these cutouts as psf_fwhm too."
-            )
-            raise ValueError(msg)
-        if not fitted and psf_fwhm is not None:
-            msg = (
-                f"{type(self).__name__} was fitted without psf_fwhm; psf_fwhm cannot be used "
-                "here (refit with psf_fwhm to make the encoder PSF-aware)."
-            )
-            raise ValueError(msg)
-        return None if psf_fwhm is None else check_psf_fwhm(psf_fwhm, X.shape[0], X.shape[1])
-
-    def _rescale(self, X, fwhm):
-        """Cutouts resampled to the training PSF width (``X`` itself without ``psf_fwhm``)."""
-        return X if fwhm is None else psf_rescale(X, fwhm, self.psf_target_fwhm_)
-
-    def _prepared_chunks(self, X, fwhm, dim=None):
-        """``(cutouts, their psf_fwhm, network input)``, 1024 cutouts at a time: the raw
-        (``dim``-med) chunk, then PSF-rescaled and scaled.
-
-        A memory-mapped survey is never materialised (scaled) in full, and iter_chunks
-        releases the memmap's pages behind each chunk.
-        """
-        for i, chunk in iter_chunks(X, 1024):
-            if dim is not None:
-                chunk = dim(chunk)
-            chunk_fwhm = None if fwhm is None else fwhm[i:i + len(chunk)]
-            yield chunk, chunk_fwhm, self._scale(self._rescale(chunk, chunk_fwhm))
-
-    def _prepare(self, X, fwhm):
-        """Input of the network for ``X`` (PSF-rescaled with ``psf_fwhm``, scaled)."""
-        if fwhm is None:
-            return self._scale(X)
-        return np.concatenate([xs for _, _, xs in self._prepared_chunks(X, fwhm)])
-
-    def _scale(self, X):
-        if self.scaler_ is None:
-            return _as_float32(X)
-        return _as_float32(self.scaler_.transform(X))
-
-    def _fit_scaler(self, X):
-        if self.scaling is None:
-            self.scaler_ = None
-        elif isinstance(self.scaling, str):
-            self.scaler_ = _auto_scaler(X.shape[1:]).fit(X)
-        else:
-            self.scaler_ = clone(self.scaling).fit(X)
-        return self._scale(X)
-
-    def _fit_prepare(self, X, fwhm):
-        """Fit the scaling and the PSF statistic on the (PSF-rescaled) training cutouts; return
-        the network input."""
-        rescaled = self._rescale(X, fwhm)
-        self._fit_psf_statistic(X, rescaled, fwhm)
-        return self._fit_scaler(rescaled)
-
     # ------------------------------------------------------------------ net
     def _check_latent_params(self):
         if self.n_prior_latent is not None and self.n_prior_latent > self.n_latent:
@@ -560,27 +414,9 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
             verbose=int(self.verbose),
         )
 
-    def _training_data(self, X, Xs, fwhm, seed, first):
-        """``Xs``, or ``{"x": Xs, "x_in": dimmed copies}`` (encoder input) when dimming.
-
-        The dimming is applied to the raw cutouts (where the sky noise is white), before the
-        PSF resampling and the scaling.
-        """
-        if first:
-            self.sky_sigma_ = border_sigma(X).astype(np.float32) if X.ndim == 4 else None
-        if not self.dimming or self.sky_sigma_ is None:
-            return Xs
-        rng = np.random.default_rng(seed)
-        chunks = self._prepared_chunks(
-            X, fwhm, dim=lambda chunk: _dimmed(chunk, self.sky_sigma_, self.dimming, rng))
-        x_in = np.concatenate([xs for _, _, xs in chunks])
-        return {"x": Xs, "x_in": x_in}
-
     def _member_seeds(self, seed):
-        """Seeds of the ensemble's members: the estimator's own seed first (member 0 is the fit
-        that ``n_ensemble=1`` gives), then independent streams spawned from it."""
-        spawned = np.random.SeedSequence(seed).generate_state(self.n_ensemble - 1)
-        return [seed] + [int(v) % 2**31 for v in spawned]  # 31 bits, as seed_from_random_state
+        """Seeds of the ensemble's members (member 0 is the fit that ``n_ensemble=1`` gives)."""
+        return member_seeds(seed, self.n_ensemble)
 
     def _train_members(self, X, Xs, fwhm, seed, epochs, device):
         """Train each member of the ensemble as a fit of its own, then gather them in ``net_``.
@@ -597,24 +433,13 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         with torch_seeded(seed, device):
             self.net_ = self._build_net(Xs, seed, epochs)
             self.net_.initialize()
-        for member, net in zip(self.net_.module_.members, trained):
-            member.load_state_dict(net.module_.state_dict())
-        self.net_.history = mean_history([net.history for net in trained])
+        gather_members(self.net_, trained)
 
     def _fit_net(self, X, Xs, fwhm, seed, epochs, device, *, first):
         """A fresh single-VAE net (one member) seeded with ``seed``, fitted on ``Xs``."""
         data = self._training_data(X, Xs, fwhm, seed, first)
         with torch_seeded(seed, device):
-            net = self._build_net(Xs, seed, epochs, n_members=1)
-            net.initialize()
-            # What net.fit would do (initialize once more, then train), with the second
-            # initialization silent: skorch announces it as "Re-initializing module/criterion/
-            # optimizer" when verbose. Both draws are kept, so fits stay bit-identical.
-            verbose, net.verbose = net.verbose, 0
-            net.initialize()
-            net.verbose = verbose
-            net.partial_fit(data, None)
-        return net
+            return fit_fresh(self._build_net(Xs, seed, epochs, n_members=1), data)
 
     def _train(self, X, Xs, *, epochs, first=True, fwhm=None):
         seed = self._fit_seed() if first else self._seed_ + len(self.net_.history)
@@ -633,30 +458,6 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         self.latent_mean_ = codes.mean(axis=0)
         self.latent_std_ = codes.std(axis=0)
         return self
-
-    def _fit_psf_statistic(self, X, rescaled, fwhm):
-        """The PSF width (measured on the PSF-matched cutouts ``rescaled``) and the location of
-        the physical column on the training cutouts ``X`` (image input only)."""
-        self.psf_statistic_fwhm_ = None
-        if self.psf_statistic is None or not applies_to(self.input_shape_):
-            return
-        width, measured = estimate_widths(rescaled)
-        self.psf_statistic_fwhm_ = width
-        self.psf_statistic_measured_ = measured
-        self._psf_statistic_loc_ = location(spread_values(X, self._pixel_fwhm(fwhm)))
-
-    def _pixel_fwhm(self, fwhm):
-        """PSF FWHM in pixels for SPREAD_MODEL: the measured width, or with ``psf_fwhm`` each
-        cutout's own width converted to pixels (the measured width of the PSF-matched cutouts
-        over their target width gives the unit), so the raw cutouts are measured unresampled."""
-        if fwhm is None:
-            return self.psf_statistic_fwhm_
-        return fwhm * (self.psf_statistic_fwhm_ / self.psf_target_fwhm_)
-
-    def _psf_column(self, X, fwhm):
-        center, scale = self._psf_statistic_loc_
-        return psf_statistic(spread_values(X, self._pixel_fwhm(fwhm)), center, scale,
-                             self.psf_statistic_weight)
 
     def _encode(self, Xs, *, logvar=False):
         module = self.net_.module_
@@ -751,116 +552,6 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
             parts.append(codes)
         return np.concatenate(parts)
 
-    def _decode(self, Z, member=None):
-        module = self.net_.module_
-        module.eval()
-        if member is not None:  # one member of an ensemble decodes its own slice of Z
-            module = module.members[member]
-            Z = Z[:, member * self.n_latent:(member + 1) * self.n_latent]
-        out = batched_apply(
-            module.decode_mean, Z, batch_size=self._infer_batch(), device=self.net_.device
-        )
-        if self.image_shape is not None or len(self.input_shape_) == 1:
-            return out.reshape(out.shape[0], -1)
-        return out
-
-    def inverse_transform(self, X):
-        """Decode latent codes into images (in the scaled space, see Notes).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_latent * n_ensemble)
-
-        Returns
-        -------
-        X_rec : ndarray of shape (n_samples, bands, h, w) or (n_samples, n_features)
-            Flattened rows when fitted on 2-D input. With ``n_ensemble > 1``, the mean of the
-            members' decodings of their own slices of the code.
-        """
-        check_is_fitted(self, "net_")
-        Z = np.asarray(X, dtype=np.float32)
-        n_codes = self.n_latent * self.n_ensemble
-        if Z.ndim == 2 and Z.shape[1] == self._n_features_out:
-            Z = Z[:, :n_codes]  # transform's output: the physical column is not decoded
-        if Z.ndim != 2 or Z.shape[1] != n_codes:
-            msg = (
-                f"inverse_transform expects codes of shape (n_samples, {n_codes}) or "
-                f"transform's output (n_samples, {self._n_features_out}); got {Z.shape}."
-            )
-            raise ValueError(msg)
-        if not np.isfinite(Z).all():
-            msg = "inverse_transform received NaN or infinite latent codes."
-            raise ValueError(msg)
-        return self._decode(Z)
-
-    def sample(self, n_samples=1, *, random_state=None):
-        """Draw latent codes from the prior and decode them.
-
-        Units under the prior are drawn from it; free units (beyond ``n_prior_latent``, or all
-        units without a prior density) from a normal with the training codes' mean and std.
-        With ``n_ensemble > 1`` every member's slice of ``Z`` is drawn and each sample is decoded
-        by one member picked at random: a draw from the ensemble's equal-weight mixture (so
-        ``X_new`` is not ``inverse_transform(Z)``, which averages the members).
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, bands, h, w) or (n_samples, n_features)
-        Z : ndarray of shape (n_samples, n_latent * n_ensemble)
-        """
-        check_is_fitted(self, "net_")
-        from ..utils import seed_from_random_state
-
-        gen = torch.Generator().manual_seed(seed_from_random_state(random_state))
-        Z = torch.randn(n_samples, self.n_latent * self.n_ensemble, generator=gen).numpy()
-        Z = Z * self.latent_std_ + self.latent_mean_
-        k = self.n_latent if self.n_prior_latent is None else self.n_prior_latent
-        prior_sample = getattr(self.prior_, "sample", None)
-        if prior_sample is not None and getattr(self.prior_, "stochastic", True):
-            for j in range(self.n_ensemble):
-                Z[:, j * self.n_latent:j * self.n_latent + k] = prior_sample(
-                    n_samples, k, generator=gen).numpy()
-        Z = Z.astype(np.float32)
-        if self.n_ensemble == 1:
-            return self._decode(Z), Z
-        member = torch.randint(self.n_ensemble, (n_samples,), generator=gen).numpy()
-        X_new = None
-        for j in range(self.n_ensemble):
-            rows = np.flatnonzero(member == j)
-            if rows.size:
-                out = self._decode(Z[rows], member=j)
-                if X_new is None:
-                    X_new = np.empty((n_samples, *out.shape[1:]), dtype=out.dtype)
-                X_new[rows] = out
-        return X_new, Z
-
-    def score_samples(self, X, *, psf_fwhm=None):
-        """Minus the training loss per sample, at the posterior mean (ELBO plug-in, see Notes).
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self, "net_")
-        X = self._check_X(X, reset=False)
-        Xs = self._prepare(X, self._check_psf(X, psf_fwhm, reset=False))
-        module, net = self.net_.module_, self.net_
-        module.eval()
-        const = 0.0
-        if self.reconstruction == "gaussian":
-            const = 0.5 * np.log(2 * np.pi) * np.prod(Xs.shape[1:])
-
-        def per_sample(xb):
-            mu, logvar = module.encode(xb)
-            rec, pen = net.loss_terms((module.decode(mu), mu, logvar, mu), xb)
-            return -(rec + net.kl_weight * pen)
-
-        scores = batched_apply(per_sample, Xs, batch_size=self._infer_batch(), device=net.device)
-        return scores - const
-
-    def score(self, X, y=None, *, psf_fwhm=None):
-        """Mean of :meth:`score_samples` (higher is better)."""
-        return float(np.mean(self.score_samples(X, psf_fwhm=psf_fwhm)))
-
     def get_feature_names_out(self, input_features=None):
         """Names of the outputs: ``vaeencoder0`` ... for the codes, then the physical column
         (``vaeencoder_spread_model``) when one is joined."""
@@ -880,42 +571,3 @@ class VAEEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, NetEstimator
         tags.transformer_tags.preserves_dtype = ["float32"]  # the network computes in float32
         return tags
 
-
-def make_hierarchical_vae(n_ae_latent=32, n_latent=2, *, ae_params=None, vae_params=None,
-                          random_state=None):
-    """The hierarchical design of Sun et al. (2017): a VAE on the features of a frozen autoencoder.
-
-    Returns a :class:`~sklearn.pipeline.Pipeline` ``[("ae", VAEEncoder(prior="none",
-    n_latent=n_ae_latent, n_ensemble=1)), ("vae", VAEEncoder(n_latent=n_latent))]``. In a
-    pipeline the AE is fitted first and then only used to transform (frozen) while the VAE — a
-    dense network on the AE's codes, z-scored — is trained. The AE is a single network (its
-    32 features are the VAE's input, not a manifold learner's); the VAE on top keeps the
-    default ensemble.
-
-    Parameters
-    ----------
-    n_ae_latent : int, default=32
-        Code size of the convolutional AE.
-    n_latent : int, default=2
-        Latent size of the VAE on top.
-    ae_params, vae_params : dict, default=None
-        Extra parameters of each stage (e.g. ``{"prior": "dkl", "n_prior_latent": 1}``).
-    random_state : int or None, default=None
-
-    Returns
-    -------
-    pipeline : sklearn.pipeline.Pipeline
-
-    References
-    ----------
-    H. Sun, E. J. Kim, S. Li and R. J. Brunner, "Unsupervised star-galaxy segmentation and
-    classification", summary report, LCDM, University of Illinois at Urbana-Champaign (2017),
-    "A hierarchical design" (AE + VAE).
-    """
-    from sklearn.pipeline import Pipeline
-
-    ae = VAEEncoder(n_latent=n_ae_latent, prior="none", n_ensemble=1, random_state=random_state)
-    vae = VAEEncoder(n_latent=n_latent, random_state=random_state)
-    ae.set_params(**(ae_params or {}))
-    vae.set_params(**(vae_params or {}))
-    return Pipeline([("ae", ae), ("vae", vae)])

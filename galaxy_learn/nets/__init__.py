@@ -11,6 +11,7 @@ from ._callbacks import (
     training_callbacks,
     valid_split,
 )
+from ._ensemble import fit_fresh, gather_members, member_seeds
 from ._vae import VAENet
 from ._autoencoder import AutoencoderNet
 from ._denoiser import ContrastiveDenoiserNet
@@ -28,6 +29,9 @@ __all__ = [
     "DeviceWarning",
     "random_dihedral",
     "early_stopping_split",
+    "fit_fresh",
+    "gather_members",
+    "member_seeds",
     "build_net",
     "is_net",
     "mean_history",
