@@ -60,7 +60,7 @@ def _flood(image, region, markers):
 
 
 def deblend_watershed(labels, detection, *, sigma=1.0, nsigma=3.0, contrast=0.005,
-                      noise=None, min_area=5):
+                      noise=None, min_area=5, significance=None, min_significance=None):
     """Split touching objects of a labelled map with a watershed from prominent peaks.
 
     Within every labelled component, the peaks of the Gaussian-smoothed ``detection`` image that
@@ -85,6 +85,12 @@ def deblend_watershed(labels, detection, *, sigma=1.0, nsigma=3.0, contrast=0.00
     noise : float, default=None
         Noise of the smoothed detection image; None estimates it (:func:`robust_sigma`).
     min_area : int, default=5
+    significance : ndarray of float, shape (H, W), default=None
+        Detection significance; with ``min_significance``, a peak whose significance is below
+        ``min_significance`` seeds no piece of its own (its pixels go to the neighbouring
+        pieces), so that every deblended object reaches the detection threshold as the blend
+        did.
+    min_significance : float, default=None
 
     Returns
     -------
@@ -109,6 +115,14 @@ def deblend_watershed(labels, detection, *, sigma=1.0, nsigma=3.0, contrast=0.00
         h = max(nsigma * noise, contrast * float(sm[comp].max()), 1e-12)
         peaks = _prominent_peaks(sm, comp, h)
         markers, n_markers = ndimage.label(peaks, structure=np.ones((3, 3)))
+        if n_markers > 1 and significance is not None and min_significance is not None:
+            top = ndimage.maximum(significance[box], markers, np.arange(1, n_markers + 1))
+            keep = np.asarray(top) >= min_significance
+            if not keep.any():
+                keep[np.argmax(top)] = True
+            lut = np.zeros(n_markers + 1, dtype=np.int32)
+            lut[1:][keep] = np.arange(1, keep.sum() + 1)
+            markers, n_markers = lut[markers], int(keep.sum())
         if n_markers <= 1:
             out[box][comp] = next_label
             next_label += 1

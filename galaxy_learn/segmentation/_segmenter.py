@@ -33,7 +33,9 @@ class HypercolumnSegmenter(BaseEstimator):
     a mesh and subtracted (:func:`estimate_background`); the bands are summed with
     inverse-variance weights, smoothed by a Gaussian of ``smoothing`` pixels (a matched filter
     at the PSF scale) and divided by the noise of the *smoothed* image (white-noise propagation
-    ``sqrt(sum(k**2))`` or the measured MAD, whichever is larger): the detection significance.
+    ``sqrt(sum(k**2))`` or the MAD measured on the empty sky -- pixels away from anything above
+    3 sigma, so that sources do not count as noise -- whichever is larger): the detection
+    significance.
     An object is an 8-connected region of significance at least ``footprint_threshold`` with at
     least ``min_area`` pixels whose peak reaches ``threshold``. On a frame holding only noise
     a false detection is a noise peak above ``threshold``: at the defaults (``threshold=5.5``,
@@ -44,8 +46,9 @@ class HypercolumnSegmenter(BaseEstimator):
     therefore does not depend on the sky level or the noise amplitude.
 
     Touching objects are split by :func:`deblend_watershed` (peaks rising ``deblend_nsigma``
-    noise sigmas above their saddle), pieces of isophotal S/N below ``min_snr`` are dropped and
-    :meth:`detect` measures positions and fluxes (:func:`object_positions`).
+    noise sigmas above their saddle and themselves reaching ``threshold``, so that every object
+    of the catalogue is a detection in its own right), pieces of isophotal S/N below ``min_snr``
+    are dropped and :meth:`detect` measures positions and fluxes (:func:`object_positions`).
 
     **method="hypercolumns"** additionally trains a :class:`HypercolumnExtractor` on the scaled
     images and clusters pixel hypercolumns with k-means; a cluster is "object" when its mean
@@ -67,7 +70,7 @@ class HypercolumnSegmenter(BaseEstimator):
     grow_threshold : float, default=2.5
         Significance down to which a detected object's connected pixels belong to it (before
         deblending and trimming); clipped at ``threshold``.
-    footprint_threshold : float or None, default=4.0
+    footprint_threshold : float or None, default=4.5
         Each object's footprint is trimmed to its pixels whose significance, smoothed by
         ``footprint_smoothing`` instead of ``smoothing``, is at least this (SExtractor's
         analysis threshold; :func:`trim_footprints`: an object keeps at least its ``min_area``
@@ -210,7 +213,7 @@ class HypercolumnSegmenter(BaseEstimator):
         method="threshold",
         threshold=5.5,
         grow_threshold=2.5,
-        footprint_threshold=4.0,
+        footprint_threshold=4.5,
         footprint_smoothing=1.0,
         smoothing=1.5,
         min_area=5,
@@ -415,7 +418,8 @@ class HypercolumnSegmenter(BaseEstimator):
             noise = kernel_norm(self.deblend_sigma) * noise_scale
             lab = deblend_watershed(lab, d, sigma=self.deblend_sigma, nsigma=self.deblend_nsigma,
                                     contrast=self.deblend_contrast, noise=noise,
-                                    min_area=self.min_area)
+                                    min_area=self.min_area, significance=significance,
+                                    min_significance=self.threshold)
         if self.min_snr is not None:
             lab = _drop_faint(lab, d, self.min_snr)
         return self._trim(lab, d, noise_scale), d, significance, flux
