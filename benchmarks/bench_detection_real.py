@@ -1,62 +1,125 @@
-"""Detection on real SDSS frames: HypercolumnSegmenter (default calibrated path) against SEP.
+"""Detection on real frames: HypercolumnSegmenter (default calibrated path) against SEP.
 
-On each SDSS field of ``../shared/data/sdss`` (r band, HDU 0, nanomaggies, sky-subtracted):
+**ESO test frame** (SEP's ``data/image.fits``, 256x256, one band, and ``image.cat``, SExtractor's
+catalogue of 65 sources at 1.5 sigma with the 3x3 filter, minarea 5, no deblending):
 
-* counts of ours (defaults) and of SEP at a *matched* threshold: SEP filtered with the same
-  normalised Gaussian kernel (sigma = our ``smoothing``) and thresholded at
-  ``threshold * sqrt(sum(k**2))`` per-pixel RMS, which is our peak threshold in noise sigmas of
-  the smoothed image; minarea 5 both. SEP's usual 1.5-sigma run (3x3 kernel) is shown too.
-* matched fraction within 1.5 px (one-to-one nearest, :func:`galaxy_learn.metrics.detection_scores`),
-  spurious = ours with no SEP counterpart (at the matched threshold, and at SEP's 1.5 sigma);
-* on 004510-4-0030, recovery of the SDSS photo stars (calibObj ROWC/COLC of the r band, column
-  index 2) within 1.5 px; the half-pixel convention is checked against the image (the
-  flux-weighted centroid around each star);
-* throughput on the r frame (best of 3): ``predict`` (masks), ``detect`` (deblended catalogue)
-  and ``sep.Background + sep.extract``; a 5-band stack's fit + detect time (the bands are not
-  pixel-aligned: timing only).
+* fraction of the 65 SExtractor sources with a detection within 1.5 px (one-to-one, nearest
+  first; ``X_IMAGE``/``Y_IMAGE`` are 1-based), for ours (defaults, fit + detect) and for SEP
+  (``sep.Background`` + ``sep.extract(thresh=1.5, err=bkg.globalrms)``, SEP's defaults);
+* number of detections and the extra detections beyond SEP's own count, ``(n - n_sep) / n_sep``;
+* detections on the *inverted* frame (``-image``): a noise-only estimate of the false detections
+  (noise is symmetric, sources are not), for ours and for SEP.
 
-With ``--eso-dir`` pointing at a folder with SEP's test frame (``image.fits``, ``image.cat``
-from SEP's source repository; not in its wheel or on this machine), the recovery of the 65
-SExtractor sources within 1.5 px and the extra detections over SEP at 1.5 sigma are reported.
+The frame is found with ``--sep-data DIR`` (a folder holding ``image.fits`` and ``image.cat``),
+else ``$GALAXY_LEARN_SEP_DATA``, else ``~/.cache/galaxy_learn/sep-1.4.1/data`` (downloaded there
+once from SEP's source distribution on PyPI, ``sep-1.4.1.tar.gz``, over HTTPS); offline, the ESO
+part is skipped with a message.
+
+**SDSS frames** (``../shared/data/sdss``, r band, HDU 0, nanomaggies, sky-subtracted):
+
+* counts of ours and of SEP at the *matched* threshold: SEP's matched filter with the same
+  normalised Gaussian kernel (sigma = our ``smoothing``) and the per-pixel RMS map as ``err``, so
+  that its threshold is in noise sigmas of the filtered image as ours; ``thresh`` = our
+  ``threshold`` and ``minarea=1`` (ours requires a *peak* at the threshold); SEP's usual 1.5-sigma
+  run (3x3 kernel, global RMS) is shown too;
+* overlap within 1.5 px both ways; *spurious*: our detections with no SEP counterpart at the
+  matched threshold *and* no SEP 1.5-sigma source in any other band (u, g, i, z, positions
+  mapped through each band's WCS) within 1.5 px; and our detections on the inverted r frame;
+* on 004510-4-0030, recovery of SDSS photo's stars (calibObj ROWC/COLC of the r band; the
+  half-pixel convention checked against the image);
+* time: ``predict`` / ``detect`` / SEP on the r frame (best of 3) and ``fit`` + ``detect`` of the
+  5-band stack of one field (2048x1489x5; the bands are not pixel-aligned: timing only), with
+  a profile of where that time goes.
+
+Writes ``results/detection_real.json`` (every number, machine, command, commit, load) and
+``results/detection_real.md`` generated from it.
 
 Usage::
 
-    python benchmarks/bench_detection_real.py            # writes results/detection_real.md
-    python benchmarks/bench_detection_real.py --print    # to stdout only
-
-Skips cleanly (exit 0, a message) when ``../shared/data/sdss`` is absent.
+    python benchmarks/bench_detection_real.py                     # full run, writes results
+    python benchmarks/bench_detection_real.py --sep-data DIR      # SEP's data/ folder given
+    python benchmarks/bench_detection_real.py --render results/detection_real.json  # md only
 """
-import argparse
-import datetime
+import cProfile
+import io
+import json
 import os
-import platform
+import pstats
+import re
 import subprocess
 import sys
+import tarfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from _common import markdown_table  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (ROOT, bench_parser, machine_description, markdown_table,  # noqa: E402
+                     results_path)
 
 from galaxy_learn.metrics import detection_scores  # noqa: E402
 from galaxy_learn.segmentation import HypercolumnSegmenter  # noqa: E402
-from galaxy_learn.segmentation._detect import kernel_norm  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "sdss"
 MATCH_PX = 1.5
+SEP_SDIST = "sep-1.4.1.tar.gz"
+SEP_INDEX = "https://pypi.org/simple/sep/"
+CACHE = Path.home() / ".cache" / "galaxy_learn"
 
 
-def _frame(path):
+# ----------------------------------------------------------------------------- data
+def find_sep_data(sep_data=None, *, download=True, timeout=60):
+    """Folder holding SEP's ``image.fits`` and ``image.cat``, or ``(None, reason)``.
+
+    Order: ``sep_data``, ``$GALAXY_LEARN_SEP_DATA``, the cache ``~/.cache/galaxy_learn``, then a
+    download of SEP's source distribution from PyPI into that cache (``data/`` extracted).
+    """
+    for candidate in (sep_data, os.environ.get("GALAXY_LEARN_SEP_DATA")):
+        if candidate:
+            folder = Path(candidate)
+            if (folder / "image.fits").is_file() and (folder / "image.cat").is_file():
+                return folder, None
+            return None, f"{folder} has no image.fits and image.cat"
+    cached = CACHE / SEP_SDIST.replace(".tar.gz", "") / "data"
+    if (cached / "image.fits").is_file() and (cached / "image.cat").is_file():
+        return cached, None
+    if not download:
+        return None, "not cached and download disabled"
+    try:
+        with urllib.request.urlopen(SEP_INDEX, timeout=timeout) as r:
+            index = r.read().decode("utf-8", "replace")
+        links = re.findall(r'href="([^"]*' + re.escape(SEP_SDIST) + r'[^"]*)"', index)
+        if not links:
+            return None, f"{SEP_SDIST} not listed on {SEP_INDEX}"
+        url = urllib.request.urljoin(SEP_INDEX, links[0].replace("&amp;", "&"))
+        CACHE.mkdir(parents=True, exist_ok=True)
+        archive = CACHE / SEP_SDIST
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            archive.write_bytes(r.read())
+        with tarfile.open(archive) as tar:
+            members = [m for m in tar.getmembers()
+                       if m.isfile() and "/data/" in m.name and not m.name.endswith(".py")]
+            tar.extractall(CACHE, members=members, filter="data")
+    except (urllib.error.URLError, OSError, tarfile.TarError) as exc:
+        return None, f"SEP's source distribution could not be fetched ({exc})"
+    if (cached / "image.fits").is_file():
+        return cached, None
+    return None, f"{SEP_SDIST} has no data/image.fits"
+
+
+def _frame(path, with_header=False):
     from astropy.io import fits
 
-    return np.asarray(fits.getdata(path, 0), dtype=np.float64)
+    with fits.open(path) as hdul:
+        data = np.asarray(hdul[0].data, dtype=np.float64)
+        header = hdul[0].header.copy()
+    return (data, header) if with_header else data
 
 
+# ----------------------------------------------------------------------------- helpers
 def _gauss_kernel(sigma):
     r = int(np.ceil(3 * sigma))
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
@@ -64,15 +127,19 @@ def _gauss_kernel(sigma):
     return k / k.sum()
 
 
-def _sep(img, *, thresh, kernel=None, minarea=5):
+def _sep(img, *, thresh, kernel=None, minarea=5, err="global"):
+    """SEP positions: ``sep.Background`` then ``sep.extract`` (``err``: the global RMS, SEP's
+    usual call, or ``"map"``, the RMS map, which makes the matched filter threshold in noise
+    sigmas of the filtered image)."""
     import sep
 
-    sep.set_extract_pixstack(2_000_000)
+    sep.set_extract_pixstack(5_000_000)
     sep.set_sub_object_limit(4096)
     data = np.ascontiguousarray(img)
     bkg = sep.Background(data)
     kw = {} if kernel is None else {"filter_kernel": kernel}
-    obj = sep.extract(data - bkg, thresh, err=bkg.rms(), minarea=minarea, **kw)
+    noise = bkg.rms() if err == "map" else bkg.globalrms
+    obj = sep.extract(data - bkg, thresh, err=noise, minarea=minarea, **kw)
     return np.c_[obj["x"], obj["y"]]
 
 
@@ -91,7 +158,25 @@ def _match(a, b):
         return float("nan")
     if len(b) == 0:
         return 0.0
-    return detection_scores(a, b, max_distance=MATCH_PX)["completeness"]
+    return float(detection_scores(a, b, max_distance=MATCH_PX)["completeness"])
+
+
+def _unmatched(a, b, radius=MATCH_PX):
+    """Boolean mask of the rows of ``a`` with no point of ``b`` within ``radius`` px."""
+    from scipy.spatial import cKDTree
+
+    if len(a) == 0:
+        return np.zeros(0, dtype=bool)
+    if len(b) == 0:
+        return np.ones(len(a), dtype=bool)
+    d, _ = cKDTree(b).query(a)
+    return d > radius
+
+
+def _ours(img, seg=None):
+    seg = HypercolumnSegmenter() if seg is None else seg
+    X = img[None, None]
+    return seg.fit(X).detect(X)[0][["x", "y"]].to_numpy()
 
 
 def _star_offset(img, rowc, colc):
@@ -110,123 +195,240 @@ def _star_offset(img, rowc, colc):
     return float(np.median(dx)), float(np.median(dy))
 
 
-def _eso(eso_dir, seg):
+# ----------------------------------------------------------------------------- ESO
+def eso_measure(folder):
+    """The ESO frame's numbers for ours (defaults) and SEP at 1.5 sigma."""
     from astropy.io import fits
 
-    img = np.asarray(fits.getdata(Path(eso_dir) / "image.fits"), dtype=np.float64)
-    cat = np.loadtxt(Path(eso_dir) / "image.cat", comments="#")
-    truth = cat[:, 1:3] - 1.0  # SExtractor X_IMAGE, Y_IMAGE are 1-based (check the column order)
-    ours = seg.fit(img[None, None]).detect(img[None, None])[0][["x", "y"]].to_numpy()
+    img = np.asarray(fits.getdata(Path(folder) / "image.fits"), dtype=np.float64)
+    cat = np.loadtxt(Path(folder) / "image.cat", comments="#")
+    truth = cat[:, 1:3] - 1.0  # X_IMAGE, Y_IMAGE (columns 2, 3 of the header), 1-based
+    t0 = time.perf_counter()
+    ours = _ours(img)
+    t_ours = time.perf_counter() - t0
     sep15 = _sep(img, thresh=1.5)
-    return {"n_sextractor": len(truth), "n_ours": len(ours), "n_sep_1.5": len(sep15),
-            "recovered": _match(truth, ours),
-            "extra_vs_sep": (len(ours) - len(sep15)) / max(len(sep15), 1)}
+    n_sep = len(sep15)
+    return {
+        "n_sextractor": int(len(truth)),
+        "n_ours": int(len(ours)),
+        "n_sep_1.5": int(n_sep),
+        "recovered_by_ours": _match(truth, ours),
+        "recovered_by_sep_1.5": _match(truth, sep15),
+        "extra_ours_vs_sep_count": (len(ours) - n_sep) / max(n_sep, 1),
+        "ours_with_sextractor_counterpart": _match(ours, truth),
+        "ours_on_inverted_frame": int(len(_ours(-img))),
+        "sep_1.5_on_inverted_frame": int(len(_sep(-img, thresh=1.5))),
+        "ours_seconds": t_ours,
+    }
+
+
+# ----------------------------------------------------------------------------- SDSS
+def _other_band_sources(field_dir, header_r, xy_r, radius=MATCH_PX):
+    """For each r-band position, whether SEP (1.5 sigma) has a source within MATCH_PX in any
+    other band of the field (positions mapped through each band's WCS)."""
+    import warnings
+
+    from astropy.wcs import FITSFixedWarning, WCS
+
+    found = np.zeros(len(xy_r), dtype=bool)
+    if len(xy_r) == 0:
+        return found
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        wcs_r = WCS(header_r)
+        world = wcs_r.all_pix2world(xy_r, 0)
+        for path in sorted(field_dir.glob("frame-[ugiz]-*.fits.bz2")):
+            img, header = _frame(path, with_header=True)
+            xy_b = WCS(header).all_world2pix(world, 0)
+            found |= ~_unmatched(xy_b, _sep(img, thresh=1.5), radius)
+    return found
+
+
+def sdss_measure(path):
+    """Counts, overlap, spurious fractions, stars and timings of one SDSS field (r band)."""
+    field_dir = path.parent
+    field = field_dir.name
+    img, header = _frame(path, with_header=True)
+    X = img[None, None]
+    seg = HypercolumnSegmenter().fit(X)
+    kernel = _gauss_kernel(seg.smoothing)
+    t_pred, _ = _best_time(lambda: seg.predict(X))
+    t_det, (cat, _) = _best_time(lambda: seg.detect(X))
+    ours = cat[["x", "y"]].to_numpy()
+    t_sep, sep_m = _best_time(lambda: _sep(img, thresh=seg.threshold, kernel=kernel, minarea=1,
+                                           err="map"))
+    t_sep15, sep15 = _best_time(lambda: _sep(img, thresh=1.5))
+    lonely = _unmatched(ours, sep_m)
+    elsewhere = _other_band_sources(field_dir, header, ours[lonely])
+    lonely3 = _unmatched(ours, sep_m, 3.0)
+    elsewhere3 = _other_band_sources(field_dir, header, ours[lonely3], 3.0)
+    lonely15 = _unmatched(ours, sep15)
+    elsewhere15 = _other_band_sources(field_dir, header, ours[lonely15])
+    row = {
+        "field": field, "n_ours": int(len(ours)), "n_sep_matched": int(len(sep_m)),
+        "count_ratio": len(ours) / max(len(sep_m), 1),
+        "ours_with_sep_counterpart": _match(ours, sep_m),
+        "sep_found_by_ours": _match(sep_m, ours),
+        "no_sep_counterpart": float(lonely.mean()) if len(ours) else float("nan"),
+        "spurious_fraction": float((~elsewhere).sum() / max(len(ours), 1)),
+        "spurious_fraction_3px": float((~elsewhere3).sum() / max(len(ours), 1)),
+        "n_sep_1.5sigma": int(len(sep15)), "sep_1.5_found_by_ours": _match(sep15, ours),
+        "spurious_vs_sep_1.5": float((~elsewhere15).sum() / max(len(ours), 1)),
+        "ours_on_inverted_frame": int(len(_ours(-img))),
+    }
+    speed = {"field": field, "predict_s": t_pred, "detect_s": t_det, "sep_matched_s": t_sep,
+             "sep_1.5_s": t_sep15, "detect_vs_sep_1.5": t_sep15 / t_det,
+             "detect_vs_sep_matched": t_sep / t_det}
+    star = None
+    star_file = field_dir / f"calibObj-{field}-star.fits"
+    if star_file.exists():
+        from astropy.table import Table
+
+        t = Table.read(star_file)
+        rowc, colc = np.asarray(t["ROWC"])[:, 2], np.asarray(t["COLC"])[:, 2]
+        dx, dy = _star_offset(img, rowc, colc)
+        shift = 0.5 if abs(dx + 0.5) < abs(dx) and abs(dy + 0.5) < abs(dy) else 0.0
+        xy = np.c_[colc - shift, rowc - shift]
+        inside = ((xy[:, 0] >= 0) & (xy[:, 0] < img.shape[1]) & (xy[:, 1] >= 0)
+                  & (xy[:, 1] < img.shape[0]))
+        star = {"field": field, "n_stars": int(inside.sum()),
+                "centroid_minus_colc_rowc_px": f"({dx:+.2f}, {dy:+.2f})",
+                "shift_applied_px": -shift,
+                "recovered_by_ours": _match(xy[inside], ours),
+                "recovered_by_sep_matched": _match(xy[inside], sep_m),
+                "recovered_by_sep_1.5": _match(xy[inside], sep15)}
+    return row, speed, star
+
+
+def five_band_timing(field_dir):
+    """fit + detect of the 5-band stack (one 2048x1489 field), and a profile of that call."""
+    five = sorted(field_dir.glob("frame-*-*.fits.bz2"))
+    stack = np.stack([_frame(p) for p in five])[None]
+
+    def run():
+        return len(HypercolumnSegmenter().fit(stack).detect(stack)[0])
+
+    t, n = _best_time(run, n=2)
+    prof = cProfile.Profile()
+    prof.enable()
+    run()
+    prof.disable()
+    stats = pstats.Stats(prof, stream=io.StringIO())
+    total = stats.total_tt
+    where = []
+    for (file, _, name), (_, _, tt, ct, _) in stats.stats.items():
+        if "galaxy_learn" in file or name in {"gaussian_filter", "binary_dilation", "label",
+                                               "binary_fill_holes", "median"}:
+            where.append({"function": f"{Path(file).name}:{name}", "cumulative_s": ct,
+                          "own_s": tt})
+    where = sorted(where, key=lambda r: -r["cumulative_s"])[:14]
+    return {"field": field_dir.name, "bands": "".join(p.name.split("-")[1] for p in five),
+            "shape": list(stack.shape[1:]), "fit_plus_detect_s": t, "n_objects": n,
+            "profiled_total_s": total, "profile": where}
+
+
+# ----------------------------------------------------------------------------- output
+def render(record):
+    """The markdown page of a results record."""
+    seg = record["settings"]
+    text = "# Detection on real frames: HypercolumnSegmenter vs SEP\n\n"
+    text += (f"Command: `{record['command']}` at commit {record['commit']}. Machine: "
+             f"{record['machine'].get('CPU')}, {record['machine'].get('date (UTC)')}; load "
+             f"average {record['load_average']} (shared with other jobs: timings are "
+             "contended). `OMP_NUM_THREADS`="
+             f"{record.get('omp_num_threads')}.\n\n")
+    text += (f"Ours: `HypercolumnSegmenter()` defaults ({json.dumps(seg)}). Matching within "
+             f"{MATCH_PX} px, one-to-one.\n\n")
+    eso = record.get("eso")
+    text += "## ESO test frame (SEP's data/image.fits, 256x256, 65 SExtractor sources)\n\n"
+    if eso:
+        text += (markdown_table([eso]) + "\nTargets: recovered >= 0.95, extra over SEP's count "
+                 "<= 0.10. `*_on_inverted_frame`: detections on `-image` (noise is symmetric, "
+                 "sources are not): an estimate of the false detections.\n\n")
+    else:
+        text += f"Not run: {record.get('eso_skipped')}.\n\n"
+    if record.get("sdss"):
+        text += ("## SDSS r frames: counts and overlap\n\nSEP matched: Gaussian kernel sigma "
+                 f"{seg['smoothing']} px, `thresh={seg['threshold']}`, `err=bkg.rms()` (matched "
+                 "filter: threshold in sigmas of the filtered image), `minarea=1`. "
+                 "`spurious_fraction`: ours with no SEP-matched counterpart and no SEP 1.5-sigma "
+                 "source in u, g, i or z (WCS-mapped) within 1.5 px (`_3px`: within 3 px, for "
+                 "extended objects whose centroids differ more); `spurious_vs_sep_1.5` the "
+                 "same against SEP's 1.5-sigma r catalogue. Targets: count_ratio within 0.8-1.2, "
+                 "spurious <= 0.05.\n\n" + markdown_table(record["sdss"]) + "\n")
+    if record.get("stars"):
+        text += ("## SDSS photo stars (calibObj, OBJC_TYPE 6) recovered\n\n"
+                 + markdown_table(record["stars"]) + "\n")
+    if record.get("speed"):
+        text += ("## Time on the r frame (2048x1489, best of 3)\n\n"
+                 + markdown_table(record["speed"]) + "\n")
+    five = record.get("five_band")
+    if five:
+        text += (f"## One field, 5 bands ({five['bands']}, {five['shape']}; frames stacked as "
+                 "they are, not aligned: timing only)\n\n"
+                 f"`fit` + `detect`: {five['fit_plus_detect_s']:.2f} s (best of 2; issue 19's "
+                 f"target <= 15 s), {five['n_objects']} objects. Where the time goes (one "
+                 f"profiled call, {five['profiled_total_s']:.2f} s under the profiler):\n\n"
+                 + markdown_table(five["profile"]) + "\n")
+    return text
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--print", action="store_true", help="print instead of writing")
-    parser.add_argument("--eso-dir", default=None, help="folder with SEP's image.fits, image.cat")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "detection_real.md"))
+    parser = bench_parser(__doc__.splitlines()[0])
+    parser.add_argument("--sep-data", default=None,
+                        help="folder with SEP's image.fits and image.cat")
+    parser.add_argument("--no-download", action="store_true",
+                        help="never fetch SEP's source distribution")
+    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
+                        help="only regenerate the markdown from a results JSON")
+    parser.add_argument("--name", default="detection_real", help="results file stem")
     args = parser.parse_args()
-    frames = sorted(DATA.glob("*/frame-r-*.fits.bz2")) if DATA.is_dir() else []
-    if not frames:
-        print(f"skipped: no SDSS frames under {DATA} (../shared/data absent)")
+    if args.render:
+        record = json.loads(args.render.read_text())
+        args.render.with_suffix(".md").write_text(render(record))
         return 0
     try:
         import sep  # noqa: F401
     except ImportError:
         print("skipped: sep is not installed (pip install sep)")
         return 0
-
     seg = HypercolumnSegmenter()
-    kernel = _gauss_kernel(seg.smoothing)
-    matched_thresh = seg.threshold * kernel_norm(seg.smoothing)
-    rows, stars, speed = [], [], []
-    for path in frames:
-        field = path.parent.name
-        img = _frame(path)
-        X = img[None, None]
-        seg.fit(X)
-        t_pred, _ = _best_time(lambda: seg.predict(X))
-        t_det, (cat, _) = _best_time(lambda: seg.detect(X))
-        ours = cat[["x", "y"]].to_numpy()
-        t_sep, sep_m = _best_time(lambda: _sep(img, thresh=matched_thresh, kernel=kernel))
-        t_sep15, sep15 = _best_time(lambda: _sep(img, thresh=1.5))
-        rows.append({
-            "field": field, "n_ours": len(ours), "n_sep_matched": len(sep_m),
-            "count_ratio": len(ours) / max(len(sep_m), 1),
-            "ours_with_sep_counterpart": _match(ours, sep_m),
-            "sep_found_by_ours": _match(sep_m, ours),
-            "spurious_fraction": 1.0 - _match(ours, sep_m),
-            "n_sep_1.5sigma": len(sep15), "sep_1.5_found_by_ours": _match(sep15, ours),
-            "spurious_vs_sep_1.5": 1.0 - _match(ours, sep15),
-        })
-        speed.append({"field": field, "predict_s": t_pred, "detect_s": t_det,
-                      "sep_matched_s": t_sep, "sep_1.5_s": t_sep15,
-                      "predict_vs_sep_1.5": t_sep15 / t_pred, "detect_vs_sep_1.5": t_sep15 / t_det,
-                      "detect_vs_sep_matched": t_sep / t_det})
-        star_file = path.parent / f"calibObj-{field}-star.fits"
-        if star_file.exists():
-            from astropy.table import Table
-
-            t = Table.read(star_file)
-            rowc, colc = np.asarray(t["ROWC"])[:, 2], np.asarray(t["COLC"])[:, 2]
-            dx, dy = _star_offset(img, rowc, colc)
-            shift = 0.5 if abs(dx + 0.5) < abs(dx) and abs(dy + 0.5) < abs(dy) else 0.0
-            xy = np.c_[colc - shift, rowc - shift]
-            inside = (xy[:, 0] >= 0) & (xy[:, 0] < img.shape[1]) & (xy[:, 1] >= 0) & \
-                (xy[:, 1] < img.shape[0])
-            stars.append({"field": field, "n_stars": int(inside.sum()),
-                          "centroid_minus_colc_rowc_px": f"({dx:+.2f}, {dy:+.2f})",
-                          "shift_applied_px": -shift,
-                          "recovered_by_ours": _match(xy[inside], ours),
-                          "recovered_by_sep_matched": _match(xy[inside], sep_m),
-                          "recovered_by_sep_1.5": _match(xy[inside], sep15)})
-        print(rows[-1], speed[-1], flush=True)
-
-    # 5-band frame (bands not pixel-aligned: timing only)
-    five = sorted(frames[0].parent.glob("frame-*-*.fits.bz2"))
-    stack = np.stack([_frame(p) for p in five])[None]
-    t0 = time.perf_counter()
-    n5 = len(HypercolumnSegmenter().fit(stack).detect(stack)[0])
-    t_five = time.perf_counter() - t0
-
-    eso = None
-    if args.eso_dir:
-        eso = _eso(args.eso_dir, HypercolumnSegmenter())
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    text = "# Detection on real SDSS frames: HypercolumnSegmenter vs SEP\n\n"
-    text += (
-        f"Command: `python benchmarks/bench_detection_real.py`. Commit {commit}; "
-        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}; "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores shared with "
-        "other jobs (timings on a contended machine, best of 3).\n\n"
-        f"Ours: `HypercolumnSegmenter()` defaults (threshold {seg.threshold} noise sigmas of the "
-        f"{seg.smoothing}-px Gaussian-smoothed image, min_area {seg.min_area}, deblending on). "
-        f"SEP matched: the same normalised Gaussian kernel, thresh {matched_thresh:.3f} x "
-        "`bkg.rms()`, minarea 5. SEP 1.5 sigma: its default 3x3 kernel. r band, HDU 0. "
-        f"Matching within {MATCH_PX} px, one-to-one.\n\n"
-    )
-    text += "## Counts and overlap\n\n" + markdown_table(rows) + "\n"
-    if stars:
-        text += ("## SDSS photo stars (calibObj, OBJC_TYPE 6) recovered\n\n"
-                 + markdown_table(stars) + "\n")
-    text += "## Throughput on the r frame (2048x1489)\n\n" + markdown_table(speed) + "\n"
-    text += (f"5-band stack of {frames[0].parent.name} (ugriz frames stacked as they are, not "
-             f"aligned: timing only): fit + detect {t_five:.1f} s, {n5} objects.\n\n")
-    if eso:
-        text += "## ESO test frame (SEP's data/image.fits)\n\n" + markdown_table([eso]) + "\n"
+    settings = {k: seg.get_params()[k] for k in ("threshold", "grow_threshold", "smoothing",
+                                                 "footprint_threshold", "footprint_smoothing",
+                                                 "min_area", "deblend_nsigma", "deblend_sigma",
+                                                 "deblend_contrast")}
+    record = {"machine": machine_description(), "command": " ".join(["python"] + sys.argv),
+              "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                       capture_output=True, text=True).stdout.strip(),
+              "load_average": [round(v, 2) for v in os.getloadavg()],
+              "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "settings": settings}
+    folder, why = find_sep_data(args.sep_data, download=not args.no_download)
+    if folder is None:
+        print(f"ESO frame skipped: {why}")
+        record["eso_skipped"] = why
     else:
-        text += ("ESO test frame: not run (SEP's `data/image.fits` and `image.cat` are not in "
-                 "the sep wheel and no source distribution was reachable here; pass "
-                 "`--eso-dir`).\n")
-    if args.print:
-        print(text)
-    else:
-        Path(args.out).write_text(text)
-        print(f"wrote {args.out}")
+        record["eso"] = eso_measure(folder)
+        print("eso:", record["eso"], flush=True)
+    frames = sorted(DATA.glob("*/frame-r-*.fits.bz2")) if DATA.is_dir() else []
+    if not frames:
+        print(f"SDSS skipped: no frames under {DATA} (../shared/data absent)")
+    rows, speed, stars = [], [], []
+    for path in frames[:1] if args.quick else frames:
+        row, sp, star = sdss_measure(path)
+        rows.append(row)
+        speed.append(sp)
+        if star:
+            stars.append(star)
+        print(row, sp, flush=True)
+    record.update({"sdss": rows, "speed": speed, "stars": stars})
+    if frames and not args.quick:
+        record["five_band"] = five_band_timing(frames[0].parent)
+        print("five bands:", {k: v for k, v in record["five_band"].items() if k != "profile"})
+    record["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    out = results_path(args.name + ("_quick" if args.quick else ""))
+    out.with_suffix(".json").write_text(json.dumps(record, indent=1, default=str))
+    out.write_text(render(record))
+    print(f"wrote {out} and {out.with_suffix('.json')}")
     return 0
 
 

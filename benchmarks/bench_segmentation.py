@@ -20,13 +20,13 @@ true object within 2 px (one-to-one, nearest first); megapixels per second of th
 Usage::
 
     python benchmarks/bench_segmentation.py --quick      # smoke (< 1 min)
-    python benchmarks/bench_segmentation.py              # full: writes results/segmentation.md
+    python benchmarks/bench_segmentation.py              # full: results/segmentation.{json,md}
+    python benchmarks/bench_segmentation.py --render benchmarks/results/segmentation.json
 """
 import argparse
 import copy
-import datetime
+import json
 import os
-import platform
 import resource
 import sys
 import time
@@ -36,6 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch
 
@@ -140,8 +141,14 @@ def main():
                         help="detection threshold (default: the estimator's)")
     parser.add_argument("--no-big", action="store_true", help="skip the 2048x1489 field")
     parser.add_argument("--no-variants", action="store_true", help="skip the trade-off table")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "segmentation.md"))
+    parser.add_argument("--out", default=None,
+                        help="markdown path (default results/segmentation.md; JSON beside it)")
+    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
+                        help="only regenerate the markdown from a results JSON")
     args = parser.parse_args()
+    if args.render:
+        args.render.with_suffix(".md").write_text(render(json.loads(args.render.read_text())))
+        return
     torch.set_num_threads(1)
     if args.quick:
         args.n_fields, args.size, args.epochs = 1, 192, 2
@@ -218,55 +225,89 @@ def main():
         print("big field:", [(r["method"], round(r["iou"], 3), round(r["mpix_per_s"], 3))
                              for r in big], flush=True)
 
+    import subprocess
+
+    from _common import machine_description, results_path
+
+    def _plain(r):
+        out = {k: v for k, v in r.items() if k != "per_bin"}
+        if "per_bin" in r:
+            out["per_bin"] = r["per_bin"].to_dict("records")
+        return out
+
+    record = {
+        "machine": machine_description(),
+        "command": " ".join(["python"] + sys.argv),
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                 capture_output=True, text=True).stdout.strip(),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "quick": args.quick, "device": args.device, "n_fields": args.n_fields,
+        "size": args.size, "epochs": args.epochs,
+        "settings": {k: seg.get_params()[k] for k in (
+            "threshold", "grow_threshold", "smoothing", "footprint_threshold",
+            "footprint_smoothing", "min_area", "deblend_nsigma", "deblend_sigma")},
+        "fit_s": fit_s, "fit_hypercolumns_s": fit_hc_s,
+        "hypercolumns": {"n_clusters": hc.n_clusters, "cluster_threshold": hc.cluster_threshold},
+        "methods": [_plain(a) for a in agg.values()],
+        "variants": [_plain(v) for v in variants],
+        "noise": noise, "big": [_plain(b) for b in big] if big else None,
+        "total_s": time.perf_counter() - started,
+    }
+    text = render(record)
+    if args.quick:
+        print(text)
+    else:
+        out = Path(args.out) if args.out else results_path("segmentation")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".json").write_text(json.dumps(record, indent=1, default=str))
+        out.write_text(text)
+        print(f"wrote {out} and {out.with_suffix('.json')}")
+
+
+def render(record):
+    """The markdown page of a results record (``--render JSON`` regenerates it)."""
     cols = ["method", "iou", "completeness_snr_gt5", "purity", "n_true_snr_gt5", "n_detected",
             "mpix_per_s"]
+    st = record["settings"]
+    m = record["machine"]
     text = "# Segmentation: HypercolumnSegmenter vs SEP\n\n"
     text += (
-        f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}. Machine: "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores shared with "
-        f"other jobs (timings are on a contended machine), torch {torch.__version__} with 1 "
-        f"thread, device {args.device}. Mode: {'quick' if args.quick else 'full'}.\n\n"
-    )
-    text += (
-        f"Command: `python benchmarks/bench_segmentation.py`. Settings: {args.n_fields} test "
-        f"field(s) of {args.size}x{args.size} px (`make_sky_field`, ugriz, seeds 0..n-1), "
-        f"training field seed 1000. Ours: `HypercolumnSegmenter()` defaults (threshold "
-        f"{seg.threshold}, grow_threshold {seg.grow_threshold}, smoothing {seg.smoothing}, "
-        f"footprint_threshold {seg.footprint_threshold} at footprint_smoothing "
-        f"{seg.footprint_smoothing}, min_area {seg.min_area}, deblend_nsigma "
-        f"{seg.deblend_nsigma}, deblend_sigma {seg.deblend_sigma}); fit {fit_s:.1f} s. "
-        f"method=hypercolumns: default HypercolumnExtractor, max_epochs={args.epochs}, "
-        f"n_clusters={hc.n_clusters}, cluster_threshold={hc.cluster_threshold}; fit "
-        f"{fit_hc_s:.1f} s. SEP: detection image g+r+i coadd, `sep.Background` defaults, "
-        "`sep.extract(det - bkg, 1.5, err=bkg.globalrms, segmentation_map=True)`.\n\n"
+        f"Command: `{record['command']}` at commit {record['commit']}. Machine: {m.get('CPU')}, "
+        f"{m.get('date (UTC)')}; load average {record['load_average']} (shared with other "
+        f"jobs: timings are contended); torch threads 1, device {record['device']}, "
+        f"`OMP_NUM_THREADS`={record['omp_num_threads']}. Mode: "
+        f"{'quick' if record['quick'] else 'full'}.\n\n"
+        f"Settings: {record['n_fields']} test field(s) of {record['size']}x{record['size']} px "
+        "(`make_sky_field`, ugriz, seeds 0..n-1), training field seed 1000. Ours: "
+        f"`HypercolumnSegmenter()` defaults ({json.dumps(st)}); fit {record['fit_s']:.1f} s. "
+        f"method=hypercolumns: default HypercolumnExtractor, max_epochs={record['epochs']}, "
+        f"{json.dumps(record['hypercolumns'])}; fit {record['fit_hypercolumns_s']:.1f} s. SEP: "
+        "detection image g+r+i coadd, `sep.Background` defaults, `sep.extract(det - bkg, 1.5, "
+        "err=bkg.globalrms, segmentation_map=True)`.\n\n"
         "Matching: a detection matches a true object within 2 px (one-to-one, nearest first); "
         "completeness over true objects with catalog `snr_r > 5`; purity over all detections. "
         "IoU: object pixels (label > 0) vs truth segmentation > 0, averaged over fields. "
         "Mpix/s: detection step (`detect`) only.\n\n"
     )
-    text += "## Same fields, side by side\n\n" + markdown_table(list(agg.values()), cols) + "\n"
+    text += "## Same fields, side by side\n\n" + markdown_table(record["methods"], cols) + "\n"
     text += "## Completeness per S/N bin (all test fields pooled)\n\n"
-    for name, a in agg.items():
-        text += f"**{name}**\n\n" + markdown_table(a["per_bin"].to_dict("records"), list(a["per_bin"].columns)) + "\n\n"
-    if variants:
+    for a in record["methods"]:
+        text += f"**{a['method']}**\n\n" + markdown_table(a["per_bin"]) + "\n\n"
+    if record["variants"]:
         vcols = [c for c in cols if c != "mpix_per_s"]
         text += ("## The detection trade-off (default path, all test fields pooled)\n\n"
-                 + markdown_table(variants, vcols) + "\n")
+                 + markdown_table(record["variants"], vcols) + "\n")
     text += ("## Pure-noise 2048x1489 5-band frames (defaults)\n\n"
-             + markdown_table(noise) + "\n")
+             + markdown_table(record["noise"]) + "\n")
     text += ("Per-pixel star/galaxy maps (`pixel_class_map` with the VAE pipeline, the "
              "concentration index and the CNN): `benchmarks/bench_pixel_map.py`, "
              "results/pixel_map.md.\n\n")
-    if big:
-        text += ("## One 2048x1489 5-band field (an SDSS frame's size), tiled 512 px + 32 px "
-                 "margins\n\n" + markdown_table(big, cols + ["peak_rss_mb"]) + "\n")
-    text += f"Total benchmark time {time.perf_counter() - started:.0f} s.\n"
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    if args.quick:
-        print(text)
-    else:
-        Path(args.out).write_text(text)
-        print(f"wrote {args.out}")
+    if record["big"]:
+        text += ("## One 2048x1489 5-band field (an SDSS frame's size)\n\n"
+                 + markdown_table(record["big"], cols + ["peak_rss_mb"]) + "\n")
+    text += f"Total benchmark time {record['total_s']:.0f} s.\n"
+    return text
 
 
 if __name__ == "__main__":
