@@ -6,9 +6,9 @@ Protocol
   the network never sees a noiseless image; the extra noise of the two views is added on the fly.
 * Held-out images ``X``: other galaxies at the same depth, with their noiseless versions ``C`` as
   truth.
-* Denoising, the seed's protocol: ``N = X + extra noise`` (sky sigma ``--extra-sigma``, gain
-  ``--extra-gain``, the noise model the estimator trains with, its scaled-unit settings chosen so
-  that this level lies inside the range it draws from); foreground SSIM of ``denoise(N)`` vs ``X``
+* Denoising with extra noise (the protocol of the project this one started from):
+  ``N = X + extra noise`` (sky sigma ``--extra-sigma``, gain ``--extra-gain``, the noise model
+  the estimator trains with, its scaled-unit settings chosen so that this level lies inside the range it draws from); foreground SSIM of ``denoise(N)`` vs ``X``
   (and of ``N`` vs ``X``).
 * Denoising against the truth: ``denoise(X)`` vs ``C``: foreground SSIM, and the background
   residual noise, std of (image - C) over background pixels, of the input over that of the output.
@@ -16,7 +16,7 @@ Protocol
   noiseless image above 2% of the band's scale, dilated by one pixel; data range = the reference
   image's max - min).
 * Representation: embeddings (``transform``) of the held-out noisy images → HDBSCAN (sklearn) and
-  k-means (k = 8 as the seed, k = 5 = the number of true classes); silhouette (Euclidean, on
+  k-means (k = 8 as in that project, k = 5 = the number of true classes); silhouette (Euclidean, on
   standardised embeddings; HDBSCAN noise points excluded), DBCV (hdbscan.validity.validity_index,
   HDBSCAN noise excluded as the index does), ARI vs the true morphology (HDBSCAN noise counted as
   one more cluster). Linear probe: logistic regression trained on the embeddings of the training
@@ -207,7 +207,7 @@ def main(argv=None):
     X_te, y_te, truth_te, C_te = make_galaxy_images(
         args.n_test, image_size=args.image_size, bands=args.bands, noise=1.0, gain=1.0,
         return_clean=True, random_state=args.seed + 1)
-    # Extra noise of the seed's protocol, in input units, and the estimator's training noise in its
+    # Extra noise of that protocol, in input units, and the estimator's training noise in its
     # scaled units (ImageScaler minmax scale, learnt on the same training images) chosen so that
     # the extra noise is a mid-range level of the levels (0.25-1 x) it trains with.
     from galaxy_learn.preprocessing import ImageScaler

@@ -2,7 +2,7 @@
 
 Writes ``benchmarks/results/loaders.json`` and the ``loaders.md`` table generated from it. Full mode: 20,000 files in the labeled seed format
 (structured records ``objID, image (5, 64, 64) float32, class, z``); ``--objects-per-file``
-controls how many records each file holds (the seeds' labeled set has 1-7, 7 on average; the
+controls how many records each file holds (Sun et al. 2017's labeled set has 1-7, 7 on average; the
 unlabeled set 1). Quick mode: 1,000 files.
 
     python benchmarks/bench_loaders.py --quick

@@ -92,7 +92,8 @@ def main(argv=None):
                "CPU (s)": dc, "rate (wall)": f"{n_obj / dt:.0f} objects/s"}
               for name, n_obj, frac, dt, dc in field_rows]
     speed.append({"task": "`concentration_index` (centroid + 2 exact apertures)", "n": len(X),
-                  "wall (s)": t_ci, "CPU (s)": c_ci, "rate (wall)": f"{len(X) / t_ci:.0f} images/s"})
+                  "wall (s)": t_ci, "CPU (s)": c_ci,
+                  "rate (wall)": f"{len(X) / t_ci:.0f} images/s"})
     auc = [{"r (mag)": name, "n": n, "n point sources": n_ps, "n galaxies": n_gal, "ROC AUC": a}
            for name, n, n_ps, n_gal, a in rows]
     write_results("simulator", {

@@ -227,6 +227,8 @@ def assemble(results_dir, out_path, *, runs=None, quick=False, render=True):
                   for name, code, secs in runs]
         lines.append("")
     files = sorted(Path(results_dir).glob("*.md"))
+    folder = ("benchmarks/results" if Path(results_dir).resolve() == (HERE / "results").resolve()
+              else str(results_dir))
     if not files:
         lines += ["_No results files yet._", ""]
     for path in files:
@@ -235,8 +237,8 @@ def assemble(results_dir, out_path, *, runs=None, quick=False, render=True):
         body = "\n".join("#" + line if line.startswith("#") else line for line in text.splitlines())
         if not body.lstrip().startswith("##"):
             body = f"## {path.stem}\n\n{body}"
-        source = (f"generated from benchmarks/results/{path.stem}.json" if path.stem in records
-                  else f"benchmarks/results/{path.name} (markdown only: no JSON record yet)")
+        source = (f"generated from {folder}/{path.stem}.json" if path.stem in records
+                  else f"{folder}/{path.name} (markdown only: no JSON record yet)")
         lines += [body, "", f"<sub>source: {source}</sub>", ""]
     Path(out_path).write_text("\n".join(lines), encoding="utf-8")
     return Path(out_path)

@@ -101,7 +101,8 @@ def test_markdown_table_formats(common):
     rows = [{"a": 1.0, "b": 2, "c": None, "d": [0.5, 0.25]}, {"a": math.nan, "b": 1234567}]
     text = common.markdown_table(rows, formats={"b": ",d", "d": ".1f"})
     assert text.splitlines() == ["| a | b | c | d |", "|---|---|---|---|",
-                                 "| 1.000 | 2 | – | 0.5, 0.2 |", "| – | 1,234,567 | – | – |"]
+                                 "| 1.000 | 2 | – | 0.5, 0.2 |",
+                                 "| – | 1,234,567 | – | – |"]
 
 
 def test_command_line_is_relative_to_the_repository(common):

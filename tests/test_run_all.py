@@ -78,8 +78,8 @@ def test_assemble_renders_markdown_from_json_and_headline(run_all, tmp_path, mon
     assert "| simulator: 100 cutouts | 1.5 s wall, 1.2 s CPU | `simulator.json` | " \
            "`python benchmarks/bench_simulator.py` |" in out
     assert "| simulator: concentration-index AUC, r 16–22 (default sample) | 0.862 |" in out
-    assert "source: generated from benchmarks/results/simulator.json" in out
-    assert "source: benchmarks/results/old.md (markdown only: no JSON record yet)" in out
+    assert f"source: generated from {tmp_path}/simulator.json" in out
+    assert f"source: {tmp_path}/old.md (markdown only: no JSON record yet)" in out
     assert out.index("## Headline figures") < out.index("## Machine (this assembly)")
 
 
