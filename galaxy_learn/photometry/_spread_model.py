@@ -28,22 +28,30 @@ from ._aperture import _resolve_bands, find_centers
 
 __all__ = ["render_psf", "spread_model"]
 
-_OVERSAMPLE = 8
-_CENTER_STEP = 1.0 / 16.0  # sub-pixel centres are quantised to this (cache of rendered models)
+_OVERSAMPLE = 16  # sub-pixel samples per pixel and axis
+_CENTER_STEP = 1.0 / _OVERSAMPLE  # sub-pixel centres are quantised to one sample
 _FWHM_STEP = 0.01  # pixels
+_MARGIN = 3  # pixels: centres up to this far from the window centre are cut from one fine image
 
 
 def _moffat_alpha(fwhm, beta):
     return fwhm / (2.0 * np.sqrt(2.0 ** (1.0 / beta) - 1.0))
 
 
-@lru_cache(maxsize=4096)
-def _render_cached(half, cx, cy, fwhm, profile, beta, extension):
+@lru_cache(maxsize=512)
+def _fine_model(half, fwhm, profile, beta, extension):
+    """The centred profile sampled ``_OVERSAMPLE`` times per pixel over ``2 * (half + _MARGIN)
+    + 1`` pixels, convolved with the exponential disc when ``extension > 0``; flux per sample.
+
+    A centre offset by ``k`` samples is the same grid shifted by ``k`` samples, so every window
+    whose centre is quantised to a sample is a slice of this one image (:func:`_render_cached`).
+    The exponential is convolved on the whole padded image: the light it spreads into the
+    window from outside it is kept.
+    """
     s = _OVERSAMPLE
-    n = (2 * half + 1) * s
-    # sub-pixel sample centres, pixel (i) spans [i - 0.5, i + 0.5] in window coordinates
-    u = (np.arange(n) + 0.5) / s - 0.5 - half
-    xx, yy = np.meshgrid(u - cx, u - cy)
+    full = half + _MARGIN
+    u = (np.arange((2 * full + 1) * s) + 0.5) / s - 0.5 - full
+    xx, yy = np.meshgrid(u, u)
     r2 = xx * xx + yy * yy
     if profile == "gaussian":
         sigma = fwhm / (2.0 * np.sqrt(2.0 * np.log(2.0)))
@@ -61,7 +69,25 @@ def _render_cached(half, cx, cy, fwhm, profile, beta, extension):
         fine = np.exp(-np.hypot(kx, ky) / extension)
         kernel = fine.reshape(2 * m + 1, q, 2 * m + 1, q).sum(axis=(1, 3))
         img = fftconvolve(img, kernel / kernel.sum(), mode="same")
-    return img.reshape(2 * half + 1, s, 2 * half + 1, s).sum(axis=(1, 3))
+    img.setflags(write=False)
+    return img
+
+
+@lru_cache(maxsize=16384)
+def _render_cached(half, kx, ky, fwhm, profile, beta, extension):
+    """Window of ``2 * half + 1`` pixels with the profile centred ``(kx, ky)`` samples off."""
+    s = _OVERSAMPLE
+    n = (2 * half + 1) * s
+    if max(abs(kx), abs(ky)) <= _MARGIN * s:
+        fine = _fine_model(half, fwhm, profile, beta, extension)
+        x0, y0 = _MARGIN * s - kx, _MARGIN * s - ky
+        win = fine[y0:y0 + n, x0:x0 + n]
+    else:  # far off-centre (a given centre): the padded image shifted by whole samples
+        big = max(abs(kx), abs(ky)) // s + 1
+        fine = _fine_model(half + big, fwhm, profile, beta, extension)
+        x0, y0 = (big + _MARGIN) * s - kx, (big + _MARGIN) * s - ky
+        win = fine[y0:y0 + n, x0:x0 + n]
+    return win.reshape(2 * half + 1, s, 2 * half + 1, s).sum(axis=(1, 3))
 
 
 def render_psf(half, center, fwhm, *, profile="moffat", beta=3.5, extension=0.0):
@@ -86,10 +112,10 @@ def render_psf(half, center, fwhm, *, profile="moffat", beta=3.5, extension=0.0)
     ndarray of shape (2 * half + 1, 2 * half + 1)
         Flux per pixel of a unit-flux profile (sums to < 1 by the flux outside the window).
     """
-    cx = round(float(center[0]) / _CENTER_STEP) * _CENTER_STEP
-    cy = round(float(center[1]) / _CENTER_STEP) * _CENTER_STEP
+    kx = int(round(float(center[0]) / _CENTER_STEP))
+    ky = int(round(float(center[1]) / _CENTER_STEP))
     fwhm = round(float(fwhm) / _FWHM_STEP) * _FWHM_STEP
-    return _render_cached(int(half), cx, cy, fwhm, profile, float(beta), float(extension))
+    return _render_cached(int(half), kx, ky, fwhm, profile, float(beta), float(extension))
 
 
 def _check_psf_fwhm(psf_fwhm, n, n_bands):
@@ -179,7 +205,9 @@ def spread_model(X, psf_fwhm, *, bands="auto", center="centroid", profile="moffa
         raise ValueError(msg)
     n, n_bands, H, W = X.shape
     band_idx = _resolve_bands(bands, n_bands)
-    fwhm = _check_psf_fwhm(psf_fwhm, n, n_bands)
+    # quantised as render_psf does, so that the extended model's scale (a fraction of the
+    # FWHM) takes the same few values and its rendered images are reused
+    fwhm = np.round(_check_psf_fwhm(psf_fwhm, n, n_bands) / _FWHM_STEP) * _FWHM_STEP
     if profile not in ("moffat", "gaussian"):
         msg = f"The 'profile' parameter must be 'moffat' or 'gaussian'. Got {profile!r}."
         raise ValueError(msg)
