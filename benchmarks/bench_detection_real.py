@@ -196,19 +196,21 @@ def _star_offset(img, rowc, colc):
 
 
 # ----------------------------------------------------------------------------- ESO
-def eso_measure(folder):
-    """The ESO frame's numbers for ours (defaults) and SEP at 1.5 sigma."""
+def eso_measure(folder, params=None):
+    """The ESO frame's numbers for ours (defaults, or ``params`` set) and SEP at 1.5 sigma."""
     from astropy.io import fits
 
     img = np.asarray(fits.getdata(Path(folder) / "image.fits"), dtype=np.float64)
     cat = np.loadtxt(Path(folder) / "image.cat", comments="#")
     truth = cat[:, 1:3] - 1.0  # X_IMAGE, Y_IMAGE (columns 2, 3 of the header), 1-based
+    params = params or {}
     t0 = time.perf_counter()
-    ours = _ours(img)
+    ours = _ours(img, HypercolumnSegmenter(**params))
     t_ours = time.perf_counter() - t0
     sep15 = _sep(img, thresh=1.5)
     n_sep = len(sep15)
     return {
+        "setting": json.dumps(params) if params else "defaults",
         "n_sextractor": int(len(truth)),
         "n_ours": int(len(ours)),
         "n_sep_1.5": int(n_sep),
@@ -216,7 +218,7 @@ def eso_measure(folder):
         "recovered_by_sep_1.5": _match(truth, sep15),
         "extra_ours_vs_sep_count": (len(ours) - n_sep) / max(n_sep, 1),
         "ours_with_sextractor_counterpart": _match(ours, truth),
-        "ours_on_inverted_frame": int(len(_ours(-img))),
+        "ours_on_inverted_frame": int(len(_ours(-img, HypercolumnSegmenter(**params)))),
         "sep_1.5_on_inverted_frame": int(len(_sep(-img, thresh=1.5))),
         "ours_seconds": t_ours,
     }
@@ -244,20 +246,23 @@ def _other_band_sources(field_dir, header_r, xy_r, radius=MATCH_PX):
     return found
 
 
-def sdss_measure(path):
-    """Counts, overlap, spurious fractions, stars and timings of one SDSS field (r band)."""
+def sdss_measure(path, params=None):
+    """Counts, overlap, spurious fractions, stars and timings of one SDSS field (r band), for
+    the defaults or ``params`` set (then timed once, and no stars)."""
     field_dir = path.parent
     field = field_dir.name
     img, header = _frame(path, with_header=True)
     X = img[None, None]
-    seg = HypercolumnSegmenter().fit(X)
+    params = params or {}
+    seg = HypercolumnSegmenter(**params).fit(X)
     kernel = _gauss_kernel(seg.smoothing)
-    t_pred, _ = _best_time(lambda: seg.predict(X))
-    t_det, (cat, _) = _best_time(lambda: seg.detect(X))
+    n_time = 1 if params else 3
+    t_pred, _ = _best_time(lambda: seg.predict(X), n_time)
+    t_det, (cat, _) = _best_time(lambda: seg.detect(X), n_time)
     ours = cat[["x", "y"]].to_numpy()
     t_sep, sep_m = _best_time(lambda: _sep(img, thresh=seg.threshold, kernel=kernel, minarea=1,
-                                           err="map"))
-    t_sep15, sep15 = _best_time(lambda: _sep(img, thresh=1.5))
+                                           err="map"), n_time)
+    t_sep15, sep15 = _best_time(lambda: _sep(img, thresh=1.5), n_time)
     lonely = _unmatched(ours, sep_m)
     elsewhere = _other_band_sources(field_dir, header, ours[lonely])
     lonely3 = _unmatched(ours, sep_m, 3.0)
@@ -265,7 +270,8 @@ def sdss_measure(path):
     lonely15 = _unmatched(ours, sep15)
     elsewhere15 = _other_band_sources(field_dir, header, ours[lonely15])
     row = {
-        "field": field, "n_ours": int(len(ours)), "n_sep_matched": int(len(sep_m)),
+        "field": field, "setting": json.dumps(params) if params else "defaults",
+        "n_ours": int(len(ours)), "n_sep_matched": int(len(sep_m)),
         "count_ratio": len(ours) / max(len(sep_m), 1),
         "ours_with_sep_counterpart": _match(ours, sep_m),
         "sep_found_by_ours": _match(sep_m, ours),
@@ -274,14 +280,14 @@ def sdss_measure(path):
         "spurious_fraction_3px": float((~elsewhere3).sum() / max(len(ours), 1)),
         "n_sep_1.5sigma": int(len(sep15)), "sep_1.5_found_by_ours": _match(sep15, ours),
         "spurious_vs_sep_1.5": float((~elsewhere15).sum() / max(len(ours), 1)),
-        "ours_on_inverted_frame": int(len(_ours(-img))),
+        "ours_on_inverted_frame": int(len(_ours(-img, HypercolumnSegmenter(**params)))),
     }
     speed = {"field": field, "predict_s": t_pred, "detect_s": t_det, "sep_matched_s": t_sep,
              "sep_1.5_s": t_sep15, "detect_vs_sep_1.5": t_sep15 / t_det,
              "detect_vs_sep_matched": t_sep / t_det}
     star = None
     star_file = field_dir / f"calibObj-{field}-star.fits"
-    if star_file.exists():
+    if star_file.exists() and not params:
         from astropy.table import Table
 
         t = Table.read(star_file)
@@ -342,7 +348,7 @@ def render(record):
     eso = record.get("eso")
     text += "## ESO test frame (SEP's data/image.fits, 256x256, 65 SExtractor sources)\n\n"
     if eso:
-        text += (markdown_table([eso]) + "\nTargets: recovered >= 0.95, extra over SEP's count "
+        text += (markdown_table(eso) + "\nTargets: recovered >= 0.95, extra over SEP's count "
                  "<= 0.10. `*_on_inverted_frame`: detections on `-image` (noise is symmetric, "
                  "sources are not): an estimate of the false detections.\n\n")
     else:
@@ -382,6 +388,10 @@ def main():
     parser.add_argument("--render", type=Path, default=None, metavar="JSON",
                         help="only regenerate the markdown from a results JSON")
     parser.add_argument("--name", default="detection_real", help="results file stem")
+    parser.add_argument("--variant", action="append", type=json.loads, metavar="JSON",
+                        default=None,
+                        help="segmenter parameters measured beside the defaults (repeatable; "
+                             'default: \'{"threshold": 5.0, "deblend_nsigma": 0.5}\')')
     args = parser.parse_args()
     if args.render:
         record = json.loads(args.render.read_text())
@@ -402,12 +412,15 @@ def main():
                                        capture_output=True, text=True).stdout.strip(),
               "load_average": [round(v, 2) for v in os.getloadavg()],
               "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "settings": settings}
+    variants = args.variant if args.variant is not None else [
+        {"threshold": 5.0, "deblend_nsigma": 0.5}]
+    record["variants"] = variants
     folder, why = find_sep_data(args.sep_data, download=not args.no_download)
     if folder is None:
         print(f"ESO frame skipped: {why}")
         record["eso_skipped"] = why
     else:
-        record["eso"] = eso_measure(folder)
+        record["eso"] = [eso_measure(folder, v) for v in [None] + variants]
         print("eso:", record["eso"], flush=True)
     frames = sorted(DATA.glob("*/frame-r-*.fits.bz2")) if DATA.is_dir() else []
     if not frames:
@@ -420,6 +433,9 @@ def main():
         if star:
             stars.append(star)
         print(row, sp, flush=True)
+        for v in variants:
+            rows.append(sdss_measure(path, v)[0])
+            print(rows[-1], flush=True)
     record.update({"sdss": rows, "speed": speed, "stars": stars})
     if frames and not args.quick:
         record["five_band"] = five_band_timing(frames[0].parent)

@@ -187,6 +187,7 @@ def main():
         for label, kw in [
             ("threshold=5.0 (~0.8 false detections per 2048x1489 noise frame)",
              {"threshold": 5.0}),
+            ("threshold=5.0, deblend_nsigma=0.5", {"threshold": 5.0, "deblend_nsigma": 0.5}),
             ("threshold=6.0", {"threshold": 6.0}),
             ("smoothing=1.0", {"smoothing": 1.0}),
             ("deblend_nsigma=3", {"deblend_nsigma": 3.0}),

@@ -70,12 +70,14 @@ class HypercolumnSegmenter(BaseEstimator):
     grow_threshold : float, default=2.5
         Significance down to which a detected object's connected pixels belong to it (before
         deblending and trimming); clipped at ``threshold``.
-    footprint_threshold : float or None, default=4.5
+    footprint_threshold : float or None, default=5.0
         Each object's footprint is trimmed to its pixels whose significance, smoothed by
         ``footprint_smoothing`` instead of ``smoothing``, is at least this (SExtractor's
         analysis threshold; :func:`trim_footprints`: an object keeps at least its ``min_area``
         most significant pixels, so no object is lost). The matched filter spreads objects
-        into the sky around them; less smoothing bounds the isophote better. None: no trimming.
+        into the sky around them; less smoothing bounds the isophote better. The default
+        maximises the pixel IoU on the simulated fields of the user guide's detection study
+        (the only images with true masks). None: no trimming.
     footprint_smoothing : float, default=1.0
         Gaussian sigma (pixels) of the significance used for the footprints.
     smoothing : float, default=1.5
@@ -213,7 +215,7 @@ class HypercolumnSegmenter(BaseEstimator):
         method="threshold",
         threshold=5.5,
         grow_threshold=2.5,
-        footprint_threshold=4.5,
+        footprint_threshold=5.0,
         footprint_smoothing=1.0,
         smoothing=1.5,
         min_area=5,
