@@ -376,6 +376,21 @@ def render(record):
                  f"target <= 15 s), {five['n_objects']} objects. Where the time goes (one "
                  f"profiled call, {five['profiled_total_s']:.2f} s under the profiler):\n\n"
                  + markdown_table(five["profile"]) + "\n")
+    before = record.get("before")
+    if before:
+        text += (f"## Before: the same measurements with the code of commit {before['commit']}\n\n"
+                 f"Command: `{before['command']}`; {before['machine'].get('date (UTC)')}, load "
+                 f"average {before['load_average']}. Defaults then: "
+                 f"{json.dumps(before['settings'])}.\n\n")
+        if before.get("eso"):
+            text += markdown_table(before["eso"]) + "\n"
+        if before.get("sdss"):
+            text += markdown_table(before["sdss"]) + "\n"
+        if before.get("stars"):
+            text += markdown_table(before["stars"]) + "\n"
+        if before.get("five_band"):
+            text += (f"5 bands: `fit` + `detect` {before['five_band']['fit_plus_detect_s']:.2f} s, "
+                     f"{before['five_band']['n_objects']} objects.\n")
     return text
 
 
@@ -387,6 +402,9 @@ def main():
                         help="never fetch SEP's source distribution")
     parser.add_argument("--render", type=Path, default=None, metavar="JSON",
                         help="only regenerate the markdown from a results JSON")
+    parser.add_argument("--before", type=Path, default=None, metavar="JSON",
+                        help="with --render: a record of an earlier commit's run, kept in the "
+                             "results under 'before'")
     parser.add_argument("--name", default="detection_real", help="results file stem")
     parser.add_argument("--variant", action="append", type=json.loads, metavar="JSON",
                         default=None,
@@ -395,6 +413,9 @@ def main():
     args = parser.parse_args()
     if args.render:
         record = json.loads(args.render.read_text())
+        if args.before:
+            record["before"] = json.loads(args.before.read_text())
+            args.render.write_text(json.dumps(record, indent=1, default=str))
         args.render.with_suffix(".md").write_text(render(record))
         return 0
     try:
