@@ -409,7 +409,8 @@ def main():
     parser.add_argument("--variant", action="append", type=json.loads, metavar="JSON",
                         default=None,
                         help="segmenter parameters measured beside the defaults (repeatable; "
-                             'default: \'{"threshold": 5.0, "deblend_nsigma": 0.5}\')')
+                             'default: \'{"threshold": 5.0, "deblend_nsigma": 0.5}\' and '
+                             '\'{"deblend_symmetry": 5.0}\')')
     args = parser.parse_args()
     if args.render:
         record = json.loads(args.render.read_text())
@@ -427,14 +428,14 @@ def main():
     settings = {k: seg.get_params()[k] for k in ("threshold", "grow_threshold", "smoothing",
                                                  "footprint_threshold", "footprint_smoothing",
                                                  "min_area", "deblend_nsigma", "deblend_sigma",
-                                                 "deblend_contrast")}
+                                                 "deblend_contrast", "deblend_symmetry")}
     record = {"machine": machine_description(), "command": " ".join(["python"] + sys.argv),
               "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                        capture_output=True, text=True).stdout.strip(),
               "load_average": [round(v, 2) for v in os.getloadavg()],
               "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "settings": settings}
     variants = args.variant if args.variant is not None else [
-        {"threshold": 5.0, "deblend_nsigma": 0.5}]
+        {"threshold": 5.0, "deblend_nsigma": 0.5}, {"deblend_symmetry": 5.0}]
     record["variants"] = variants
     folder, why = find_sep_data(args.sep_data, download=not args.no_download)
     if folder is None:

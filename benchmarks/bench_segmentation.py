@@ -188,6 +188,7 @@ def main():
             ("threshold=5.0 (~0.8 false detections per 2048x1489 noise frame)",
              {"threshold": 5.0}),
             ("threshold=5.0, deblend_nsigma=0.5", {"threshold": 5.0, "deblend_nsigma": 0.5}),
+            ("deblend_symmetry=5 (symmetric-template deblending)", {"deblend_symmetry": 5.0}),
             ("threshold=6.0", {"threshold": 6.0}),
             ("smoothing=1.0", {"smoothing": 1.0}),
             ("deblend_nsigma=3", {"deblend_nsigma": 3.0}),
@@ -247,7 +248,8 @@ def main():
         "size": args.size, "epochs": args.epochs,
         "settings": {k: seg.get_params()[k] for k in (
             "threshold", "grow_threshold", "smoothing", "footprint_threshold",
-            "footprint_smoothing", "min_area", "deblend_nsigma", "deblend_sigma")},
+            "footprint_smoothing", "min_area", "deblend_nsigma", "deblend_sigma",
+            "deblend_symmetry")},
         "fit_s": fit_s, "fit_hypercolumns_s": fit_hc_s,
         "hypercolumns": {"n_clusters": hc.n_clusters, "cluster_threshold": hc.cluster_threshold},
         "methods": [_plain(a) for a in agg.values()],

@@ -112,3 +112,25 @@ def test_eso_frame_recovers_sextractor_catalogue():
     n_sep = 69  # sep 1.4.1: Background + extract(thresh=1.5, err=globalrms)
     assert len(catalog) <= 1.10 * n_sep
     assert HypercolumnSegmenter().fit(-X).label(-X).max() == 0
+
+
+def test_symmetric_template_finds_a_companion_that_is_no_peak():
+    shape = (40, 40)
+    # a compact companion 6 px out on the wing of a brighter, wider object: no local maximum
+    pair = 60 * _blob(shape, 15, 20, 2.5) + 30 * _blob(shape, 21, 20, 1.0)
+    single = 60 * _blob(shape, 15, 20, 2.5)
+    for image in (pair, single):
+        labels = ndimage.label(image > 1)[0]
+        assert deblend_watershed(labels, image, sigma=1.0, noise=0.05, nsigma=1).max() == 1
+    labels = ndimage.label(pair > 1)[0]
+    split = deblend_watershed(labels, pair, sigma=1.0, noise=0.05, nsigma=1, symmetry=5.0)
+    assert split.max() == 2
+    assert split[20, 22] != split[20, 15]  # the companion is its own object
+    # a point-symmetric object alone is never split by its own template
+    labels = ndimage.label(single > 1)[0]
+    assert deblend_watershed(labels, single, sigma=1.0, noise=0.05, symmetry=5.0).max() == 1
+    seg = HypercolumnSegmenter()
+    assert seg.deblend_symmetry is None
+    with pytest.raises(ValueError, match="deblend_symmetry"):
+        HypercolumnSegmenter(deblend_symmetry=-1.0).fit(np.random.default_rng(0).normal(
+            size=(1, 1, 16, 16)))

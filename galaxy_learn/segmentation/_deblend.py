@@ -3,7 +3,10 @@
 Greyscale reconstruction by dilation gives the h-maxima transform (the peaks rising at least
 ``h`` above their saddle), and a priority-flood (Meyer) watershed from those peaks divides each
 blended component -- SExtractor's deblending criterion written with peak heights instead of
-integrated fluxes.
+integrated fluxes. A companion on the wing of a brighter object is often no local maximum at
+all; it is found as a peak of the residual above the brighter object's point-symmetric
+template (``min(I(x), I(2c - x))`` about its peak ``c``, the template of SDSS photo's deblender,
+Lupton 2005): galaxies and stars are point-symmetric to first order, a companion is not.
 """
 import heapq
 
@@ -37,6 +40,23 @@ def _prominent_peaks(smooth, comp, h):
     return comp & (f - rec >= h * (1 - 1e-9))
 
 
+def _symmetric_residual_peaks(smooth, sm, comp, box, noise, k, min_distance):
+    """Local maxima of the residual of ``sm`` (a component's box of ``smooth``) above the
+    point-symmetric template about the component's brightest pixel, at least ``k`` times the
+    residual's noise (``sqrt(2) * noise``) and ``min_distance`` px from that pixel."""
+    py, px = np.unravel_index(np.argmax(np.where(comp, sm, -np.inf)), sm.shape)
+    gy, gx = py + box[0].start, px + box[1].start
+    yy, xx = np.mgrid[box]
+    ry, rx = 2 * gy - yy, 2 * gx - xx
+    inside = (ry >= 0) & (ry < smooth.shape[0]) & (rx >= 0) & (rx < smooth.shape[1])
+    mirror = np.array(sm, dtype=np.float64)  # no mirror pixel (image edge): no evidence
+    mirror[inside] = smooth[ry[inside], rx[inside]]
+    res = np.where(comp, np.maximum(sm - mirror, 0.0), 0.0)
+    far = np.hypot(yy - gy, xx - gx) >= min_distance
+    return (comp & far & (res >= k * np.sqrt(2.0) * noise)
+            & (res == ndimage.maximum_filter(res, size=3)))
+
+
 def _flood(image, region, markers):
     """Marker-based watershed (Meyer's priority flooding) of ``region``, brightest pixels first:
     each unlabelled pixel joins the label of the neighbour from which the flood reached it."""
@@ -60,7 +80,8 @@ def _flood(image, region, markers):
 
 
 def deblend_watershed(labels, detection, *, sigma=1.0, nsigma=3.0, contrast=0.005,
-                      noise=None, min_area=5, significance=None, min_significance=None):
+                      noise=None, min_area=5, significance=None, min_significance=None,
+                      symmetry=None, symmetry_min_distance=4.0):
     """Split touching objects of a labelled map with a watershed from prominent peaks.
 
     Within every labelled component, the peaks of the Gaussian-smoothed ``detection`` image that
@@ -91,6 +112,13 @@ def deblend_watershed(labels, detection, *, sigma=1.0, nsigma=3.0, contrast=0.00
         pieces), so that every deblended object reaches the detection threshold as the blend
         did.
     min_significance : float, default=None
+    symmetry : float, default=None
+        Also seed a piece at each local maximum of the residual above the point-symmetric
+        template of the component's brightest peak that rises at least ``symmetry`` times the
+        residual's noise (``sqrt(2) * noise``): a companion on a brighter object's wing that
+        forms no peak of its own. None: off.
+    symmetry_min_distance : float, default=4.0
+        Residual peaks closer than this (pixels) to the brightest peak are ignored.
 
     Returns
     -------
@@ -114,6 +142,9 @@ def deblend_watershed(labels, detection, *, sigma=1.0, nsigma=3.0, contrast=0.00
         sm = smooth[box]
         h = max(nsigma * noise, contrast * float(sm[comp].max()), 1e-12)
         peaks = _prominent_peaks(sm, comp, h)
+        if symmetry is not None:
+            peaks |= _symmetric_residual_peaks(smooth, sm, comp, box, noise, symmetry,
+                                               symmetry_min_distance)
         markers, n_markers = ndimage.label(peaks, structure=np.ones((3, 3)))
         if n_markers > 1 and significance is not None and min_significance is not None:
             top = ndimage.maximum(significance[box], markers, np.arange(1, n_markers + 1))
