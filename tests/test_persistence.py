@@ -166,7 +166,7 @@ def test_round_trip_real_pipeline_across_devices(tmp_path, monkeypatch):
     X = np.random.default_rng(0).gamma(2.0, 1.0, size=(40, 2, 16, 16)).astype(np.float32)
     pipe = Pipeline([("vae", VAEEncoder(max_epochs=1, batch_size=16, channels=(4, 8),
                                         hidden_units=8, device="cpu", random_state=0)),
-                     ("iso", Isomap(n_neighbors=5)),
+                     ("iso", Isomap(n_neighbors=10)),
                      ("cut", ThresholdClassifier(class_prior=0.4))]).fit(X)
     expected = pipe.decision_function(X), pipe.predict(X)
     vae = pipe.named_steps["vae"]
