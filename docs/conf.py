@@ -115,6 +115,9 @@ def _results_pages():
     lines = ["Measured results", "================", "",
              "The tables written by ``benchmarks/bench_*.py`` (``python benchmarks/run_all.py`` "
              "regenerates them), each with the machine and settings of its run.", ""]
+    stale = {p.name for p in (GENERATED / "results").glob("*.md")} - {p.name for p in results}
+    for name in stale:  # copies of results files deleted since the last build
+        (GENERATED / "results" / name).unlink()
     if results:
         lines += [".. toctree::", "   :maxdepth: 1", ""]
         for path in results:
