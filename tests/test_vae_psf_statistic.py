@@ -110,3 +110,27 @@ def test_with_psf_fwhm_the_column_is_measured_on_matched_cutouts(cutouts):
     np.testing.assert_allclose(Z[:, -1], 32.0 * np.arcsinh((s - np.median(s)) / np.std(s)),
                                rtol=1e-4,
                                atol=1e-4)
+
+
+@pytest.mark.parametrize("kw", [{}, {"n_ensemble": 2}, {"psf_statistic": None},
+                                {"warm_start": True}, {"psf_fwhm": True}])
+def test_fit_transform_is_fit_then_transform_bit_for_bit(kw):
+    """fit_transform reuses the codes and the SPREAD_MODEL values the fit computed (what a
+    Pipeline calls): they must equal those transform computes afresh, chunk by chunk."""
+    X, _, _ = make_star_galaxy_cutouts(1100, image_size=24, random_state=0)  # > one 1024 chunk
+    kw = dict(kw)
+    fit_kw = {}
+    if kw.pop("psf_fwhm", False):
+        fit_kw["psf_fwhm"] = np.random.default_rng(0).uniform(1.2, 1.6, len(X))
+    params = dict(n_ensemble=1, max_epochs=1, channels=(4, 8), hidden_units=8, random_state=0)
+    params.update(kw)
+    a = VAEEncoder(**params)
+    if params.get("warm_start"):
+        a.fit(X, **fit_kw)  # the second fit continues training: no fitted statistic reused
+    Z = a.fit_transform(X, **fit_kw)
+    b = VAEEncoder(**params)
+    if params.get("warm_start"):
+        b.fit(X, **fit_kw)
+    expected = b.fit(X, **fit_kw).transform(X, **fit_kw)
+    assert Z.shape == expected.shape
+    np.testing.assert_array_equal(Z, expected)

@@ -457,7 +457,7 @@ class VAEEncoder(VAEInputMixin, VAEGenerativeMixin, ClassNamePrefixFeaturesOutMi
         codes = self._encode(Xs)
         self.latent_mean_ = codes.mean(axis=0)
         self.latent_std_ = codes.std(axis=0)
-        return self
+        return codes
 
     def _encode(self, Xs, *, logvar=False):
         module = self.net_.module_
@@ -491,15 +491,23 @@ class VAEEncoder(VAEInputMixin, VAEGenerativeMixin, ClassNamePrefixFeaturesOutMi
         -------
         self : VAEEncoder
         """
+        self._fit(X, psf_fwhm)
+        return self
+
+    def _fit(self, X, psf_fwhm):
+        """Fit; return the validated ``X`` and ``psf_fwhm``, the codes of the training cutouts and
+        their PSF statistic (None when warm-starting or without one)."""
         self._check_latent_params()
         if self.warm_start and hasattr(self, "net_"):
             X = self._check_X(X, reset=False)
             fwhm = self._check_psf(X, psf_fwhm, reset=False)
-            return self._train(X, self._prepare(X, fwhm), epochs=self.max_epochs, first=False,
-                               fwhm=fwhm)
+            codes = self._train(X, self._prepare(X, fwhm), epochs=self.max_epochs, first=False,
+                                fwhm=fwhm)
+            return X, fwhm, codes, None
         X = self._check_X(X, reset=True)
         fwhm = self._check_psf(X, psf_fwhm, reset=True)
-        return self._train(X, self._fit_prepare(X, fwhm), epochs=self.max_epochs, fwhm=fwhm)
+        Xs, values = self._fit_prepare(X, fwhm)
+        return X, fwhm, self._train(X, Xs, epochs=self.max_epochs, fwhm=fwhm), values
 
     def partial_fit(self, X, y=None, *, psf_fwhm=None):
         """Train one more epoch on ``X`` (initialising on the first call).
@@ -515,14 +523,22 @@ class VAEEncoder(VAEInputMixin, VAEGenerativeMixin, ClassNamePrefixFeaturesOutMi
             self._check_latent_params()
             X = self._check_X(X, reset=True)
             fwhm = self._check_psf(X, psf_fwhm, reset=True)
-            return self._train(X, self._fit_prepare(X, fwhm), epochs=1, fwhm=fwhm)
+            self._train(X, self._fit_prepare(X, fwhm)[0], epochs=1, fwhm=fwhm)
+            return self
         X = self._check_X(X, reset=False)
         fwhm = self._check_psf(X, psf_fwhm, reset=False)
-        return self._train(X, self._prepare(X, fwhm), epochs=1, first=False, fwhm=fwhm)
+        self._train(X, self._prepare(X, fwhm), epochs=1, first=False, fwhm=fwhm)
+        return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, *, psf_fwhm=None):
-        """Fit, then return the codes of ``X`` (same as ``fit(X).transform(X)``)."""
-        return self.fit(X, y, psf_fwhm=psf_fwhm).transform(X, psf_fwhm=psf_fwhm)
+        """Fit, then return the codes of ``X``: ``fit(X).transform(X)``, computed once (the codes
+        and the PSF statistic of the training cutouts are those the fit computed; what a
+        :class:`~sklearn.pipeline.Pipeline` calls)."""
+        X, fwhm, codes, values = self._fit(X, psf_fwhm)
+        if getattr(self, "psf_statistic_fwhm_", None) is None:
+            return codes
+        return np.concatenate([codes, self._psf_column(X, fwhm, values)], axis=1)
 
     # ------------------------------------------------------------------ transform API
     def transform(self, X, *, psf_fwhm=None):

@@ -149,10 +149,10 @@ class VAEInputMixin:
 
     def _fit_prepare(self, X, fwhm):
         """Fit the scaling and the PSF statistic on the (PSF-rescaled) training cutouts; return
-        the network input."""
+        the network input and the training cutouts' PSF statistic (None without one)."""
         rescaled = self._rescale(X, fwhm)
-        self._fit_psf_statistic(X, rescaled, fwhm)
-        return self._fit_scaler(rescaled)
+        values = self._fit_psf_statistic(X, rescaled, fwhm)
+        return self._fit_scaler(rescaled), values
 
     def _training_data(self, X, Xs, fwhm, seed, first):
         """``Xs``, or ``{"x": Xs, "x_in": dimmed copies}`` (encoder input) when dimming.
@@ -172,14 +172,17 @@ class VAEInputMixin:
 
     def _fit_psf_statistic(self, X, rescaled, fwhm):
         """The PSF width (measured on the PSF-matched cutouts ``rescaled``) and the location of
-        the physical column on the training cutouts ``X`` (image input only)."""
+        the physical column on the training cutouts ``X`` (image input only); returns the
+        statistic of every training cutout (None when no column is joined)."""
         self.psf_statistic_fwhm_ = None
         if self.psf_statistic is None or not applies_to(self.input_shape_):
-            return
+            return None
         width, measured = estimate_widths(rescaled)
         self.psf_statistic_fwhm_ = width
         self.psf_statistic_measured_ = measured
-        self._psf_statistic_loc_ = location(spread_values(X, self._pixel_fwhm(fwhm)))
+        values = spread_values(X, self._pixel_fwhm(fwhm))
+        self._psf_statistic_loc_ = location(values)
+        return values
 
     def _pixel_fwhm(self, fwhm):
         """PSF FWHM in pixels for SPREAD_MODEL: the measured width, or with ``psf_fwhm`` each
@@ -189,7 +192,9 @@ class VAEInputMixin:
             return self.psf_statistic_fwhm_
         return fwhm * (self.psf_statistic_fwhm_ / self.psf_target_fwhm_)
 
-    def _psf_column(self, X, fwhm):
+    def _psf_column(self, X, fwhm, values=None):
+        """The joined column of cutouts ``X`` (from their statistic ``values`` when known)."""
+        if values is None:
+            values = spread_values(X, self._pixel_fwhm(fwhm))
         center, scale = self._psf_statistic_loc_
-        return psf_statistic(spread_values(X, self._pixel_fwhm(fwhm)), center, scale,
-                             self.psf_statistic_weight)
+        return psf_statistic(values, center, scale, self.psf_statistic_weight)
