@@ -1,22 +1,23 @@
-"""CNNClassifier on a 2-core CPU: the defaults' speed and accuracy, and the baseline comparison.
+"""CNNClassifier on a 2-core CPU: defaults vs a CPU-sized candidate, and the baseline comparison.
 
 Two studies, one script.
 
-**Defaults** (the default run; writes ``results/cnn.json`` and ``results/cnn.md`` rendered from it):
-``CNNClassifier()`` today against the defaults before issue 19 (``OLD_DEFAULTS``: channels
-(32, 64, 128) on the whole image), each section run by ``--sections``:
+**Defaults vs candidate** (the default run; writes ``results/cnn.json`` and ``results/cnn.md``
+rendered from it): ``CNNClassifier()`` (channels (32, 64, 128) on the whole image; labelled "old
+defaults" in the records) against the CPU-sized candidate ``channels=(16, 32, 64), crop="auto"``
+(labelled "new defaults"), each section run by ``--sections``:
 
-* ``sim``: today's defaults on the project's simulator, 10,000 training / 2,000 test 64x64 ugriz
+* ``sim``: the candidate on the project's simulator, 10,000 training / 2,000 test 64x64 ugriz
   cutouts, one fit per seed: seconds per epoch, AUC (all and r < 21), accuracy;
-* ``sim-epoch``: seconds per epoch of both defaults on the same training cutouts, timed on the
-  first ``--epoch-n`` of them (one epoch; the old defaults cost minutes per 10,000);
-* ``sim-matched``: both defaults on the same reduced budget (``--matched-n`` training cutouts,
-  ``--matched-epochs`` epochs), same test set: accuracy before / after at equal data;
+* ``sim-epoch``: seconds per epoch of both on the same training cutouts, timed on the first
+  ``--epoch-n`` of them (one epoch; the defaults cost minutes per 10,000);
+* ``sim-matched``: both on the same reduced budget (``--matched-n`` training cutouts,
+  ``--matched-epochs`` epochs), same test set: accuracy at equal data;
 * ``ztf``: real ZTF i-band cutouts with Legacy Survey labels (``../shared/data``), 5-fold
-  stratified cross-validation, both defaults;
+  stratified cross-validation, both;
 * ``gz``: 1,400 synthetic 64x64 three-band (gri) images, the size of the Galaxy Zoo set of the
-  issue (no Galaxy Zoo data on this machine): full-fit seconds of today's defaults, one epoch of
-  the old ones.
+  issue (no Galaxy Zoo data on this machine): full-fit seconds of the candidate, one epoch of
+  the defaults and two of the candidate with ``crop=None``.
 
 Sections rerun separately replace their own part of ``cnn.json``; the markdown is rendered from
 the whole JSON record. Torch threads are left as the estimator leaves them; the load average is
@@ -32,6 +33,8 @@ Usage::
     python benchmarks/bench_cnn.py --quick                  # smoke run of the defaults study
     python benchmarks/bench_cnn.py                          # the defaults study (see --help)
     python benchmarks/bench_cnn.py --sections ztf gz        # some sections only
+    python benchmarks/bench_cnn.py --sections ztf --out /tmp/ztf   # in parallel, then:
+    python benchmarks/bench_cnn.py --merge /tmp/ztf/cnn.json
     python benchmarks/bench_cnn.py --baselines              # the baseline comparison
     python benchmarks/bench_cnn.py --baselines --device cuda --gpu-sizes
 """
@@ -54,9 +57,10 @@ sys.path.insert(0, str(ROOT))
 
 MAG_BINS = [(14.0, 18.0), (18.0, 19.0), (19.0, 20.0), (20.0, 21.0), (21.0, 22.5)]
 DATA = ROOT.parent / "shared" / "data"
-#: ``CNNClassifier()`` before issue 19 differed from today's defaults in these parameters only.
-OLD_DEFAULTS = {"channels": (32, 64, 128), "crop": None}
-CONFIGS = {"old defaults": OLD_DEFAULTS, "new defaults": {}}
+#: The two configurations compared; everything else is at its default. "old defaults" is
+#: ``CNNClassifier()``; "new defaults" the CPU-sized candidate (the labels of the records).
+CONFIGS = {"old defaults": {"channels": (32, 64, 128), "crop": None},
+           "new defaults": {"channels": (16, 32, 64), "crop": "auto"}}
 SECTIONS = ("sim", "sim-epoch", "sim-matched", "ztf", "gz")
 
 
@@ -75,7 +79,12 @@ def parse_args(argv=None):
     d.add_argument("--matched-n", type=int, default=2_000)
     d.add_argument("--matched-epochs", type=int, default=8)
     d.add_argument("--ztf-folds", type=int, default=5)
+    d.add_argument("--ztf-splits", default="0",
+                   help="random_state(s) of the ZTF fold assignment: each is one repetition")
     d.add_argument("--gz-n", type=int, default=1_400)
+    d.add_argument("--merge", nargs="+", type=Path, default=None, metavar="JSON",
+                   help="only merge the sections of cnn.json files written by runs with other "
+                        "--out folders (sections run in parallel processes) into --out")
     b = p.add_argument_group("baselines (--baselines)")
     b.add_argument("--baselines", action="store_true", help="run the baseline comparison instead")
     b.add_argument("--gpu-sizes", action="store_true",
@@ -114,9 +123,14 @@ def _clf(config, seed, args, **extra):
 
 
 def _fit(clf, X, y):
-    """Fit; return the fit seconds and the seconds of each epoch (skorch's ``dur``)."""
-    t = time.perf_counter()
+    """Fit; return the fit seconds and the seconds of each epoch (skorch's ``dur``).
+
+    The process's CPU seconds of the fit go to ``clf.fit_cpu_s_bench``: on a shared machine they
+    are what the fit would take alone with the same threads (the wall clock waits for others).
+    """
+    t, cpu = time.perf_counter(), time.process_time()
     clf.fit(X, y)
+    clf.fit_cpu_s_bench = time.process_time() - cpu
     return time.perf_counter() - t, [float(e["dur"]) for e in clf.history_]
 
 
@@ -157,6 +171,7 @@ def section_sim(args, data):
         fit_s, durs = _fit(clf, X_tr, y_tr)
         rows.append({"config": "new defaults", "seed": seed, "n_train": len(X_tr),
                      "n_test": len(X_te), "epochs": clf.n_epochs_, "fit_s": fit_s,
+                     "fit_cpu_s": clf.fit_cpu_s_bench,
                      "epoch_s": _epoch_seconds(durs), "epoch_s_all": durs,
                      **_scores(clf, X_te, y_te, mag)})
         print(rows[-1], flush=True)
@@ -170,6 +185,7 @@ def section_sim_epoch(args, data):
         clf = _clf(config, 0, args, max_epochs=1)
         fit_s, durs = _fit(clf, X, y)
         rows.append({"config": config, "n": len(X), "epoch_s": durs[0],
+                     "fit_cpu_s": clf.fit_cpu_s_bench,
                      "s_per_1000": 1000 * durs[0] / len(X),
                      "epoch_s_10000_extrapolated": 10_000 * durs[0] / len(X)})
         print(rows[-1], flush=True)
@@ -211,15 +227,17 @@ def section_ztf(args):
     if args.quick:
         X, y = X[::5], y[::5]
     rows = []
-    folds = StratifiedKFold(args.ztf_folds, shuffle=True, random_state=0).split(X, y)
-    for fold, (tr, te) in enumerate(folds):
-        for config in CONFIGS:
-            clf = _clf(config, fold, args)
-            fit_s, durs = _fit(clf, X[tr], y[tr])
-            rows.append({"config": config, "fold": fold, "n_train": len(tr), "n_test": len(te),
-                         "epochs": clf.n_epochs_, "fit_s": fit_s, "epoch_s": _epoch_seconds(durs),
-                         **_scores(clf, X[te], y[te])})
-            print(rows[-1], flush=True)
+    for split in (int(s) for s in args.ztf_splits.split(",")):
+        folds = StratifiedKFold(args.ztf_folds, shuffle=True, random_state=split).split(X, y)
+        for fold, (tr, te) in enumerate(folds):
+            for config in CONFIGS:
+                clf = _clf(config, fold + 10 * split, args)
+                fit_s, durs = _fit(clf, X[tr], y[tr])
+                rows.append({"config": config, "split": split, "fold": fold, "n_train": len(tr),
+                             "n_test": len(te), "epochs": clf.n_epochs_, "fit_s": fit_s,
+                             "fit_cpu_s": clf.fit_cpu_s_bench, "epoch_s": _epoch_seconds(durs),
+                             **_scores(clf, X[te], y[te])})
+                print(rows[-1], flush=True)
     return rows
 
 
@@ -236,6 +254,7 @@ def section_gz(args):
         fit_s, durs = _fit(clf, X, y)
         full = fit_s if not extra else _epoch_seconds(durs) * 30  # 30 epochs by default
         rows.append({"config": config, "n": len(X), "epochs_run": clf.n_epochs_, "fit_s": fit_s,
+                     "fit_cpu_s": clf.fit_cpu_s_bench,
                      "epoch_s": _epoch_seconds(durs), "full_fit_s": full,
                      "full_fit_extrapolated": bool(extra)})
         print(rows[-1], flush=True)
@@ -248,14 +267,24 @@ def _mean_sd(values):
     return f"{values.mean():.4f} ± {sd:.4f}"
 
 
+def _cpu(row):
+    return f"{row['fit_cpu_s']:.0f}" if "fit_cpu_s" in row else "-"
+
+
 def render_markdown(record):
     """The markdown page of a defaults-study record (``cnn.json``)."""
     secs = record["sections"]
-    md = ["# CNNClassifier defaults on a 2-core CPU: before / after (`bench_cnn.py`)", "",
-          "Old defaults: `CNNClassifier(channels=(32, 64, 128), crop=None)` (the defaults before "
-          "issue 19); new defaults: `CNNClassifier()` (channels (16, 32, 64), central 32x32 crop "
-          "of larger images). Everything else at its default (30 epochs, batch 128, no early "
-          "stopping), `device='cpu'`, torch threads as the estimator leaves them.", ""]
+    md = ["# CNNClassifier on a 2-core CPU: defaults vs a CPU-sized candidate (`bench_cnn.py`)",
+          "",
+          "'old defaults': `CNNClassifier()` (channels (32, 64, 128), whole image); 'new "
+          "defaults': the candidate `CNNClassifier(channels=(16, 32, 64), crop='auto')` (central "
+          "32x32 of larger images), measured for issue 19 and not adopted: it missed AUC "
+          "(r < 21) >= 0.99 on the simulator. Everything else at its default (30 epochs, batch "
+          "128, no early "
+          "stopping), `device='cpu'`, torch threads as the estimator leaves them unless the "
+          "command sets `OMP_NUM_THREADS`. Seconds are wall-clock; `fit CPU s` (where recorded) "
+          "is the process's CPU time during the fit (`time.process_time`), close to what the "
+          "fit takes with the machine to itself at one thread.", ""]
     machine = record["machine"]
     md += ["| machine | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in machine.items()] + [""]
     for name in SECTIONS:
@@ -263,11 +292,8 @@ def render_markdown(record):
             continue
         sec = secs[name]
         rows = sec["rows"]
-        md += [f"## {sec['title']}", "",
-               f"Command: `{sec['command']}` at commit `{sec['commit']}`"
-               f"{' (tree modified)' if sec.get('modified') else ''}, {sec['date']}; load average "
-               f"(1/5/15 min) {sec['load_before']} before, {sec['load_after']} after; torch "
-               f"threads {sec['torch_threads']}, OMP_NUM_THREADS={sec['omp_num_threads']}.", ""]
+        md += [f"## {sec['title']}", ""]
+        md += [_run_line(meta) for meta in [sec] + sec.get("more_runs", [])] + [""]
         if not rows:
             md += ["No rows (data not found).", ""]
             continue
@@ -284,9 +310,10 @@ def render_markdown(record):
                 for r in rows) + ".", ""]
         elif name == "sim-epoch":
             md.append(_md_table(
-                ["config", "cutouts timed", "epoch s", "s per 1,000", "10,000 (extrapolated) s"],
+                ["config", "cutouts timed", "epoch s", "s per 1,000", "10,000 (extrapolated) s",
+                 "fit CPU s"],
                 [[r["config"], r["n"], f"{r['epoch_s']:.1f}", f"{r['s_per_1000']:.2f}",
-                  f"{r['epoch_s_10000_extrapolated']:.0f}"] for r in rows]))
+                  f"{r['epoch_s_10000_extrapolated']:.0f}", _cpu(r)] for r in rows]))
             md.append("")
         elif name == "sim-matched":
             md.append(_md_table(
@@ -306,24 +333,34 @@ def render_markdown(record):
                                   f"{np.mean([r['fit_s'] for r in sel]):.0f}"])
             md.append(_md_table(["config", "folds", "AUC", "accuracy", "s / epoch", "fit s"],
                                 table))
+            pairs = {}
+            for r in rows:
+                pairs.setdefault((r.get("split", 0), r["fold"]), {})[r["config"]] = r
+            pairs = [p for p in pairs.values() if len(p) == 2]
+            if len(pairs) > 1:
+                md.append("")
+                for metric in ("auc", "accuracy"):
+                    d = np.array([p["new defaults"][metric] - p["old defaults"][metric]
+                                  for p in pairs])
+                    md.append(f"- new - old {metric}, paired over {len(d)} folds: "
+                              f"{d.mean():+.4f} (standard error {d.std(ddof=1) / np.sqrt(len(d)):.4f})")
             md.append("")
         elif name == "gz":
             md.append(_md_table(
-                ["config", "images", "epochs run", "s / epoch", "full fit s"],
+                ["config", "images", "epochs run", "s / epoch", "full fit s", "fit CPU s"],
                 [[r["config"], r["n"], r["epochs_run"], f"{r['epoch_s']:.1f}",
                   f"{r['full_fit_s']:.0f}" + (" (30 x the epoch, extrapolated)"
-                                              if r["full_fit_extrapolated"] else "")]
+                                              if r["full_fit_extrapolated"] else ""), _cpu(r)]
                  for r in rows]))
             md.append("")
-        if sec.get("note"):
-            md += [sec["note"], ""]
+        md += [SECTION_NOTES[name], ""]
     return "\n".join(md)
 
 
 SECTION_TITLES = {
-    "sim": "Simulator, today's defaults: 10,000 train / 2,000 test 64x64 ugriz cutouts",
-    "sim-epoch": "Simulator: seconds per epoch, old vs new defaults (same cutouts)",
-    "sim-matched": "Simulator: old vs new defaults on the same reduced budget",
+    "sim": "Simulator, the candidate: 10,000 train / 2,000 test 64x64 ugriz cutouts",
+    "sim-epoch": "Simulator: seconds per epoch, defaults vs candidate (same cutouts)",
+    "sim-matched": "Simulator: defaults vs candidate on the same reduced budget",
     "ztf": "Real data: ZTF i-band cutouts (20x20) with Legacy Survey labels, 5-fold CV",
     "gz": "Galaxy Zoo-sized images: 1,400 synthetic 64x64 gri cutouts (no Galaxy Zoo data here)",
 }
@@ -337,12 +374,14 @@ SECTION_NOTES = {
                    "training cutouts of the 'sim' set; same 2,000 test cutouts.",
     "ztf": "`../shared/data/ztf/ztf_i_cutouts.npz` (1,500 cutouts, 750 stars), local sky (median "
            "of the outer 2-pixel ring) subtracted; `StratifiedKFold(5, shuffle=True, "
-           "random_state=0)`, fold k fitted with `random_state=k`. The images are 20x20, so "
+           "random_state=split)` (`--ztf-splits`, one repetition each), fold k fitted with "
+           "`random_state=k + 10 * split`. The images are 20x20, so "
            "`crop='auto'` keeps them whole: only the channels differ.",
     "gz": "`make_star_galaxy_cutouts(1400, image_size=64, bands='gri', random_state=7)`, point "
           "source vs galaxy labels (timing only: their accuracy says nothing about Galaxy Zoo "
-          "morphology). Today's defaults fitted in full; the old defaults for one epoch and today's with "
-          "`crop=None` (the whole frame, as for Galaxy Zoo images) for two, times 30.",
+          "morphology). The candidate fitted in full; the defaults for one epoch and the "
+          "candidate with `crop=None` (the whole frame, as for Galaxy Zoo images) for two, "
+          "times 30.",
 }
 
 
@@ -364,6 +403,30 @@ def _machine():
             if torch.cuda.is_available() else "none"}
 
 
+ACCUMULATE = {"sim": "seed", "ztf": "split"}  # sections whose repetitions add up
+
+
+def _merge_section(sections, name, sec):
+    """Put section ``sec`` of another run into ``sections``: a repetition (seed / split) adds its
+    rows and its run's metadata to an accumulating section; anything else replaces."""
+    key, old = ACCUMULATE.get(name), sections.get(name)
+    if key is None or old is None:
+        sections[name] = sec
+        return
+    reps = {r.get(key, 0) for r in sec["rows"]}
+    old["rows"] = sorted([r for r in old["rows"] if r.get(key, 0) not in reps] + sec["rows"],
+                         key=lambda r: r.get(key, 0))
+    meta = {k: v for k, v in sec.items() if k not in ("rows", "title", "note", "more_runs")}
+    old.setdefault("more_runs", []).append(meta)
+
+
+def _run_line(meta):
+    return (f"Command: `{meta['command']}` at commit `{meta['commit']}`"
+            f"{' (tree modified)' if meta.get('modified') else ''}, {meta['date']}; load average "
+            f"(1/5/15 min) {meta['load_before']} before, {meta['load_after']} after; torch "
+            f"threads {meta['torch_threads']}, OMP_NUM_THREADS={meta['omp_num_threads']}.")
+
+
 def run_defaults_study(args, argv):
     import torch
 
@@ -373,6 +436,11 @@ def run_defaults_study(args, argv):
     path = out / f"{name}.json"
     record = json.loads(path.read_text()) if path.exists() else {"sections": {}}
     record["machine"] = _machine()
+    if args.merge:  # sections of other runs, each keeping its own command, commit and load
+        for other in args.merge:
+            for section, sec in json.loads(other.read_text())["sections"].items():
+                _merge_section(record["sections"], section, sec)
+        args.sections = []
     command = "python benchmarks/bench_cnn.py " + shlex.join(
         argv if argv is not None else sys.argv[1:])
     data = None
@@ -386,11 +454,12 @@ def run_defaults_study(args, argv):
             rows = section_ztf(args)
         else:
             rows = section_gz(args)
-        if section == "sim":  # seeds run separately accumulate
-            rerun = {r["seed"] for r in rows}
-            kept = [r for r in record["sections"].get("sim", {}).get("rows", [])
-                    if r["seed"] not in rerun]
-            rows = sorted(kept + rows, key=lambda r: r["seed"])
+        if section in ("sim", "ztf"):  # seeds / fold assignments run separately accumulate
+            key = "seed" if section == "sim" else "split"
+            rerun = {r.get(key, 0) for r in rows}
+            kept = [r for r in record["sections"].get(section, {}).get("rows", [])
+                    if r.get(key, 0) not in rerun]
+            rows = sorted(kept + rows, key=lambda r: r.get(key, 0))
         record["sections"][section] = {
             "title": SECTION_TITLES[section], "note": SECTION_NOTES[section], "rows": rows,
             "command": command, "commit": _git("rev-parse", "--short", "HEAD"),
@@ -402,6 +471,8 @@ def run_defaults_study(args, argv):
         }
         path.write_text(json.dumps(record, indent=1))  # each section saved as it finishes
         (out / f"{name}.md").write_text(render_markdown(record))
+    path.write_text(json.dumps(record, indent=1))
+    (out / f"{name}.md").write_text(render_markdown(record))
     print(render_markdown(record))
 
 

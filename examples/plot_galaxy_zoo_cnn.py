@@ -111,7 +111,7 @@ def main(argv=None):
 
     callbacks = [("init_weights", _init_weights_callback(args.init_weights))] if args.init_weights else None
     cnn = CNNClassifier(
-        # the galaxy fills these images: the whole frame (crop=None), not the default's centre
+        # the galaxy fills these images: the whole frame (crop=None), never a central crop
         channels=_ints(args.channels), crop=None, dense_units=_ints(args.dense), scaling="zscore",
         augment=True, early_stopping=True, validation_fraction=0.1, n_iter_no_change=5,
         max_epochs=args.epochs, batch_size=args.batch_size, random_state=args.random_state,
