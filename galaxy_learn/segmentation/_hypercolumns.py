@@ -12,8 +12,9 @@ pixel-level companion is :class:`~galaxy_learn.segmentation.HypercolumnSegmenter
 these pixel rows into object and background.
 
 Tabular input (a 2-D array without ``image_shape``) is read as one-band images of one row,
-``(n, 1, 1, n_features)``: the network is fully convolutional, so it still runs (this is what
-scikit-learn's estimator checks feed it).
+``(n, 1, 1, n_features)`` (:func:`~galaxy_learn.utils.as_image_batch` with ``layout="row"``,
+the convention of spatial estimators: docs/conventions.rst); the network is fully
+convolutional, so it still runs (this is what scikit-learn's estimator checks feed it).
 """
 from numbers import Integral, Real
 
@@ -23,7 +24,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._base import NetEstimatorMixin
 from ..nn import ResidualConvAutoencoder, autoencoder_layer_names
-from ..utils import batched_apply, check_images, torch_seeded, validate_image_data
+from ..utils import (as_image_batch, batched_apply, check_images, torch_seeded,
+                     validate_image_data)
 from ..utils._compat import Interval, StrOptions, _fit_context, check_is_fitted
 
 __all__ = ["HypercolumnExtractor", "to_pixel_features"]
@@ -80,13 +82,6 @@ def _training_patches(X, patch_size, max_patches, rng):
         x0 = rng.integers(0, w - pw + 1)
         out[k] = X[i, :, y0:y0 + ph, x0:x0 + pw]
     return out
-
-
-def _as_images(X_checked):
-    """Tabular rows ``(n, F)`` become one-band, one-row images ``(n, 1, 1, F)``."""
-    if X_checked.ndim == 2:
-        return X_checked[:, None, None, :]
-    return X_checked
 
 
 class HypercolumnExtractor(TransformerMixin, NetEstimatorMixin, BaseEstimator):
@@ -272,11 +267,11 @@ class HypercolumnExtractor(TransformerMixin, NetEstimatorMixin, BaseEstimator):
             if len(fitted) == 1 and X_checked.ndim == 2 and X_checked.shape[1] != fitted[0]:
                 validate_image_data(self, X, reset=False, image_shape=self.image_shape,
                                     allow_tabular=True)
-            return _as_images(X_checked)
+            return as_image_batch(X_checked, layout="row")
         X_checked = validate_image_data(
             self, X, reset=reset, image_shape=self.image_shape, allow_tabular=True
         )
-        return _as_images(X_checked)
+        return as_image_batch(X_checked, layout="row")
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import ndimage
 from sklearn.base import BaseEstimator, clone
 
-from ..utils import check_images, seed_from_random_state, validate_image_data
+from ..utils import as_image_batch, check_images, seed_from_random_state, validate_image_data
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, check_is_fitted
 from ._background import estimate_background
 from ._catalog import _drop_faint, labelled_max, make_catalog, trim_footprints
@@ -300,9 +300,7 @@ class HypercolumnSegmenter(BaseEstimator):
                 raise ValueError(msg)
         # float64: background statistics keep the precision a high sky level would eat
         X = check_images(X, dtype=np.float64, **kw)
-        if X.ndim == 2:
-            X = X[:, None, None, :]
-        return X
+        return as_image_batch(X, layout="row")  # tabular rows: one-row images
 
     def _detection_bands(self, n_bands):
         if self.detection_bands is None:

@@ -345,21 +345,27 @@ def validate_image_data(
     return X_checked
 
 
-def as_image_batch(X):
-    """4-D view of validated input: tabular rows become 1x1-pixel images of ``n_features`` bands.
+def as_image_batch(X, *, layout="pixel"):
+    """4-D view of validated input: tabular rows become images.
 
     The convention for tabular input of every image estimator that accepts it (see
-    docs/conventions.rst): a row of features is one pixel seen in as many bands, so per-band
-    statistics (scalers, normalisations) are per-feature statistics.
+    docs/conventions.rst). ``layout="pixel"`` (the default, for estimators whose statistics are
+    per band: scalers, normalisations, the denoiser): a row of features is one pixel seen in as
+    many bands, ``(n, n_features, 1, 1)``, so per-band statistics are per-feature statistics.
+    ``layout="row"`` (for spatial estimators: the hypercolumn network and the segmenter, whose
+    convolutions and detection need neighbouring pixels): a row is a one-band image one pixel
+    high, ``(n, 1, 1, n_features)``.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features) or (n_samples, bands, height, width)
         Output of :func:`check_images` / :func:`validate_image_data`.
+    layout : {"pixel", "row"}, default="pixel"
 
     Returns
     -------
-    X_images : ndarray of shape (n_samples, n_features, 1, 1) or the 4-D input itself
+    X_images : ndarray of shape (n_samples, n_features, 1, 1), (n_samples, 1, 1, n_features)
+        or the 4-D input itself
         A view; nothing is copied.
 
     Examples
@@ -368,7 +374,14 @@ def as_image_batch(X):
     >>> from galaxy_learn.utils import as_image_batch
     >>> as_image_batch(np.zeros((5, 3), np.float32)).shape
     (5, 3, 1, 1)
+    >>> as_image_batch(np.zeros((5, 3), np.float32), layout="row").shape
+    (5, 1, 1, 3)
     """
+    if layout not in ("pixel", "row"):
+        msg = f"The 'layout' parameter must be 'pixel' or 'row'. Got {layout!r}."
+        raise ValueError(msg)
+    if X.ndim == 2 and layout == "row":
+        return X[:, None, None, :]
     if X.ndim == 2:
         return X[:, :, None, None]
     return X
