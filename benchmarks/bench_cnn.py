@@ -285,6 +285,8 @@ def render_markdown(record):
           "command sets `OMP_NUM_THREADS`. Seconds are wall-clock; `fit CPU s` (where recorded) "
           "is the process's CPU time during the fit (`time.process_time`), close to what the "
           "fit takes with the machine to itself at one thread.", ""]
+    if record.get("note"):
+        md += [record["note"], ""]
     machine = record["machine"]
     md += ["| machine | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in machine.items()] + [""]
     for name in SECTIONS:
@@ -292,7 +294,7 @@ def render_markdown(record):
             continue
         sec = secs[name]
         rows = sec["rows"]
-        md += [f"## {sec['title']}", ""]
+        md += [f"## {SECTION_TITLES[name]}", ""]
         md += [_run_line(meta) for meta in [sec] + sec.get("more_runs", [])] + [""]
         if not rows:
             md += ["No rows (data not found).", ""]
@@ -306,7 +308,9 @@ def render_markdown(record):
                   _mean_sd([r["auc"] for r in rows]), _mean_sd([r["auc_r_lt_21"] for r in rows]),
                   _mean_sd([r["accuracy"] for r in rows])]]))
             md += ["", "Per seed: " + "; ".join(
-                f"seed {r['seed']}: AUC r<21 {r['auc_r_lt_21']:.4f}, {r['epoch_s']:.1f} s/epoch"
+                f"seed {r['seed']}: AUC r<21 {r['auc_r_lt_21']:.4f}, {r['epoch_s']:.1f} s/epoch "
+                f"(median; fastest {min(r['epoch_s_all']):.1f})"
+                + (f", fit {r['fit_cpu_s']:.0f} CPU s" if "fit_cpu_s" in r else "")
                 for r in rows) + ".", ""]
         elif name == "sim-epoch":
             md.append(_md_table(
@@ -417,7 +421,9 @@ def _merge_section(sections, name, sec):
     old["rows"] = sorted([r for r in old["rows"] if r.get(key, 0) not in reps] + sec["rows"],
                          key=lambda r: r.get(key, 0))
     meta = {k: v for k, v in sec.items() if k not in ("rows", "title", "note", "more_runs")}
-    old.setdefault("more_runs", []).append(meta)
+    own = {k: v for k, v in old.items() if k in meta}
+    if meta != own and meta not in old.setdefault("more_runs", []):  # merged once
+        old["more_runs"].append(meta)
 
 
 def _run_line(meta):
@@ -446,6 +452,8 @@ def run_defaults_study(args, argv):
     data = None
     for section in args.sections:
         load_before, t = _load(), time.perf_counter()
+        commit = _git("rev-parse", "--short", "HEAD")  # the code this section runs
+        modified = bool(_git("status", "--porcelain", "--", "galaxy_learn"))
         if section.startswith("sim"):
             data = _simulated(args) if data is None else data
             rows = {"sim": section_sim, "sim-epoch": section_sim_epoch,
@@ -462,8 +470,7 @@ def run_defaults_study(args, argv):
             rows = sorted(kept + rows, key=lambda r: r.get(key, 0))
         record["sections"][section] = {
             "title": SECTION_TITLES[section], "note": SECTION_NOTES[section], "rows": rows,
-            "command": command, "commit": _git("rev-parse", "--short", "HEAD"),
-            "modified": bool(_git("status", "--porcelain", "--", "galaxy_learn")),
+            "command": command, "commit": commit, "modified": modified,
             "date": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
             "load_before": load_before, "load_after": _load(),
             "seconds": time.perf_counter() - t, "torch_threads": torch.get_num_threads(),
