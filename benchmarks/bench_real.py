@@ -275,9 +275,10 @@ def main():
                     r["method"] = {"mission line": "weight 8",
                                    "weight 32": "mission line"}.get(r["method"], r["method"])
         info = {}
-        for rec in records:
-            info.update(rec.get("data", {}).get("datasets") or rec.get("data", {}))
-        info.pop("rows", None)
+        for rec in records:  # newer records carry "datasets"; the oldest kept it in "data"
+            data = rec.get("data", {})
+            info.update(data.get("datasets") or
+                        {k: v for k, v in data.items() if k not in ("rows", "datasets")})
         sources = [run for rec in records for run in _source_runs(rec)]
         note = ("Runs made while the default `psf_statistic_weight` was 8: their \"weight 32\" "
                 "variant (same fits; the weight only scales the column) is listed as the "
