@@ -57,7 +57,10 @@ def estimate_widths(X):
 def spread_values(X, fwhm):
     """SPREAD_MODEL of each cutout (NaN-masked pixels count as 0; 0 where unmeasurable);
     ``fwhm`` in pixels, per band or per cutout and band."""
-    X = np.nan_to_num(np.asarray(X, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    X = np.asarray(X)
+    finite = np.isfinite(X)
+    if not finite.all():  # a copy only where pixels are masked
+        X = np.where(finite, X, 0.0)
     values = spread_model(X, fwhm, bands=_bands(X.shape[1]))
     return np.nan_to_num(values, nan=0.0)
 

@@ -196,7 +196,9 @@ def spread_model(X, psf_fwhm, *, bands="auto", center="centroid", profile="moffa
     >>> bool(abs(s[0]) < 1e-6 and s[1] > 0.005)
     True
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X)
+    if X.dtype.kind not in "fiub":
+        X = np.asarray(X, dtype=np.float64)
     if X.ndim != 4:
         msg = f"X must be 4-D (n_samples, n_bands, height, width); got shape {X.shape}."
         raise ValueError(msg)
@@ -205,6 +207,8 @@ def spread_model(X, psf_fwhm, *, bands="auto", center="centroid", profile="moffa
         raise ValueError(msg)
     n, n_bands, H, W = X.shape
     band_idx = _resolve_bands(bands, n_bands)
+    # float64 copies of the bands used only (a float32 survey stack is read once)
+    planes = {b: np.asarray(X[:, b], dtype=np.float64) for b in band_idx}
     # quantised as render_psf does, so that the extended model's scale (a fraction of the
     # FWHM) takes the same few values and its rendered images are reused
     fwhm = np.round(_check_psf_fwhm(psf_fwhm, n, n_bands) / _FWHM_STEP) * _FWHM_STEP
@@ -220,9 +224,9 @@ def spread_model(X, psf_fwhm, *, bands="auto", center="centroid", profile="moffa
         # the central pixels: measured on a 25x25 crop, in the used bands only
         centers = np.full((n, n_bands, 2), np.nan)
         h = min(12, cx0, cy0, W - 1 - cx0, H - 1 - cy0)
-        crop = X[:, :, cy0 - h:cy0 + h + 1, cx0 - h:cx0 + h + 1]
         for b in band_idx:
-            centers[:, b] = find_centers(crop[:, b]) + np.array([cx0 - h, cy0 - h])
+            crop = planes[b][:, cy0 - h:cy0 + h + 1, cx0 - h:cx0 + h + 1]
+            centers[:, b] = find_centers(crop) + np.array([cx0 - h, cy0 - h])
     else:
         centers = np.asarray(center, dtype=np.float64)
         if centers.shape != (n, n_bands, 2):
@@ -231,12 +235,12 @@ def spread_model(X, psf_fwhm, *, bands="auto", center="centroid", profile="moffa
     num = np.zeros(n)
     den = np.zeros(n)
     for b in band_idx:
-        sigma_pix = _border_sigma(X[:, b])
+        sigma_pix = _border_sigma(planes[b])
         halves = np.ceil(window * fwhm[:, b]).astype(int)
         halves = np.clip(halves, 3, min(cx0, cy0, W - 1 - cx0, H - 1 - cy0))
         for half in np.unique(halves):
             idx = np.flatnonzero(halves == half)
-            p = X[idx, b, cy0 - half:cy0 + half + 1, cx0 - half:cx0 + half + 1]
+            p = planes[b][idx, cy0 - half:cy0 + half + 1, cx0 - half:cx0 + half + 1]
             off = centers[idx, b] - np.array([cx0, cy0])
             g = np.stack([render_psf(half, o, f, profile=profile, beta=beta)
                           for o, f in zip(off, fwhm[idx, b])])
