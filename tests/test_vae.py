@@ -263,6 +263,41 @@ def test_dimmed_copies_keep_the_sky_noise_and_scale_the_signal():
     assert out.dtype == np.float32 and not np.shares_memory(out, X)
 
 
+def test_dimmed_window_dims_the_crop_and_copies_the_rest():
+    """With the crop a scaling keeps, only those pixels are dimmed (the same distribution as a
+    whole-stamp dimming there); the others are copied, and the input is untouched."""
+    from galaxy_learn.encoders._vae_inputs import _dimmed
+    from galaxy_learn.utils import central_crop_slices
+
+    rng = np.random.default_rng(0)
+    sigma = np.array([1.0, 3.0], dtype=np.float32)
+    X = (rng.normal(size=(3000, 2, 12, 12)) * sigma[None, :, None, None]).astype(np.float32)
+    X[:, :, 6, 6] += 100.0
+    X0 = X.copy()
+    window = central_crop_slices(12, 12, 6)
+    out = _dimmed(X, sigma, 2.5, np.random.default_rng(1), window=window)
+    np.testing.assert_array_equal(X, X0)
+    inside = np.zeros((12, 12), dtype=bool)
+    inside[window] = True
+    np.testing.assert_array_equal(out[:, :, ~inside], X[:, :, ~inside])
+    full = _dimmed(X, sigma, 2.5, np.random.default_rng(2))
+    for band in range(2):  # crop pixels: same peak scaling and sky noise as whole-stamp dimming
+        assert np.median(out[:, band, 6, 6]) == pytest.approx(np.median(full[:, band, 6, 6]),
+                                                              rel=0.05)
+        np.testing.assert_allclose(out[:, band, 3:5, 3:9].std(), sigma[band], rtol=0.03)
+
+
+def test_default_scaling_dims_only_the_central_crop():
+    from galaxy_learn.datasets import make_star_galaxy_cutouts
+
+    X, _, _ = make_star_galaxy_cutouts(40, image_size=40, random_state=0)
+    enc = VAEEncoder(n_ensemble=1, max_epochs=1, channels=(4, 8), hidden_units=8,
+                     psf_statistic=None, random_state=0).fit(X)
+    assert enc.scaler_.crop == 32
+    assert enc._dimming_window(X, None) == (slice(4, 36), slice(4, 36))
+    assert enc._dimming_window(X, np.full(len(X), 1.4)) is None  # resampled after dimming
+
+
 def test_dimming_trains_on_dimmed_inputs_and_is_deterministic(images):
     X = images
     X0 = X.copy()

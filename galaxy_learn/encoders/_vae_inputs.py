@@ -9,7 +9,8 @@ import numpy as np
 from sklearn.base import clone
 
 from ..preprocessing import psf_rescale
-from ..utils import border_sigma, check_psf_fwhm, iter_chunks, validate_image_data
+from ..utils import (border_sigma, central_crop_slices, check_psf_fwhm, iter_chunks,
+                     validate_image_data)
 from ._psf_statistic import applies_to, estimate_widths, location, psf_statistic, spread_values
 
 # Defaults of the internal scaling, chosen by the study of the user guide page "The VAE and its
@@ -36,18 +37,28 @@ def _auto_scaler(input_shape):
     return ImageScaler(method=_AUTO_METHOD, crop=crop, per_band=_AUTO_PER_BAND)
 
 
-def _dimmed(X, sigma, dimming, rng):
+def _dimmed(X, sigma, dimming, rng, window=None):
     """Images made Δm ~ U(0, ``dimming``) magnitudes fainter at the same sky noise.
 
     ``a·x + sqrt(1 − a²)·σ_band·ε`` with ``a = 10^(−0.4 Δm)``: the signal is scaled by ``a`` and
     the sky noise already in the image (scaled to ``a·σ``) is topped up to ``σ`` again, so the
     result looks like the same object observed Δm fainter in the same survey (source shot noise,
-    small against the sky for most objects, is not re-simulated).
+    small against the sky for most objects, is not re-simulated). With ``window`` (row and
+    column slices) only those pixels are dimmed and the others are copied as they are: for a
+    scaling that keeps a central crop and discards the rest (noise is drawn for the crop only).
     """
     a = (10.0 ** (-0.4 * rng.uniform(0.0, dimming, len(X)))).astype(np.float32)
+    a4 = a[:, None, None, None]
     top_up = np.sqrt(1.0 - a**2)[:, None, None, None] * sigma[None, :, None, None]
-    noise = rng.standard_normal(X.shape, dtype=np.float32)
-    return a[:, None, None, None] * np.asarray(X, dtype=np.float32) + top_up * noise
+    X = np.asarray(X, dtype=np.float32)
+    if window is None:
+        return a4 * X + top_up * rng.standard_normal(X.shape, dtype=np.float32)
+    rows, cols = window
+    out = X.copy()
+    region = X[:, :, rows, cols]
+    out[:, :, rows, cols] = a4 * region + top_up * rng.standard_normal(region.shape,
+                                                                     dtype=np.float32)
+    return out
 
 
 def _allows_nonfinite(scaling):
@@ -165,10 +176,23 @@ class VAEInputMixin:
         if not self.dimming or self.sky_sigma_ is None:
             return Xs
         rng = np.random.default_rng(seed)
+        window = self._dimming_window(X, fwhm)
         chunks = self._prepared_chunks(
-            X, fwhm, dim=lambda chunk: _dimmed(chunk, self.sky_sigma_, self.dimming, rng))
+            X, fwhm,
+            dim=lambda chunk: _dimmed(chunk, self.sky_sigma_, self.dimming, rng, window=window))
         x_in = np.concatenate([xs for _, _, xs in chunks])
         return {"x": Xs, "x_in": x_in}
+
+    def _dimming_window(self, X, fwhm):
+        """The pixels the network sees when the scaling is an ``ImageScaler`` keeping a central
+        crop (the default for stamps above 32 px), else None (all of them). With ``psf_fwhm``
+        the stamps are resampled after dimming, which moves pixels: None."""
+        from ..preprocessing import ImageScaler
+
+        crop = getattr(self.scaler_, "crop", None)
+        if fwhm is not None or crop is None or not isinstance(self.scaler_, ImageScaler):
+            return None
+        return central_crop_slices(X.shape[2], X.shape[3], crop)
 
     def _fit_psf_statistic(self, X, rescaled, fwhm):
         """The PSF width (measured on the PSF-matched cutouts ``rescaled``) and the location of

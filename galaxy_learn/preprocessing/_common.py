@@ -1,7 +1,7 @@
 """Helpers shared by the preprocessing transformers: input validation and layout, central crops."""
 import numpy as np
 
-from ..utils import validate_image_data
+from ..utils import central_crop_slices, validate_image_data
 
 
 def read_images(estimator, X, *, reset, allow_nonfinite=True):
@@ -38,10 +38,7 @@ def restore_layout(Z, ndim):
     return Z
 
 
-def crop_slices(height, width, size):
-    """Row and column slices of the central ``size x size`` pixels (extra pixel bottom/right)."""
-    top, left = (height - size) // 2, (width - size) // 2
-    return slice(top, top + size), slice(left, left + size)
+crop_slices = central_crop_slices  # the one definition is public in utils
 
 
 def check_crop_size(size, images, *, name):

@@ -14,6 +14,7 @@ from ._stats import (
 from ._torch import batched_apply, resolve_device, seed_from_random_state, torch_seeded
 from ._validation import (
     as_image_batch,
+    central_crop_slices,
     check_dynamic_range,
     check_image_shape,
     check_images,
@@ -28,6 +29,7 @@ __all__ = [
     "as_image_batch",
     "band_pixels",
     "batched_apply",
+    "central_crop_slices",
     "border_mask",
     "border_sigma",
     "check_dynamic_range",

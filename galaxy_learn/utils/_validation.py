@@ -17,7 +17,6 @@ Conventions (written once here, documented in docs/conventions.rst):
   than 16 pixels are refused with the fix (``np.moveaxis(X, -1, 1)``): read as channel-first they
   would be ``height`` bands of ``width x channels`` images, and give garbage silently.
 """
-import numbers
 
 import numpy as np
 
@@ -343,6 +342,21 @@ def validate_image_data(
     if reset:
         estimator.input_shape_ = tuple(int(s) for s in shape)
     return X_checked
+
+
+def central_crop_slices(height, width, size):
+    """Row and column slices of the central ``size x size`` pixels of a ``height x width`` image
+    (the extra pixel of an odd margin at the bottom / right): the crop of
+    :class:`~galaxy_learn.preprocessing.CenterCrop` and ``ImageScaler(crop=...)``.
+
+    Examples
+    --------
+    >>> from galaxy_learn.utils import central_crop_slices
+    >>> central_crop_slices(64, 64, 32)
+    (slice(16, 48, None), slice(16, 48, None))
+    """
+    top, left = (height - size) // 2, (width - size) // 2
+    return slice(top, top + size), slice(left, left + size)
 
 
 def as_image_batch(X, *, layout="pixel"):
