@@ -9,6 +9,7 @@ scales to survey catalogues through :class:`~galaxy_learn.manifold.LandmarkIsoma
 With ``class_prior="auto"`` the fraction itself is estimated from the score (a two-component
 Student-t mixture), so no number has to be guessed.
 """
+import functools
 import numbers
 import warnings
 
@@ -412,26 +413,18 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
         s_sub = s
         if s.size > _MAX_CALIBRATION_SAMPLES:
             s_sub = s[rng.choice(s.size, _MAX_CALIBRATION_SAMPLES, replace=False)]
-        fitted = []
-
-        def mixture():  # the t mixture of class_prior="auto" and of the "narrow" rule
-            if not fitted:
-                s_prior = s_sub
-                if s_sub.size > _PRIOR_MAX_SAMPLES:
-                    s_prior = s_sub[rng.choice(s_sub.size, _PRIOR_MAX_SAMPLES, replace=False)]
-                fitted.append(_fit_prior_mixture(s_prior))
-            return fitted[0]
-
-        auto = isinstance(self.class_prior, str)
-        if auto:  # fitted first, so that its subsample is drawn as before
-            mixture()
+        s_prior = s_sub
+        if s_sub.size > _PRIOR_MAX_SAMPLES:
+            s_prior = s_sub[rng.choice(s_sub.size, _PRIOR_MAX_SAMPLES, replace=False)]
+        # the t mixture of class_prior="auto" and of the "narrow" rule, fitted once if needed
+        mixture = functools.cache(lambda: _fit_prior_mixture(s_prior))
         self.orientation_, self.orientation_source_ = self._orient(s, y, reference, mixture)
-        if not auto:
-            prior = float(self.class_prior)
-        else:
+        if isinstance(self.class_prior, str):  # "auto"
             # within (1/n, 1 - 1/n): the cut always leaves an object on each side
             lo = 1.0 / s.size
             prior = float(np.clip(mixture().side_weight(self.orientation_), lo, 1.0 - lo))
+        else:
+            prior = float(self.class_prior)
         self.class_prior_ = prior
         self.threshold_ = float(np.quantile(self.orientation_ * s, 1.0 - prior))
         scale = _score_scale(s_sub)

@@ -491,23 +491,22 @@ class VAEEncoder(VAEInputMixin, VAEGenerativeMixin, ClassNamePrefixFeaturesOutMi
         -------
         self : VAEEncoder
         """
-        self._fit(X, psf_fwhm)
+        self._check_latent_params()
+        self._fit(X, psf_fwhm, epochs=self.max_epochs,
+                  resume=self.warm_start and hasattr(self, "net_"))
         return self
 
-    def _fit(self, X, psf_fwhm):
-        """Fit; return the validated ``X`` and ``psf_fwhm``, the codes of the training cutouts and
-        their PSF statistic (None when warm-starting or without one)."""
-        self._check_latent_params()
-        if self.warm_start and hasattr(self, "net_"):
-            X = self._check_X(X, reset=False)
-            fwhm = self._check_psf(X, psf_fwhm, reset=False)
-            codes = self._train(X, self._prepare(X, fwhm), epochs=self.max_epochs, first=False,
-                                fwhm=fwhm)
+    def _fit(self, X, psf_fwhm, *, epochs, resume):
+        """Train for ``epochs`` (continuing the fitted net with ``resume``); return the
+        validated ``X`` and ``psf_fwhm``, the codes of the training cutouts and their PSF
+        statistic (None when resuming or without one)."""
+        X = self._check_X(X, reset=not resume)
+        fwhm = self._check_psf(X, psf_fwhm, reset=not resume)
+        if resume:
+            codes = self._train(X, self._prepare(X, fwhm), epochs=epochs, first=False, fwhm=fwhm)
             return X, fwhm, codes, None
-        X = self._check_X(X, reset=True)
-        fwhm = self._check_psf(X, psf_fwhm, reset=True)
         Xs, values = self._fit_prepare(X, fwhm)
-        return X, fwhm, self._train(X, Xs, epochs=self.max_epochs, fwhm=fwhm), values
+        return X, fwhm, self._train(X, Xs, epochs=epochs, fwhm=fwhm), values
 
     def partial_fit(self, X, y=None, *, psf_fwhm=None):
         """Train one more epoch on ``X`` (initialising on the first call).
@@ -518,16 +517,11 @@ class VAEEncoder(VAEInputMixin, VAEGenerativeMixin, ClassNamePrefixFeaturesOutMi
         -------
         self : VAEEncoder
         """
-        if not hasattr(self, "net_"):
+        resume = hasattr(self, "net_")
+        if not resume:
             self._validate_params()
             self._check_latent_params()
-            X = self._check_X(X, reset=True)
-            fwhm = self._check_psf(X, psf_fwhm, reset=True)
-            self._train(X, self._fit_prepare(X, fwhm)[0], epochs=1, fwhm=fwhm)
-            return self
-        X = self._check_X(X, reset=False)
-        fwhm = self._check_psf(X, psf_fwhm, reset=False)
-        self._train(X, self._prepare(X, fwhm), epochs=1, first=False, fwhm=fwhm)
+        self._fit(X, psf_fwhm, epochs=1, resume=resume)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -535,7 +529,9 @@ class VAEEncoder(VAEInputMixin, VAEGenerativeMixin, ClassNamePrefixFeaturesOutMi
         """Fit, then return the codes of ``X``: ``fit(X).transform(X)``, computed once (the codes
         and the PSF statistic of the training cutouts are those the fit computed; what a
         :class:`~sklearn.pipeline.Pipeline` calls)."""
-        X, fwhm, codes, values = self._fit(X, psf_fwhm)
+        self._check_latent_params()
+        X, fwhm, codes, values = self._fit(X, psf_fwhm, epochs=self.max_epochs,
+                                           resume=self.warm_start and hasattr(self, "net_"))
         if getattr(self, "psf_statistic_fwhm_", None) is None:
             return codes
         return np.concatenate([codes, self._psf_column(X, fwhm, values)], axis=1)

@@ -8,7 +8,7 @@ estimator inherits. The network and its training are in ``_vae.py``.
 import numpy as np
 from sklearn.base import clone
 
-from ..preprocessing import psf_rescale
+from ..preprocessing import ImageScaler, psf_rescale
 from ..utils import (border_sigma, central_crop_slices, check_psf_fwhm, iter_chunks,
                      validate_image_data)
 from ._psf_statistic import applies_to, estimate_widths, location, psf_statistic, spread_values
@@ -28,8 +28,6 @@ _AUTO_PER_BAND = True
 
 def _auto_scaler(input_shape):
     """The ``scaling="auto"`` transformer for images of ``input_shape`` or tabular data."""
-    from ..preprocessing import ImageScaler
-
     if len(input_shape) == 1:
         return ImageScaler(method="zscore")
     _, h, w = input_shape
@@ -187,8 +185,6 @@ class VAEInputMixin:
         """The pixels the network sees when the scaling is an ``ImageScaler`` keeping a central
         crop (the default for stamps above 32 px), else None (all of them). With ``psf_fwhm``
         the stamps are resampled after dimming, which moves pixels: None."""
-        from ..preprocessing import ImageScaler
-
         crop = getattr(self.scaler_, "crop", None)
         if fwhm is not None or crop is None or not isinstance(self.scaler_, ImageScaler):
             return None

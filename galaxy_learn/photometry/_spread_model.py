@@ -78,15 +78,11 @@ def _render_cached(half, kx, ky, fwhm, profile, beta, extension):
     """Window of ``2 * half + 1`` pixels with the profile centred ``(kx, ky)`` samples off."""
     s = _OVERSAMPLE
     n = (2 * half + 1) * s
-    if max(abs(kx), abs(ky)) <= _MARGIN * s:
-        fine = _fine_model(half, fwhm, profile, beta, extension)
-        x0, y0 = _MARGIN * s - kx, _MARGIN * s - ky
-        win = fine[y0:y0 + n, x0:x0 + n]
-    else:  # far off-centre (a given centre): the padded image shifted by whole samples
-        big = max(abs(kx), abs(ky)) // s + 1
-        fine = _fine_model(half + big, fwhm, profile, beta, extension)
-        x0, y0 = (big + _MARGIN) * s - kx, (big + _MARGIN) * s - ky
-        win = fine[y0:y0 + n, x0:x0 + n]
+    k = max(abs(kx), abs(ky))
+    big = 0 if k <= _MARGIN * s else k // s + 1  # far off-centre (a given centre): more padding
+    fine = _fine_model(half + big, fwhm, profile, beta, extension)
+    x0, y0 = (big + _MARGIN) * s - kx, (big + _MARGIN) * s - ky
+    win = fine[y0:y0 + n, x0:x0 + n]
     return win.reshape(2 * half + 1, s, 2 * half + 1, s).sum(axis=(1, 3))
 
 
