@@ -134,3 +134,51 @@ def test_symmetric_template_finds_a_companion_that_is_no_peak():
     with pytest.raises(ValueError, match="deblend_symmetry"):
         HypercolumnSegmenter(deblend_symmetry=-1.0).fit(np.random.default_rng(0).normal(
             size=(1, 1, 16, 16)))
+
+
+def _red_field(rng, faint_amp):
+    """Five unit-noise bands; bright sources and one faint source at (64, 64), all with flux in
+    bands 2-4 only (a red SED: nothing in u and g)."""
+    shape = (128, 128)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    psf = [(x, y, 30.0) for x, y in [(20, 20), (100, 25), (25, 105), (105, 100)]]
+    psf.append((64, 64, faint_amp))
+    model = sum(a * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 1.5**2)) for x, y, a in psf)
+    sed = np.array([0.0, 0.0, 1.0, 1.0, 1.0])
+    return rng.normal(size=(1, 5) + shape) + sed[None, :, None, None] * model
+
+
+def test_sed_weighting_detects_a_faint_red_source_the_variance_sum_misses():
+    # the inverse-variance sum gives the two empty bands the same weight as the three that hold
+    # the light: S/N 3 f / sqrt(5); weighting by the objects' SED recovers 3 f / sqrt(3), 1.29x
+    rng = np.random.default_rng(3)
+    X = _red_field(rng, faint_amp=1.45)
+    sigs = {}
+    for weights in ("inverse_variance", "sed"):
+        seg = HypercolumnSegmenter(band_weights=weights).fit(X)
+        _, sig, scale, _ = seg._detection(seg._validate_X(X, reset=False)[0])
+        sigs[weights] = sig[62:67, 62:67].max()
+        labels = seg.label(X)[0]
+        assert labels.max() == (4 if weights == "inverse_variance" else 5)
+        assert (labels[64, 64] > 0) == (weights == "sed")
+    assert sigs["sed"] / sigs["inverse_variance"] == pytest.approx(np.sqrt(5 / 3), rel=0.1)
+
+
+@pytest.mark.parametrize("sed", [None, [0.1, 0.5, 1.0, 1.4, 1.7], [0.0, 0.0, 1.0, 0.0, 0.0]])
+def test_detection_image_has_unit_noise_for_any_band_weights(sed):
+    from galaxy_learn.segmentation._detect import band_residuals, detection_image
+
+    rng = np.random.default_rng(1)
+    rms = np.array([0.05, 0.02, 0.024, 0.04, 0.16])
+    bands = 100.0 + rms[:, None, None] * rng.normal(size=(5, 256, 256))
+    bad = np.zeros((256, 256), dtype=bool)
+    d, zero_noise = detection_image(*band_residuals(bands, bad), bad, sed)
+    assert not zero_noise
+    assert np.std(d) == pytest.approx(1.0, abs=0.03)
+
+
+def test_sed_weighting_keeps_noise_frames_empty():
+    rng = np.random.default_rng(2)
+    for sky, sigma in [(0.0, 1.0), (6852.0, 65.0)]:
+        X = sky + sigma * rng.normal(size=(1, 5, 400, 400))
+        assert HypercolumnSegmenter().fit(X).label(X).max() == 0

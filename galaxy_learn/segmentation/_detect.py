@@ -1,8 +1,13 @@
 """Matched-filter detection with a calibrated false-positive rate.
 
 1. Each detection band is background-subtracted (:func:`estimate_background`) and the bands are
-   combined with inverse-variance weights into a detection image ``d`` of unit noise per pixel:
-   ``d = sum_b (x_b - bkg_b) / rms_b**2 / sqrt(sum_b 1 / rms_b**2)``.
+   combined into a detection image ``d`` of unit noise per pixel, weighting each band by the
+   expected source flux over its variance: ``d = sum_b s_b (x_b - bkg_b) / rms_b**2 /
+   sqrt(sum_b s_b**2 / rms_b**2)`` (:func:`detection_image`), the linear combination of
+   highest S/N for sources of SED ``s`` (Szalay, Connolly & Szokoly 1999). ``s = 1`` is the
+   inverse-variance sum; the segmenter takes ``s`` as the median SED of the objects found on
+   that sum (:func:`object_sed`). Any ``s`` leaves ``d`` with unit Gaussian noise, so the
+   false-positive rate below holds whatever the weights.
 2. ``d`` is smoothed by a Gaussian of ``smoothing`` pixels (the PSF scale: a matched filter for
    faint point sources). For white noise the smoothed image has noise ``sqrt(sum(k**2))`` (``k``
    the discrete kernel, restricted to valid pixels near edges and masks); the noise is also
@@ -32,8 +37,8 @@ from scipy.special import ndtr
 from ._background import estimate_background, robust_sigma
 from ._catalog import labelled_max
 
-__all__ = ["detect_sources", "detection_image", "expected_false_detections",
-           "sky_noise_scale", "smoothed_significance"]
+__all__ = ["band_residuals", "detect_sources", "detection_image", "expected_false_detections",
+           "object_sed", "sky_noise_scale", "smoothed_significance"]
 
 _SKY_SAMPLES = 50_000
 
@@ -83,18 +88,16 @@ def expected_false_detections(shape, threshold, smoothing):
                  + 2 * (H + W) * math.sqrt(lam) / (4 * math.pi) * tail + ndtr(-t))
 
 
-def detection_image(bands, bad, *, mesh_size=64, filter_size=3):
-    """Background-subtracted, inverse-variance weighted sum of ``bands`` ``(B, H, W)`` with unit
-    noise per pixel; 0 on ``bad`` pixels. Returns ``(d, zero_noise, mean_flux)``: ``zero_noise``
-    is True when no band has measurable noise (a constant or fully masked image), ``mean_flux``
-    the band mean of the background-subtracted bands."""
-    num = np.zeros(bands.shape[1:])
-    flux = np.zeros(bands.shape[1:])
-    wsum = np.zeros(bands.shape[1:])
-    for band in bands:
+def band_residuals(bands, bad, *, mesh_size=64, filter_size=3):
+    """Background-subtracted bands and their RMS maps: ``(residuals, rms)``, each ``(B, H, W)``,
+    residuals 0 on ``bad`` pixels. A band without measurable noise (constant, or fully masked)
+    has an RMS map of zeros and takes no part in the detection image."""
+    residuals = np.zeros(bands.shape)
+    rms_maps = np.zeros(bands.shape)
+    for b, band in enumerate(bands):
         bkg, rms = estimate_background(band, mask=bad, mesh_size=mesh_size,
                                        filter_size=filter_size)
-        flux += np.where(bad, 0.0, band - bkg) / len(bands)
+        residuals[b] = np.where(bad, 0.0, band - bkg)
         positive = rms[rms > 0]
         if positive.size == 0:
             # clipping can leave only equal values on a handful of pixels: fall back to the
@@ -103,13 +106,49 @@ def detection_image(bands, bad, *, mesh_size=64, filter_size=3):
             if not spread > 0:
                 continue
             rms = positive = np.full(band.shape, spread)
-        rms = np.where(rms > 0, rms, np.median(positive))
-        w = 1.0 / rms**2
-        num += np.where(bad, 0.0, band - bkg) * w
-        wsum += w
+        rms_maps[b] = np.where(rms > 0, rms, np.median(positive))
+    return residuals, rms_maps
+
+
+def detection_image(residuals, rms, bad, sed=None):
+    """Unit-noise detection image of background-subtracted bands ``residuals`` ``(B, H, W)``
+    with RMS maps ``rms``: ``d = sum_b s_b r_b / rms_b**2 / sqrt(sum_b s_b**2 / rms_b**2)``, the
+    matched filter in colour for sources of spectral energy distribution ``s`` (flux per band,
+    any normalisation; None: equal flux in every band, the inverse-variance sum). Its S/N for a
+    source of that SED is ``sqrt(sum_b (f_b / rms_b)**2)``, the most any linear combination of
+    the bands reaches (Szalay, Connolly & Szokoly 1999, AJ 117, 68, section 2). 0 on ``bad``
+    pixels. Returns ``(d, zero_noise)``: ``zero_noise`` is True when no band has measurable noise
+    (a constant or fully masked image)."""
+    s = np.ones(len(residuals)) if sed is None else np.asarray(sed, dtype=np.float64)
+    num = np.zeros(residuals.shape[1:])
+    wsum = np.zeros(residuals.shape[1:])
+    for sb, r, sigma in zip(s, residuals, rms):
+        if not sb > 0 or not sigma.any():
+            continue
+        w = sb / sigma**2
+        num += r * w
+        wsum += sb * w
     if not wsum.any():
-        return np.zeros(bands.shape[1:]), True, flux
-    return np.where(bad, 0.0, num / np.sqrt(wsum)), False, flux
+        return np.zeros(residuals.shape[1:]), True
+    return np.where(bad, 0.0, num / np.sqrt(wsum)), False
+
+
+def object_sed(residuals, labels):
+    """Typical spectral energy distribution of the objects of ``labels``: per band, the median
+    over objects of the object's flux in that band divided by its flux summed over bands (each
+    object counts once, whatever its brightness); negative values are set to 0. None when no
+    object has a positive summed flux."""
+    ids = np.unique(labels)
+    ids = ids[ids > 0]
+    if ids.size == 0:
+        return None
+    flux = np.stack([ndimage.sum(r, labels, ids) for r in residuals], axis=1)
+    total = flux.sum(axis=1)
+    ok = total > 0
+    if not ok.any():
+        return None
+    sed = np.clip(np.median(flux[ok] / total[ok, None], axis=0), 0.0, None)
+    return sed if sed.any() else None
 
 
 def _gauss1d(smoothing):

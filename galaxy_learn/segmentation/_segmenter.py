@@ -18,8 +18,8 @@ from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, chec
 from ._background import estimate_background
 from ._catalog import _drop_faint, labelled_max, make_catalog, trim_footprints
 from ._deblend import deblend_watershed
-from ._detect import (detect_sources, detection_image, expected_false_detections, kernel_norm,
-                      smoothed_significance)
+from ._detect import (band_residuals, detect_sources, detection_image, expected_false_detections,
+                      kernel_norm, object_sed, smoothed_significance)
 from ._hypercolumns import HypercolumnExtractor
 from ._pixel_clusters import cluster_map, fit_pixel_clusters, object_rule
 
@@ -31,7 +31,11 @@ class HypercolumnSegmenter(BaseEstimator):
 
     **Detection** (both methods). Each detection band's sky background and RMS are estimated on
     a mesh and subtracted (:func:`estimate_background`); the bands are summed with
-    inverse-variance weights, smoothed by a Gaussian of ``smoothing`` pixels (a matched filter
+    weights ``s_b / rms_b**2`` (``band_weights="sed"``: ``s`` is the median spectral energy
+    distribution of the objects that the inverse-variance sum detects, the most sensitive linear
+    combination for such objects -- Szalay, Connolly & Szokoly 1999 -- a gain of ~10 % in S/N
+    over the inverse-variance sum for faint galaxies in ugriz, whose u and z fluxes are small
+    for the noise of those bands), smoothed by a Gaussian of ``smoothing`` pixels (a matched filter
     at the PSF scale) and divided by the noise of the *smoothed* image (white-noise propagation
     ``sqrt(sum(k**2))`` or the MAD measured on the empty sky -- pixels away from anything above
     3 sigma, so that sources do not count as noise -- whichever is larger): the detection
@@ -113,6 +117,12 @@ class HypercolumnSegmenter(BaseEstimator):
         Median filter (meshes) of the background maps.
     detection_bands : tuple of int, default=None
         Bands combined into the detection image (None: all).
+    band_weights : {"sed", "inverse_variance"}, default="sed"
+        Weights of the detection bands: ``"inverse_variance"`` sums them with weights
+        ``1 / rms_b**2`` (the best combination for sources of equal flux in every band);
+        ``"sed"`` then re-weights them by ``s_b / rms_b**2``, ``s`` the median SED (flux per band
+        over the object's summed flux) of the objects found on that sum, and detects again. The
+        detection image keeps unit noise either way. One band: the two are the same.
     n_clusters : int, default=64
         k of k-means (``method="hypercolumns"``).
     cluster_threshold : "auto" or float, default=2.0
@@ -203,6 +213,7 @@ class HypercolumnSegmenter(BaseEstimator):
         "background_mesh": [Interval(Integral, 2, None, closed="left")],
         "background_filter": [Interval(Integral, 1, None, closed="left")],
         "detection_bands": [tuple, list, None],
+        "band_weights": [StrOptions({"sed", "inverse_variance"})],
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "cluster_threshold": [StrOptions({"auto"}), Interval(Real, None, None, closed="neither")],
         "significance_weight": [Interval(Real, 0, None, closed="left")],
@@ -238,6 +249,7 @@ class HypercolumnSegmenter(BaseEstimator):
         background_mesh=64,
         background_filter=3,
         detection_bands=None,
+        band_weights="sed",
         n_clusters=64,
         cluster_threshold=2.0,
         significance_weight=3.0,
@@ -269,6 +281,7 @@ class HypercolumnSegmenter(BaseEstimator):
         self.background_mesh = background_mesh
         self.background_filter = background_filter
         self.detection_bands = detection_bands
+        self.band_weights = band_weights
         self.n_clusters = n_clusters
         self.cluster_threshold = cluster_threshold
         self.significance_weight = significance_weight
@@ -318,9 +331,10 @@ class HypercolumnSegmenter(BaseEstimator):
         """Unit-noise detection image, significance, smoothed-noise scale (1 for white noise)
         and band-mean background-subtracted flux of one image ``x`` (C, H, W)."""
         bad = ~np.isfinite(x).all(axis=0)
-        d, zero_noise, flux = detection_image(np.where(np.isfinite(x), x, 0.0)[self.detection_bands_],
-                                        bad, mesh_size=self.background_mesh,
+        bands = np.where(np.isfinite(x), x, 0.0)[self.detection_bands_]
+        residuals, rms = band_residuals(bands, bad, mesh_size=self.background_mesh,
                                         filter_size=self.background_filter)
+        d, zero_noise = detection_image(residuals, rms, bad)
         if zero_noise:
             msg = (
                 f"X[{index}] has no measurable noise (all pixels equal, e.g. all zeros, or all "
@@ -328,7 +342,17 @@ class HypercolumnSegmenter(BaseEstimator):
             )
             raise ValueError(msg)
         significance, noise_scale = smoothed_significance(d, bad, self.smoothing)
-        return d, significance, noise_scale, flux
+        if self.band_weights == "sed" and len(residuals) > 1:
+            found = detect_sources(significance, threshold=self.threshold,
+                                   footprint_threshold=self.grow_threshold,
+                                   min_area=self.min_area, fill_holes=False, mask=bad)
+            sed = object_sed(residuals, found)
+            if sed is not None:
+                d_sed, zero_noise = detection_image(residuals, rms, bad, sed)
+                if not zero_noise:
+                    d = d_sed
+                    significance, noise_scale = smoothed_significance(d, bad, self.smoothing)
+        return d, significance, noise_scale, residuals.mean(axis=0)
 
     # ------------------------------------------------------------------ hypercolumns
     def _make_scaler(self):
