@@ -73,6 +73,9 @@ def parse_args(argv=None):
     d = p.add_argument_group("defaults study")
     d.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     d.add_argument("--seeds", default="0,1,2", help="fit seeds of the 'sim' section")
+    d.add_argument("--candidate-channels", default=None,
+                   help="channels of the candidate (e.g. 24,48,96; default 16,32,64); use "
+                        "--out elsewhere so as not to mix candidates in one record")
     d.add_argument("--sim-train", type=int, default=10_000)
     d.add_argument("--sim-test", type=int, default=2_000)
     d.add_argument("--epoch-n", type=int, default=2_000, help="cutouts of the 'sim-epoch' timing")
@@ -470,6 +473,8 @@ def run_defaults_study(args, argv):
             rows = sorted(kept + rows, key=lambda r: r.get(key, 0))
         record["sections"][section] = {
             "title": SECTION_TITLES[section], "note": SECTION_NOTES[section], "rows": rows,
+            "configs": {k: {p: list(v) if isinstance(v, tuple) else v for p, v in c.items()}
+                        for k, c in CONFIGS.items()},
             "command": command, "commit": commit, "modified": modified,
             "date": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
             "load_before": load_before, "load_after": _load(),
@@ -758,6 +763,9 @@ def run_baselines(args, argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    if getattr(args, "candidate_channels", None):
+        CONFIGS["new defaults"]["channels"] = tuple(int(c)
+                                                    for c in args.candidate_channels.split(","))
     if args.baselines:
         run_baselines(args, argv)
     else:
