@@ -2,9 +2,10 @@
 
 Issue 19 asks ``ContrastiveDenoiser()`` to fit 1,400 Galaxy-Zoo-sized images (64x64, three
 bands) in <= 3 minutes on the 2-core machine with denoising and probe quality no lower than the
-defaults of before. This script measures, for each U-Net width (``base_channels``) and after
-each of several epoch counts of one training run (no learning-rate schedule, so the network
-after ``k`` epochs of a longer run is a ``max_epochs=k`` fit), on two data sets:
+defaults of before. This script measures named settings (``CONFIGS``: the former defaults, a
+narrower U-Net, and a cosine learning-rate schedule with bfloat16 training over fewer epochs),
+a constant-rate setting after each of several epoch counts of one run (no schedule, so the
+network after ``k`` epochs of a longer run is a ``max_epochs=k`` fit), on two data sets:
 
 * ``sim``: ``make_galaxy_images`` (gri, sky sigma 1, gain 1), 1,400 training images, 600
   held-out ones with their noiseless versions ``C``: foreground SSIM of ``denoise(X)`` vs ``C``
@@ -25,7 +26,8 @@ depend on the load.
 Usage::
 
     python benchmarks/bench_denoiser_defaults.py --quick
-    python benchmarks/bench_denoiser_defaults.py --widths 16 8 --seeds 0 1 2 3 4
+    python benchmarks/bench_denoiser_defaults.py --configs before --seeds 0 1 --name a
+    python benchmarks/bench_denoiser_defaults.py --assemble results/a.json b.log ...
 """
 import os
 import time
@@ -160,13 +162,27 @@ class EvaluateAt(Callback):
         self.t0 = time.perf_counter()
 
 
-def step_flops(width, n_bands, size, batch_size):
+#: The settings compared (everything else at the estimator's defaults). A constant learning
+#: rate is evaluated after each of ``--epochs`` of one run; a schedule only at its end.
+CONFIGS = {
+    "before": dict(base_channels=16, max_epochs=20, lr_schedule="constant",
+                   precision="float32"),
+    "8 channels": dict(base_channels=8, max_epochs=12, lr_schedule="constant",
+                       precision="float32"),
+    "cosine, bf16, 8 epochs": dict(base_channels=16, max_epochs=8, lr_schedule="cosine",
+                                   precision="auto"),
+}
+#: rows of the first runs of this script (before it named its settings) by their width
+_BY_WIDTH = {16: "before", 8: "8 channels"}
+
+
+def step_flops(params, size, batch_size):
     """FLOPs of one training step (two views of ``batch_size`` images, forward + backward)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     X = make_galaxy_images(batch_size * 2, image_size=size, bands="gri", random_state=0)[0]
-    est = ContrastiveDenoiser(width, max_epochs=1, batch_size=batch_size, random_state=0,
-                              device="cpu").fit(X[: batch_size * 2])
+    est = ContrastiveDenoiser(**{**params, "max_epochs": 1}, batch_size=batch_size,
+                              random_state=0, device="cpu").fit(X[: batch_size * 2])
     net = est.net_
     batch = (torch.as_tensor(est.scaler_.transform(X[:batch_size])), None)
     with FlopCounterMode(display=False) as counter:
@@ -174,55 +190,86 @@ def step_flops(width, n_bands, size, batch_size):
     return counter.get_total_flops()
 
 
+def read_rows(path):
+    """Rows of an earlier run: its JSON record, or the log it printed (one dict per line)."""
+    import ast
+    import json
+
+    path = Path(path)
+    if path.suffix == ".json":
+        rows = json.loads(path.read_text())["data"]["rows"]
+    else:
+        rows = [ast.literal_eval(line) for line in path.read_text().splitlines()
+                if line.startswith("{'data'")]
+    for r in rows:
+        r.setdefault("config", _BY_WIDTH.get(r.get("base_channels")))
+    return rows
+
+
 def main(argv=None):
     p = bench_parser(__doc__.splitlines()[0])
-    p.add_argument("--widths", type=int, nargs="+", default=[16, 8])
+    p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--data", nargs="+", default=["sim", "sdss"], choices=["sim", "sdss"])
     p.add_argument("--epochs", type=int, nargs="+", default=[4, 6, 8, 10, 12, 16, 20],
-                   help="epochs after which to evaluate (the run trains to the largest)")
-    p.add_argument("--max-epochs-per-width", default="16:20,8:12",
-                   help="width:epochs, the longest run per width")
+                   help="epochs after which a constant-rate run is evaluated")
     p.add_argument("--n-train", type=int, default=1400)
     p.add_argument("--n-test", type=int, default=600)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--shared-data", type=Path, default=ROOT.parent / "shared" / "data")
+    p.add_argument("--assemble", nargs="+", default=None, metavar="JSON_OR_LOG",
+                   help="write the record from earlier runs' records or logs, training nothing")
     p.add_argument("--name", default="denoiser_defaults")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    longest = dict(tuple(map(int, s.split(":"))) for s in args.max_epochs_per_width.split(","))
     size = 64
+    configs = {k: dict(CONFIGS[k]) for k in args.configs}
     if args.quick:
         args.n_train, args.n_test, size, args.epochs, args.seeds = 64, 48, 32, [1, 2], [0]
-        longest = {w: 2 for w in args.widths}
+        for c in configs.values():
+            c["max_epochs"] = 2
+    if args.assemble:
+        rows = [r for path in args.assemble for r in read_rows(path)]
+        return write(args, rows, size, flops=None)
     if "sdss" in args.data and not (args.shared_data / "sdss").is_dir():
         print(f"bench_denoiser_defaults: no SDSS frames under {args.shared_data}; sdss skipped.")
         args.data = [d for d in args.data if d != "sdss"]
     rows = []
-    flops = {w: step_flops(w, 3, size, 16) / 32 for w in args.widths}
+    flops = {k: step_flops(c, size, 16) / 32 for k, c in configs.items()}
     for seed in args.seeds:
         for name in args.data:
             if name == "sdss" and args.quick:
                 continue
             data = SimData(args.n_train, args.n_test, size, 100 * seed) if name == "sim" \
                 else SdssData(args.shared_data, seed)
-            for w in args.widths:
-                n_ep = min(longest.get(w, max(args.epochs)), max(args.epochs))
-                meta = {"data": name, "base_channels": w, "seed": seed, "n_train": len(data.X)}
-                est = ContrastiveDenoiser(w, max_epochs=n_ep, random_state=seed, device="cpu")
+            for key, params in configs.items():
+                n_ep = params["max_epochs"]
+                at = {n_ep} if params["lr_schedule"] != "constant" else \
+                    {e for e in args.epochs if e <= n_ep} | {n_ep}
+                meta = {"data": name, "config": key, "base_channels": params["base_channels"],
+                        "seed": seed, "n_train": len(data.X)}
+                est = ContrastiveDenoiser(**params, random_state=seed, device="cpu")
                 EvaluateAt.context = dict(est=est, data=data, seed=seed, rows=rows, meta=meta,
-                                          epochs={e for e in args.epochs if e <= n_ep})
+                                          epochs=at)
                 est.set_params(callbacks=[("evaluate", EvaluateAt())])
                 est.fit(data.X)
+    return write(args, rows, size, flops)
+
+
+def write(args, rows, size, flops):
     summary = summarise(rows)
+    settings = {"n_train_sim": args.n_train, "n_test_sim": args.n_test, "size": size,
+                "configs": {k: CONFIGS[k] for k in sorted({r["config"] for r in rows})},
+                "torch_threads": torch.get_num_threads()}
+    if flops:
+        settings["gflop_per_image_step"] = {k: round(f / 1e9, 3) for k, f in flops.items()}
+    if args.assemble:
+        settings["assembled_from"] = [str(p) for p in args.assemble]
     write_results(args.name, {
-        "title": "ContrastiveDenoiser: width and epochs against quality (issue 19)",
+        "title": "ContrastiveDenoiser: settings against quality and training cost (issue 19)",
         "quick": args.quick,
-        "settings": {"n_train_sim": args.n_train, "n_test_sim": args.n_test, "size": size,
-                     "widths": args.widths, "seeds": args.seeds,
-                     "gflop_per_image_step": {w: round(f / 1e9, 3) for w, f in flops.items()},
-                     "torch_threads": torch.get_num_threads()},
+        "settings": settings,
         "sections": [
             {"heading": "Mean over seeds (std in the _std columns)", "rows": summary},
             {"heading": "Every run and checkpoint", "rows": rows},
@@ -232,11 +279,11 @@ def main(argv=None):
 
 
 def summarise(rows):
-    keys = sorted({(r["data"], r["base_channels"], r["epochs"]) for r in rows})
+    keys = sorted({(r["data"], r["config"], r["epochs"]) for r in rows})
     out = []
-    for data, w, ep in keys:
-        sel = [r for r in rows if (r["data"], r["base_channels"], r["epochs"]) == (data, w, ep)]
-        row = {"data": data, "base_channels": w, "epochs": ep, "n_seeds": len(sel),
+    for data, config, ep in keys:
+        sel = [r for r in rows if (r["data"], r["config"], r["epochs"]) == (data, config, ep)]
+        row = {"data": data, "config": config, "epochs": ep, "n_seeds": len(sel),
                "train_s": float(np.mean([r["train_s"] for r in sel]))}
         for k in sel[0]:
             if k.startswith(("fg_", "probe_")):

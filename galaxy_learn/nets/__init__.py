@@ -6,6 +6,7 @@ from skorch (callbacks, validation split, an ensemble's history, device moves) i
 from ._callbacks import (
     DivergenceGuard,
     TrainingDivergedError,
+    cosine_schedule,
     mean_history,
     passthrough_scores,
     training_callbacks,
@@ -34,6 +35,7 @@ __all__ = [
     "member_seeds",
     "build_net",
     "is_net",
+    "cosine_schedule",
     "mean_history",
     "move_net",
     "passthrough_scores",

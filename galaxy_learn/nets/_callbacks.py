@@ -12,6 +12,7 @@ from skorch.callbacks import Callback
 __all__ = [
     "DivergenceGuard",
     "TrainingDivergedError",
+    "cosine_schedule",
     "mean_history",
     "passthrough_scores",
     "training_callbacks",
@@ -87,6 +88,16 @@ def training_callbacks(extra=(), user=None, *, verbose=0):
     if verbose:
         cbs.append(("progress_bar", ProgressBar()))
     return cbs
+
+
+def cosine_schedule(max_epochs):
+    """``("lr_schedule", LRScheduler)``: the learning rate annealed from its initial value
+    towards 0 over ``max_epochs`` epochs (``CosineAnnealingLR``, stepped after each epoch;
+    Loshchilov & Hutter 2017, SGDR)."""
+    from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import CosineAnnealingLR
+
+    return ("lr_schedule", LRScheduler(policy=CosineAnnealingLR, T_max=int(max_epochs)))
 
 
 def passthrough_scores(names):

@@ -17,6 +17,7 @@ The loss terms of each batch are recorded in the history (``ssim_loss``, ``tv_lo
 ``dark_loss``, ``contrastive_loss``).
 """
 import math
+from contextlib import nullcontext
 
 import torch
 from skorch import NeuralNet
@@ -54,12 +55,16 @@ class ContrastiveDenoiserNet(NeuralNet):
         Foreground mask of the clean views, see :func:`galaxy_learn.losses.foreground_mask`.
     augment_seed : int
         Seed of the ``torch.Generator`` (on the training device) driving the augmentations.
+    autocast_dtype : torch.dtype or None, default=None
+        Mixed precision of the training forward pass (``torch.autocast``, e.g.
+        ``torch.bfloat16``); the loss, weights and optimiser stay in float32, and validation
+        runs in float32. None: float32 throughout.
     """
 
     def __init__(self, module, *args, criterion=DenoisingContrastiveLoss, noise_gain=None,
                  noise_sigma=0.1, flips=True, rot90=True, max_rotation=15.0, max_shift=0.05,
                  mask_threshold=3.0, mask_floor=0.02, mask_dilation=1, augment_seed=0,
-                 brightness_range=1.0, **kwargs):
+                 brightness_range=1.0, autocast_dtype=None, **kwargs):
         super().__init__(module, *args, criterion=criterion, **kwargs)
         self.noise_gain = noise_gain
         self.noise_sigma = noise_sigma
@@ -72,6 +77,7 @@ class ContrastiveDenoiserNet(NeuralNet):
         self.mask_dilation = mask_dilation
         self.augment_seed = augment_seed
         self.brightness_range = brightness_range
+        self.autocast_dtype = autocast_dtype
 
     def _augment_generator(self, device):
         gen = getattr(self, "augment_generator_", None)
@@ -100,7 +106,11 @@ class ContrastiveDenoiserNet(NeuralNet):
         Xi, _ = unpack_data(batch)
         clean = torch.as_tensor(Xi, device=self.device, dtype=torch.float32)
         c12, n12, m12 = self.make_views(clean)
-        recon, _, z = self.module_(n12)
+        dtype = self.autocast_dtype
+        mixed = training and dtype is not None
+        with torch.autocast(clean.device.type, dtype=dtype) if mixed else nullcontext():
+            recon, _, z = self.module_(n12)
+        recon, z = recon.float(), z.float()
         n = clean.shape[0]
         loss, terms = self.criterion_(recon, c12, m12, z[:n], z[n:])
         for name, value in terms.items():

@@ -11,7 +11,8 @@ from ._stats import (
     robust_sigma,
     sample_stride,
 )
-from ._torch import batched_apply, resolve_device, seed_from_random_state, torch_seeded
+from ._torch import (batched_apply, resolve_device, seed_from_random_state, torch_seeded,
+                     training_dtype)
 from ._validation import (
     as_image_batch,
     central_crop_slices,
@@ -43,5 +44,6 @@ __all__ = [
     "sample_stride",
     "seed_from_random_state",
     "torch_seeded",
+    "training_dtype",
     "validate_image_data",
 ]

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-__all__ = ["resolve_device", "seed_from_random_state", "torch_seeded", "batched_apply"]
+__all__ = ["resolve_device", "seed_from_random_state", "torch_seeded", "batched_apply",
+           "training_dtype"]
 
 
 def resolve_device(device):
@@ -33,6 +34,33 @@ def resolve_device(device):
         msg = f"The 'device' parameter must be 'auto', 'cpu' or 'cuda[:N]'. Got {device!r}."
         raise ValueError(msg)
     return device
+
+
+def training_dtype(precision, device):
+    """The autocast dtype of a training step for the ``precision`` parameter, or None (float32).
+
+    ``"float32"``: None. ``"bfloat16"``: ``torch.bfloat16``. ``"auto"``: bfloat16 where the
+    device computes it natively, a CUDA GPU that supports it or a CPU with AVX512-BF16 or AMX
+    instructions (oneDNN's check), float32 elsewhere, where emulated bfloat16 would be slower.
+    Weights, optimiser state, losses and inference stay in float32 (mixed precision).
+    """
+    if precision == "float32":
+        return None
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if precision != "auto":
+        msg = f"The 'precision' parameter must be 'auto', 'float32' or 'bfloat16'. Got {precision!r}."
+        raise ValueError(msg)
+    kind = torch.device(device).type
+    if kind == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if kind == "cpu":
+        try:
+            native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):  # pragma: no cover - torch without oneDNN
+            native = False
+        return torch.bfloat16 if native else None
+    return None
 
 
 def seed_from_random_state(random_state):
