@@ -240,3 +240,54 @@ def test_flux_scale_none_is_the_raw_network_and_is_validated(gz_like, sky_fit):
     assert np.abs(d_raw.sum(axis=(2, 3)) / X.sum(axis=(2, 3)) - 1).max() > 0.05
     with pytest.raises(ValueError, match="flux_scale"):
         ContrastiveDenoiser(**{**TINY, "flux_scale": 0.0}).fit(gz_like[0])
+
+
+def test_cosine_schedule_anneals_the_learning_rate(gz_like):
+    est = ContrastiveDenoiser(**{**TINY, "max_epochs": 4, "lr_schedule": "cosine"}).fit(
+        gz_like[0])
+    lrs = [row["event_lr"] for row in est.history_]
+    # lr * (1 + cos(pi k / 4)) / 2 during epoch k
+    np.testing.assert_allclose(lrs, [2e-3 * (1 + np.cos(np.pi * k / 4)) / 2 for k in range(4)])
+    const = ContrastiveDenoiser(**{**TINY, "max_epochs": 2}).fit(gz_like[0])
+    assert "event_lr" not in const.history_[-1]
+    assert const.net_.optimizer_.param_groups[0]["lr"] == 2e-3
+
+
+def test_precision_bfloat16_trains_in_mixed_precision_and_infers_in_float32(gz_like):
+    import torch
+
+    from galaxy_learn.utils import training_dtype
+
+    X = gz_like[0]
+    bf = ContrastiveDenoiser(**TINY, precision="bfloat16").fit(X)
+    assert bf.net_.autocast_dtype is torch.bfloat16
+    assert all(p.dtype == torch.float32 for p in bf.net_.module_.parameters())
+    Z = bf.transform(X)
+    assert Z.dtype == np.float32 and np.isfinite(Z).all()
+    np.testing.assert_array_equal(Z, bf.transform(X))  # inference is float32, deterministic
+    np.testing.assert_array_equal(Z, ContrastiveDenoiser(**TINY, precision="bfloat16")
+                                  .fit(X).transform(X))  # and so is a seeded fit
+    fp = ContrastiveDenoiser(**TINY).fit(X)
+    assert fp.net_.autocast_dtype is None
+    assert not np.array_equal(Z, fp.transform(X))  # the bfloat16 forward pass did run
+    auto = ContrastiveDenoiser(**TINY, precision="auto").fit(X)
+    assert auto.net_.autocast_dtype is training_dtype("auto", "cpu")
+
+
+def test_training_dtype():
+    import torch
+
+    from galaxy_learn.utils import training_dtype
+
+    assert training_dtype("float32", "cpu") is None
+    assert training_dtype("bfloat16", "cpu") is torch.bfloat16
+    native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert training_dtype("auto", "cpu") is (torch.bfloat16 if native else None)
+    with pytest.raises(ValueError, match="'precision' parameter"):
+        training_dtype("half", "cpu")
+
+
+@pytest.mark.parametrize("param", [{"lr_schedule": "linear"}, {"precision": "float16"}])
+def test_schedule_and_precision_validated(gz_like, param):
+    with pytest.raises(ValueError, match=next(iter(param))):
+        ContrastiveDenoiser(**TINY, **param).fit(gz_like[0])
