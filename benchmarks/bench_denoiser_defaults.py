@@ -171,6 +171,11 @@ CONFIGS = {
                        precision="float32"),
     "cosine, bf16, 8 epochs": dict(base_channels=16, max_epochs=8, lr_schedule="cosine",
                                    precision="auto"),
+    # one change at a time, to tell the schedule's effect from the arithmetic's
+    "cosine, 8 epochs": dict(base_channels=16, max_epochs=8, lr_schedule="cosine",
+                             precision="float32"),
+    "bf16, 8 epochs": dict(base_channels=16, max_epochs=8, lr_schedule="constant",
+                           precision="auto"),
 }
 #: rows of the first runs of this script (before it named its settings) by their width
 _BY_WIDTH = {16: "before", 8: "8 channels"}
