@@ -277,10 +277,13 @@ def _cpu(row):
 def render_markdown(record):
     """The markdown page of a defaults-study record (``cnn.json``)."""
     secs = record["sections"]
+    channels = {tuple(sec.get("configs", {}).get("new defaults", {}).get("channels", (16, 32, 64)))
+                for sec in secs.values()}
+    channels = ", ".join(str(c) for c in sorted(channels))
     md = ["# CNNClassifier on a 2-core CPU: defaults vs a CPU-sized candidate (`bench_cnn.py`)",
           "",
           "'old defaults': `CNNClassifier()` (channels (32, 64, 128), whole image); 'new "
-          "defaults': the candidate `CNNClassifier(channels=(16, 32, 64), crop='auto')` (central "
+          f"defaults': the candidate `CNNClassifier(channels={channels}, crop='auto')` (central "
           "32x32 of larger images), measured for issue 19 and not adopted: it missed AUC "
           "(r < 21) >= 0.99 on the simulator. Everything else at its default (30 epochs, batch "
           "128, no early "
