@@ -49,6 +49,8 @@ from galaxy_learn import ContrastiveDenoiser  # noqa: E402
 from galaxy_learn.datasets import make_galaxy_images  # noqa: E402
 from galaxy_learn.losses import foreground_mask, foreground_ssim  # noqa: E402
 
+TITLES = {"sim": "Simulated gri galaxies (1,400 fit, 600 held out)",
+          "sdss": "Real SDSS gri cutouts (905 fit; probe on the 527 of 4510-4-30)"}
 SPIRAL = {"spiral", "barred_spiral"}
 SMOOTH = {"elliptical"}
 
@@ -270,14 +272,29 @@ def write(args, rows, size, flops):
     if flops:
         settings["gflop_per_image_step"] = {k: round(f / 1e9, 3) for k, f in flops.items()}
     if args.assemble:
-        settings["assembled_from"] = [str(p) for p in args.assemble]
+        import json
+
+        sources = []
+        for path in map(Path, args.assemble):
+            if path.suffix == ".json":
+                rec = json.loads(path.read_text())
+                sources.append({k: rec.get(k) for k in ("command", "commit", "date (UTC)")})
+            else:
+                sources.append({"log": path.name})
+        settings["assembled_from"] = sources
     write_results(args.name, {
         "title": "ContrastiveDenoiser: settings against quality and training cost (issue 19)",
         "quick": args.quick,
         "settings": settings,
         "sections": [
-            {"heading": "Mean over seeds (std in the _std columns)", "rows": summary},
-            {"heading": "Every run and checkpoint", "rows": rows},
+            {"heading": f"{TITLES[d]}: mean over seeds (std in the _std columns)",
+             "rows": [r for r in summary if r["data"] == d]}
+            for d in TITLES if any(r["data"] == d for r in summary)
+        ] + [
+            {"heading": f"{TITLES[d]}: every run and checkpoint",
+             "rows": [{k: v for k, v in r.items() if k != "base_channels"}
+                      for r in rows if r["data"] == d]}
+            for d in TITLES if any(r["data"] == d for r in rows)
         ],
         "data": {"rows": rows, "summary": summary},
     })
