@@ -76,6 +76,8 @@ def parse_args(argv=None):
     d.add_argument("--candidate-channels", default=None,
                    help="channels of the candidate (e.g. 24,48,96; default 16,32,64); use "
                         "--out elsewhere so as not to mix candidates in one record")
+    d.add_argument("--candidate-batch-size", type=int, default=None,
+                   help="batch size of the candidate (default: the estimator's, 128)")
     d.add_argument("--sim-train", type=int, default=10_000)
     d.add_argument("--sim-test", type=int, default=2_000)
     d.add_argument("--epoch-n", type=int, default=2_000, help="cutouts of the 'sim-epoch' timing")
@@ -277,13 +279,15 @@ def _cpu(row):
 def render_markdown(record):
     """The markdown page of a defaults-study record (``cnn.json``)."""
     secs = record["sections"]
-    channels = {tuple(sec.get("configs", {}).get("new defaults", {}).get("channels", (16, 32, 64)))
-                for sec in secs.values()}
-    channels = ", ".join(str(c) for c in sorted(channels))
+    cands = {tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in
+                   sec.get("configs", {}).get("new defaults",
+                                              {"channels": [16, 32, 64], "crop": "auto"}).items())
+             for sec in secs.values()}
+    candidate = " / ".join(", ".join(f"{k}={v!r}" for k, v in c) for c in sorted(cands))
     md = ["# CNNClassifier on a 2-core CPU: defaults vs a CPU-sized candidate (`bench_cnn.py`)",
           "",
           "'old defaults': `CNNClassifier()` (channels (32, 64, 128), whole image); 'new "
-          f"defaults': the candidate `CNNClassifier(channels={channels}, crop='auto')` (central "
+          f"defaults': the candidate `CNNClassifier({candidate})` (central "
           "32x32 of larger images), measured for issue 19 and not adopted: it missed AUC "
           "(r < 21) >= 0.99 on the simulator. Everything else at its default (30 epochs, batch "
           "128, no early "
@@ -769,6 +773,8 @@ def main(argv=None):
     if getattr(args, "candidate_channels", None):
         CONFIGS["new defaults"]["channels"] = tuple(int(c)
                                                     for c in args.candidate_channels.split(","))
+    if getattr(args, "candidate_batch_size", None):
+        CONFIGS["new defaults"]["batch_size"] = args.candidate_batch_size
     if args.baselines:
         run_baselines(args, argv)
     else:
