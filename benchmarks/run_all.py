@@ -166,9 +166,22 @@ def _head_loaders(rec):
            f"{eager:.1f} s eager (np.load loop {base:.1f} s)")
 
 
+def _head_fit_time(rec):
+    for r in rec["data"]["rows"]:
+        if r["step"].startswith(("Pipeline", "galaxy-learn")):
+            yield f"wall time: {r['step']}", f"{r['seconds']:.1f} s"
+
+
+def _head_fit_time_images(rec):
+    for r in rec["data"]["rows"]:
+        yield (f"wall time: {r['estimator']}.fit({r['images']:,} 64x64 gri images, "
+               f"{r['epochs']} epochs)", f"{r['fit seconds']:.1f} s")
+
+
 _HEADLINES = {"real": _head_real, "class_prior": _head_class_prior,
               "simulator": _head_simulator, "threshold": _head_threshold,
-              "memmap": _head_memmap, "loaders": _head_loaders}
+              "memmap": _head_memmap, "loaders": _head_loaders,
+              "fit_time": _head_fit_time, "fit_time_images": _head_fit_time_images}
 
 
 def headline(records):
