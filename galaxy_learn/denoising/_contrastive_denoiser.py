@@ -176,14 +176,18 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
     lr_schedule : {"cosine", "constant"}, default="constant"
         ``"cosine"`` anneals the learning rate from ``lr`` towards 0 over ``max_epochs``
         (``torch.optim.lr_scheduler.CosineAnnealingLR``, one step per epoch; Loshchilov &
-        Hutter 2017), which reaches in a few epochs what a constant rate needs many for; see
-        the user guide's speed page. ``"constant"`` keeps ``lr``.
+        Hutter 2017). ``"constant"`` keeps ``lr``. On simulated morphologies, 8 epochs with
+        the schedule gave the same probe and SSIMs as 8 at a constant rate (user guide, speed
+        page).
     precision : {"auto", "float32", "bfloat16"}, default="float32"
         Arithmetic of the training forward pass: ``"bfloat16"`` runs it under
         ``torch.autocast`` (weights, optimiser, loss and inference stay float32), ``"auto"``
         does so where the device computes bfloat16 natively (a CUDA GPU that supports it, a
         CPU with AVX512-BF16 or AMX) and uses float32 elsewhere. A fixed ``random_state``
         reproduces a fit on the same hardware; ``"float32"`` makes it independent of it.
+        bfloat16 trained 1.6x faster on such a CPU with the same denoising SSIMs, but a linear
+        probe of the embedding scored 0.01-0.02 lower (user guide, speed page): the default
+        keeps float32.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Torch device.
     random_state : int, RandomState instance or None, default=None
