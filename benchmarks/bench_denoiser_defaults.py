@@ -29,6 +29,8 @@ Usage::
     python benchmarks/bench_denoiser_defaults.py --configs before --seeds 0 1 --name a
     python benchmarks/bench_denoiser_defaults.py --assemble results/a.json b.log ...
 """
+import ast
+import json
 import os
 import time
 from pathlib import Path
@@ -199,9 +201,6 @@ def step_flops(params, size, batch_size):
 
 def read_rows(path):
     """Rows of an earlier run: its JSON record, or the log it printed (one dict per line)."""
-    import ast
-    import json
-
     path = Path(path)
     if path.suffix == ".json":
         rows = json.loads(path.read_text())["data"]["rows"]
@@ -272,8 +271,6 @@ def write(args, rows, size, flops):
     if flops:
         settings["gflop_per_image_step"] = {k: round(f / 1e9, 3) for k, f in flops.items()}
     if args.assemble:
-        import json
-
         sources = []
         for path in map(Path, args.assemble):
             if path.suffix == ".json":

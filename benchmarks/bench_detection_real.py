@@ -367,7 +367,8 @@ def render(record):
                  "source in u, g, i or z (WCS-mapped) within 1.5 px (`_3px`: within 3 px, for "
                  "extended objects whose centroids differ more); `spurious_vs_sep_1.5` the "
                  "same against SEP's 1.5-sigma r catalogue. Targets: count_ratio within 0.8-1.2, "
-                 "spurious <= 0.05. `*_noclean`: the same against SEP at the matched threshold with "
+                 "spurious <= 0.05. `*_noclean`: the same against SEP at the matched threshold "
+                 "with "
                  "`clean=False` (SExtractor's CLEAN step off; CLEAN drops sources that SEP's own "
                  "matched-filter significance puts above the threshold, see the user guide's "
                  "detection study).\n\n" + markdown_table(record["sdss"]) + "\n")

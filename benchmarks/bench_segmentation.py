@@ -4,7 +4,8 @@ Both methods see the same ``make_sky_field`` fields (sky-subtracted nanomaggies,
 
 * Ours: ``HypercolumnSegmenter`` defaults (background and RMS maps -> inverse-variance band sum
   -> 1.5-px matched filter -> significance in noise sigmas of the smoothed image -> peak >= 5.5,
-  grown to 2.5, bands weighted by the detected objects' SED -> watershed deblending -> footprints trimmed), and ``method="hypercolumns"``
+  grown to 2.5, bands weighted by the detected objects' SED -> watershed deblending ->
+  footprints trimmed), and ``method="hypercolumns"``
   (the same, refined by k-means on autoencoder hypercolumns), fitted on a separate field.
 * SEP: ``sep.Background`` on the detection image, ``sep.extract(det - bkg, 1.5,
   err=bkg.globalrms, segmentation_map=True)`` with SEP's defaults (minarea 5, 3x3 conv filter,

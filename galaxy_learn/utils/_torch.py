@@ -49,7 +49,8 @@ def training_dtype(precision, device):
     if precision == "bfloat16":
         return torch.bfloat16
     if precision != "auto":
-        msg = f"The 'precision' parameter must be 'auto', 'float32' or 'bfloat16'. Got {precision!r}."
+        msg = (f"The 'precision' parameter must be 'auto', 'float32' or 'bfloat16'. "
+               f"Got {precision!r}.")
         raise ValueError(msg)
     kind = torch.device(device).type
     if kind == "cuda":
