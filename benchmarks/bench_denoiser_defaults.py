@@ -50,6 +50,7 @@ from skorch.callbacks import Callback  # noqa: E402
 from galaxy_learn import ContrastiveDenoiser  # noqa: E402
 from galaxy_learn.datasets import make_galaxy_images  # noqa: E402
 from galaxy_learn.losses import foreground_mask, foreground_ssim  # noqa: E402
+from galaxy_learn.photometry import border_noise  # noqa: E402
 
 TITLES = {"sim": "Simulated gri galaxies (1,400 fit, 600 held out)",
           "sdss": "Real SDSS gri cutouts (905 fit; probe on the 527 of 4510-4-30)"}
@@ -67,14 +68,6 @@ def _ssim(pred, ref, mask):
     ref_t = torch.as_tensor(ref)
     rng = (ref_t.flatten(1).amax(1) - ref_t.flatten(1).amin(1)).clamp_min(1e-6)
     return float(foreground_ssim(torch.as_tensor(pred), ref_t, mask, data_range=rng).mean())
-
-
-def _border_sigma(X, width=4):
-    mask = np.zeros(X.shape[-2:], dtype=bool)
-    mask[:width], mask[-width:], mask[:, :width], mask[:, -width:] = True, True, True, True
-    b = X[..., mask]
-    med = np.median(b, axis=-1, keepdims=True)
-    return 1.4826 * np.median(np.abs(b - med), axis=-1)
 
 
 class SimData:
@@ -122,7 +115,7 @@ class SdssData:
         self.y_lab = y1
         self.X = np.concatenate([self.X_lab, X2[:, 1:4]]).astype(np.float32)
         gen = np.random.default_rng(seed + 2)
-        sig = _border_sigma(self.X_lab)[..., None, None]
+        sig = border_noise(self.X_lab)[..., None, None]
         self.N_lab = (self.X_lab + gen.normal(0, 1, self.X_lab.shape) * sig).astype(np.float32)
         self.mask = None
 

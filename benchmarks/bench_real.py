@@ -32,6 +32,11 @@ the per-bin AUCs use the orientation fixed on all objects):
   column at a lower weight; the weight only scales the column, so these are exactly the line
   with ``psf_statistic_weight`` set so) and ``spread_model only`` (the column alone, as measured
   inside the encoder with its label-free PSF estimate).
+* ``CNN on matched simulations`` (``--only sdss-simcnn``, SDSS only): amortised inference.
+  :func:`galaxy_learn.datasets.make_matched_cutouts` renders 10,000 labelled cutouts with the
+  PSF and sky noise measured on the field's own stamps (no real label), a
+  ``CNNClassifier(channels=(16, 32, 64), crop="auto")`` is trained on them (30 epochs) and
+  scores the real stamps (log-odds of "point source"); one simulation and fit per seed.
 
 Writes ``results/real.json`` (every number, with machine, command and commit) and
 ``results/real.md`` generated from it.
@@ -175,6 +180,32 @@ def line_scores(X_fit, X_eval, seed, quick, psf=None):
     return scores
 
 
+def evaluate_simcnn(dataset, X, y, mag, bins, seeds, quick, n_sim):
+    """Amortised inference: a CNN trained on simulations matched to ``X`` (its PSF and noise,
+    measured without labels) scores ``X``; one simulation and fit per seed."""
+    from galaxy_learn.classification import CNNClassifier
+    from galaxy_learn.datasets import make_matched_cutouts
+
+    rows = []
+    for seed in seeds:
+        start = time.perf_counter()
+        X_sim, y_sim, truth = make_matched_cutouts(X, 600 if quick else n_sim,
+                                                   random_state=seed)
+        clf = CNNClassifier(channels=(16, 32, 64), crop="auto", max_epochs=2 if quick else 30,
+                            random_state=seed, device="cpu").fit(X_sim, y_sim)
+        p = np.clip(clf.predict_proba(X)[:, 1], 1e-7, 1 - 1e-7)
+        score = np.log(p) - np.log1p(-p)
+        seconds = time.perf_counter() - start
+        aucs, counts = auc_table(y, score, mag, bins)
+        rows.append({"dataset": dataset, "method": "CNN on matched simulations", "seed": seed,
+                     "fit_seconds": round(seconds, 1), "auc": aucs, "n": counts,
+                     "n_simulated": len(X_sim), "matched": truth.attrs["matched"],
+                     **label_free_cut(y, score)})
+        print(f"{dataset:14s} CNN on matched sims seed={seed} auc={aucs['all']:.3f} "
+              f"({seconds:.0f} s)", flush=True)
+    return rows
+
+
 def label_free_cut(y, score):
     """The score cut by ThresholdClassifier without labels: the star fraction estimated
     (``class_prior="auto"``) against the true one, and the accuracy with the estimate and with
@@ -254,8 +285,11 @@ def main():
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--only", nargs="+",
-                        choices=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf", "oursim"],
+                        choices=["sdss", "sdss+field2", "sdss-simcnn", "ztf", "galsim",
+                                 "galsim+psf", "oursim", "oursim+psf"],
                         default=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf"])
+    parser.add_argument("--n-sim", type=int, default=10_000,
+                        help="simulated training cutouts of sdss-simcnn (default 10,000)")
     parser.add_argument("--assemble", nargs="+", type=Path, metavar="JSON",
                         help="only merge the rows of earlier runs' real.json files into one "
                              "real.json / real.md (runs split across processes)")
@@ -291,12 +325,15 @@ def main():
         print(f"bench_real: no real data at {args.data} (the shared data folder); skipped.")
         return
     rows, info = [], {}
-    if {"sdss", "sdss+field2"} & set(args.only):
+    if {"sdss", "sdss+field2", "sdss-simcnn"} & set(args.only):
         if (args.data / "sdss" / SDSS_LABELLED).is_dir():
             X, y, rmag, psf, info["sdss"] = load_sdss(args.data)
             print("sdss:", info["sdss"], flush=True)
             if "sdss" in args.only:
                 rows += evaluate("SDSS 4510-4-30", X, X, y, rmag, SDSS_BINS, seeds, args.quick)
+            if "sdss-simcnn" in args.only:
+                rows += evaluate_simcnn("SDSS 4510-4-30", X, y, rmag, SDSS_BINS, seeds,
+                                        args.quick, args.n_sim)
             if "sdss+field2" in args.only and (args.data / "sdss" / SDSS_UNLABELLED).is_dir():
                 X2, _ = load_sdss_unlabelled(args.data)
                 X_fit = np.concatenate([X, X2])
@@ -326,16 +363,22 @@ def main():
                 fwhm = truth[[f"psf_fwhm_{b}" for b in "ugriz"]].to_numpy()  # arcsec
                 rows += evaluate("GalSim, PSF FWHM given (psf_fwhm, arcsec)", *split,
                                  psf=(fwhm[:n_fit], fwhm[n_fit:]))
-    if "oursim" in args.only:  # this project's simulator, as in the VAE studies (12,000 / 2,100)
+    if {"oursim", "oursim+psf"} & set(args.only):  # as in the VAE studies (12,000 / 2,100)
         from galaxy_learn.datasets import make_star_galaxy_cutouts
 
         n_fit, n_eval = (600, 300) if args.quick else (12_000, 2_100)
+        fwhm_cols = [f"psf_fwhm_{b}" for b in "ugriz"]  # arcsec, one seeing per cutout
         for seed in seeds:
-            X_fit, _, _ = make_star_galaxy_cutouts(n_fit, random_state=seed)
+            X_fit, _, truth_fit = make_star_galaxy_cutouts(n_fit, random_state=seed)
             X_eval, _, truth = make_star_galaxy_cutouts(n_eval, random_state=seed + 1000)
-            rows += evaluate("this project's simulator (fit 12,000 / score 2,100)", X_fit, X_eval,
-                             truth["point_source"].to_numpy().astype(int),
-                             truth["mag_r"].to_numpy(), GALSIM_BINS, [seed], args.quick)
+            split = (X_fit, X_eval, truth["point_source"].to_numpy().astype(int),
+                     truth["mag_r"].to_numpy(), GALSIM_BINS, [seed], args.quick)
+            if "oursim" in args.only:
+                rows += evaluate("this project's simulator (fit 12,000 / score 2,100)", *split)
+            if "oursim+psf" in args.only:
+                rows += evaluate("this project's simulator, PSF FWHM given (psf_fwhm, arcsec)",
+                                 *split, psf=(truth_fit[fwhm_cols].to_numpy(),
+                                              truth[fwhm_cols].to_numpy()))
     write_real(rows, info, quick=args.quick)
 
 

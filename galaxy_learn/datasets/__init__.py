@@ -31,3 +31,6 @@ __all__ = [
 from ._frames import SurveyField, iter_survey_fields, load_survey_field  # noqa: E402
 
 __all__ += ["SurveyField", "iter_survey_fields", "load_survey_field"]
+from ._matched import make_matched_cutouts  # noqa: E402
+
+__all__ += ["make_matched_cutouts"]

@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.signal import fftconvolve
 
-from ..utils import MAD_TO_SIGMA
+from ._sky_noise import border_noise
 from ._aperture import _resolve_bands, find_centers
 
 __all__ = ["render_psf", "spread_model"]
@@ -262,10 +262,6 @@ def spread_model(X, psf_fwhm, *, bands="auto", center="centroid", profile="moffa
 
 
 def _border_sigma(images, width=4):
-    """Robust sky sigma (1.4826 MAD) of the outer ``width``-pixel ring of each image."""
-    ring = np.zeros(images.shape[-2:], dtype=bool)
-    ring[:width], ring[-width:], ring[:, :width], ring[:, -width:] = True, True, True, True
-    v = images[:, ring]
-    mad = np.median(np.abs(v - np.median(v, axis=1, keepdims=True)), axis=1)
-    sigma = MAD_TO_SIGMA * mad
+    """Robust sky sigma of the outer ``width``-pixel ring of each image (1 where it is 0)."""
+    sigma = border_noise(images, width)
     return np.where(sigma > 0, sigma, 1.0)
