@@ -32,11 +32,13 @@ the per-bin AUCs use the orientation fixed on all objects):
   column at a lower weight; the weight only scales the column, so these are exactly the line
   with ``psf_statistic_weight`` set so) and ``spread_model only`` (the column alone, as measured
   inside the encoder with its label-free PSF estimate).
-* ``CNN on matched simulations`` (``--only sdss-simcnn``, SDSS only): amortised inference.
-  :func:`galaxy_learn.datasets.make_matched_cutouts` renders 10,000 labelled cutouts with the
-  PSF and sky noise measured on the field's own stamps (no real label), a
-  ``CNNClassifier(channels=(16, 32, 64), crop="auto")`` is trained on them (30 epochs) and
-  scores the real stamps (log-odds of "point source"); one simulation and fit per seed.
+* ``CNN on matched simulations`` (``--only sdss-simcnn`` / ``galsim-simcnn``): amortised
+  inference. :func:`galaxy_learn.datasets.make_matched_cutouts` renders 10,000 labelled
+  cutouts with the PSF and sky noise measured on the stamps (SDSS: the field's own; GalSim:
+  the 1,500 fit cutouts, with the seeing range of their published PSF widths, since GalSim
+  draws one seeing per cutout), a ``CNNClassifier(channels=(16, 32, 64), crop="auto")`` is
+  trained on them (30 epochs) and scores the stamps (log-odds of "point source"); no real or
+  GalSim label is used. One simulation and fit per seed.
 
 Writes ``results/real.json`` (every number, with machine, command and commit) and
 ``results/real.md`` generated from it.
@@ -180,20 +182,21 @@ def line_scores(X_fit, X_eval, seed, quick, psf=None):
     return scores
 
 
-def evaluate_simcnn(dataset, X, y, mag, bins, seeds, quick, n_sim):
-    """Amortised inference: a CNN trained on simulations matched to ``X`` (its PSF and noise,
-    measured without labels) scores ``X``; one simulation and fit per seed."""
+def evaluate_simcnn(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, n_sim, **match):
+    """Amortised inference: a CNN trained on simulations matched to ``X_fit`` (its PSF and
+    noise, measured without labels, or ``match``'s ``psf_fwhm``) scores ``X_eval``; one
+    simulation and fit per seed."""
     from galaxy_learn.classification import CNNClassifier
     from galaxy_learn.datasets import make_matched_cutouts
 
     rows = []
     for seed in seeds:
         start = time.perf_counter()
-        X_sim, y_sim, truth = make_matched_cutouts(X, 600 if quick else n_sim,
-                                                   random_state=seed)
+        X_sim, y_sim, truth = make_matched_cutouts(X_fit, 600 if quick else n_sim,
+                                                   random_state=seed, **match)
         clf = CNNClassifier(channels=(16, 32, 64), crop="auto", max_epochs=2 if quick else 30,
                             random_state=seed, device="cpu").fit(X_sim, y_sim)
-        p = np.clip(clf.predict_proba(X)[:, 1], 1e-7, 1 - 1e-7)
+        p = np.clip(clf.predict_proba(X_eval)[:, 1], 1e-7, 1 - 1e-7)
         score = np.log(p) - np.log1p(-p)
         seconds = time.perf_counter() - start
         aucs, counts = auc_table(y, score, mag, bins)
@@ -286,7 +289,7 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--only", nargs="+",
                         choices=["sdss", "sdss+field2", "sdss-simcnn", "ztf", "galsim",
-                                 "galsim+psf", "oursim", "oursim+psf"],
+                                 "galsim+psf", "galsim-simcnn", "oursim", "oursim+psf"],
                         default=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf"])
     parser.add_argument("--n-sim", type=int, default=10_000,
                         help="simulated training cutouts of sdss-simcnn (default 10,000)")
@@ -332,7 +335,7 @@ def main():
             if "sdss" in args.only:
                 rows += evaluate("SDSS 4510-4-30", X, X, y, rmag, SDSS_BINS, seeds, args.quick)
             if "sdss-simcnn" in args.only:
-                rows += evaluate_simcnn("SDSS 4510-4-30", X, y, rmag, SDSS_BINS, seeds,
+                rows += evaluate_simcnn("SDSS 4510-4-30", X, X, y, rmag, SDSS_BINS, seeds,
                                         args.quick, args.n_sim)
             if "sdss+field2" in args.only and (args.data / "sdss" / SDSS_UNLABELLED).is_dir():
                 X2, _ = load_sdss_unlabelled(args.data)
@@ -347,7 +350,7 @@ def main():
             rows += evaluate("ZTF i", X, X, y, flux, None, seeds, args.quick, flux_halves=True)
         else:
             print("bench_real: ZTF cutouts absent; skipped.")
-    if {"galsim", "galsim+psf"} & set(args.only):
+    if {"galsim", "galsim+psf", "galsim-simcnn"} & set(args.only):
         sys.path.insert(0, str(HERE))
         from galsim_set import render_galsim_set
 
@@ -359,6 +362,12 @@ def main():
                      args.quick)
             if "galsim" in args.only:
                 rows += evaluate("GalSim (fit 1,500 / score 500, one set per seed)", *split)
+            if "galsim-simcnn" in args.only:  # one seeing per cutout: simulate its range
+                fwhm_r = truth["psf_fwhm_r"].to_numpy()[:n_fit]
+                lo, hi = np.percentile(fwhm_r, [2, 98])
+                rows += evaluate_simcnn("GalSim (fit 1,500 / score 500, one set per seed)",
+                                        X[:n_fit], *split[1:], args.n_sim,
+                                        psf_fwhm=(lo + hi) / 2, seeing_spread=(hi - lo) / (hi + lo))
             if "galsim+psf" in args.only:
                 fwhm = truth[[f"psf_fwhm_{b}" for b in "ugriz"]].to_numpy()  # arcsec
                 rows += evaluate("GalSim, PSF FWHM given (psf_fwhm, arcsec)", *split,
