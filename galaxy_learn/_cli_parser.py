@@ -231,6 +231,11 @@ def _add_catalog(sub):
     parser.add_argument("--model", type=Path, metavar="PATH",
                         help="classify with this saved classifier of stamps (a file written by "
                              "galaxy_learn.persistence.save) instead of the label-free line")
+    parser.add_argument("--classifier", choices=("line", "simulation"), default="line",
+                        help="without --model: 'line', the label-free mission line fitted on "
+                             "the field, or 'simulation', a CNN trained on simulations matched "
+                             "to the field's PSF and noise (no labels; SDSS-like frames; "
+                             "minutes of training per field) (default: line)")
     parser.add_argument("--n-jobs", type=_positive_int, default=None, metavar="N",
                         help="fields in parallel (joblib; default: one at a time)")
     parser.add_argument("--on-error", choices=("skip", "raise"), default="skip",

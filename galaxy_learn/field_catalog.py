@@ -11,7 +11,9 @@ For each field (one calibrated frame per band, each with its WCS):
    flags ``edge`` (stamp leaves a frame), ``masked`` (NaN pixels), ``saturated``;
 4. each object is classified star / galaxy by the label-free mission line
    ``Pipeline([VAEEncoder(), Isomap(n_components=1), ThresholdClassifier()])`` fitted on the
-   field's own stamps (no labels), or by a saved model;
+   field's own stamps (no labels), by a CNN trained on simulations matched to the field's PSF
+   and noise (``model="simulation"``: amortised inference, no labels either), or by a saved
+   model;
 5. the catalogue (FITS or CSV), a per-pixel class map (FITS carrying the reference band's WCS:
    0 background, 1 galaxy, 2 star) and a quick-look PNG (the field's ``make_lupton_rgb``
    composite with each object's outline coloured by its class) are written.
@@ -48,6 +50,66 @@ def _line(class_prior, random_state, verbose):
     ])
 
 
+class _SimulationTrained:
+    """A CNN trained on simulated cutouts matched to the field's own stamps (their PSF and
+    noise, :func:`~galaxy_learn.datasets.make_matched_cutouts`), its log-odds cut at the
+    field's star fraction by :class:`~galaxy_learn.classification.ThresholdClassifier`."""
+
+    classes_ = np.array(["galaxy", "star"])
+
+    def __init__(self, bands, class_prior, random_state, verbose, n_simulated=10_000,
+                 max_epochs=30, channels=(16, 32, 64)):
+        self.bands, self.class_prior = bands, class_prior
+        self.random_state, self.verbose = random_state, verbose
+        self.n_simulated, self.max_epochs, self.channels = n_simulated, max_epochs, channels
+
+    def fit(self, X):
+        from .classification import CNNClassifier, ThresholdClassifier
+        from .datasets import make_matched_cutouts
+
+        X_sim, y_sim, truth = make_matched_cutouts(X, self.n_simulated, bands=self.bands,
+                                                   random_state=self.random_state)
+        self.matched_ = truth.attrs["matched"]
+        self.cnn_ = CNNClassifier(channels=self.channels, crop="auto",
+                                  max_epochs=self.max_epochs, random_state=self.random_state,
+                                  verbose=self.verbose).fit(X_sim, y_sim)
+        self.cut_ = ThresholdClassifier(class_prior=self.class_prior, orientation="high",
+                                        classes=tuple(self.classes_))
+        self.cut_.fit(self._log_odds(np.nan_to_num(X, nan=0.0)))
+        return self
+
+    def _log_odds(self, X):
+        p = np.clip(self.cnn_.predict_proba(X)[:, 1], 1e-7, 1 - 1e-7)
+        return (np.log(p) - np.log1p(-p))[:, None]
+
+    def predict(self, X):
+        return self.cut_.predict(self._log_odds(X))
+
+    def predict_proba(self, X):
+        return self.cut_.predict_proba(self._log_odds(X))
+
+
+def _check_simulator_match(field):
+    """``model="simulation"`` needs what the simulator renders: 0.396"/pixel, nanomaggies,
+    bands among ugriz."""
+    from astropy.wcs.utils import proj_plane_pixel_scales
+
+    scale = 3600 * float(np.mean(proj_plane_pixel_scales(field.wcs[field.reference_band]
+                                                         .celestial)))
+    problems = []
+    if abs(scale / 0.396 - 1) > 0.05:
+        problems.append(f'pixels of {scale:.3f}"')
+    if str(field.unit).lower() not in ("nanomaggy", "nanomaggies", "nmgy"):
+        problems.append(f"unit {field.unit!r}")
+    if not set(field.bands) <= set("ugriz"):
+        problems.append(f"bands {''.join(field.bands)!r}")
+    if problems:
+        msg = (f"Field {field.name!r}: model='simulation' trains on the SDSS-like simulator "
+               '(0.396" pixels, nanomaggies, bands among ugriz); this field has '
+               + ", ".join(problems) + ". Use the label-free line (model=None) or a saved model.")
+        raise ValueError(msg)
+
+
 def _scores(model, X):
     if hasattr(model, "predict_proba"):
         proba = np.asarray(model.predict_proba(X))
@@ -69,7 +131,8 @@ def _as_class_names(labels):
 
 
 def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_size=64,
-                  threshold=None, min_objects=20, random_state=0, verbose=0):
+                  threshold=None, min_objects=20, random_state=0, verbose=0,
+                  simulation_params=None):
     """Detect, measure and classify the objects of one survey field.
 
     Parameters
@@ -78,10 +141,15 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
         The field's frames (one FITS file per band, any order) or their directory.
     bands : str or sequence of str, default=None
         Bands to use, in order (None: every band found).
-    model : estimator, default=None
+    model : estimator, "simulation" or None, default=None
         A fitted classifier of stamps ``(n, bands, stamp_size, stamp_size)`` with ``predict``
         (e.g. loaded with :func:`galaxy_learn.persistence.load`). None fits the label-free
-        mission line on the field's own stamps.
+        mission line on the field's own stamps. ``"simulation"`` trains a CNN on 10,000
+        simulated cutouts with the PSF and sky noise measured on the field's stamps
+        (:func:`~galaxy_learn.datasets.make_matched_cutouts`; no labels; SDSS-like frames only:
+        0.396" pixels, nanomaggies, bands among ugriz) and cuts its score at ``class_prior``:
+        on SDSS field 4510-4-30 it separates SDSS photo's stars better than the line (user
+        guide, "Star/galaxy separation on real data"), for several minutes of training.
     class_prior : float or "auto", default="auto"
         Star fraction given to :class:`~galaxy_learn.classification.ThresholdClassifier` by the
         label-free line (ignored with ``model``); "auto" estimates it from the field (a
@@ -94,6 +162,9 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
         The label-free line needs at least this many clean stamps (fewer: an error).
     random_state : int, default=0
     verbose : int, default=0
+    simulation_params : dict, default=None
+        With ``model="simulation"``: ``n_simulated`` (10,000), ``max_epochs`` (30) and
+        ``channels`` ((16, 32, 64)) of the simulation-trained CNN.
 
     Returns
     -------
@@ -145,7 +216,14 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
     for flag in ("flag_edge", "flag_masked", "flag_saturated"):
         cat[flag] = table[flag].to_numpy()
     clean = ~(cat["flag_edge"] | cat["flag_masked"]).to_numpy()
-    if model is None:
+    if isinstance(model, str):
+        if model != "simulation":
+            msg = f"model must be an estimator, 'simulation' or None; got {model!r}."
+            raise ValueError(msg)
+        _check_simulator_match(field)
+        model = _SimulationTrained("".join(field.bands), class_prior, random_state, verbose,
+                                   **(simulation_params or {})).fit(X[clean])
+    elif model is None:
         if clean.sum() < min_objects:
             msg = (
                 f"Field {field.name!r}: {int(clean.sum())} clean stamps (of {len(cat)} "
