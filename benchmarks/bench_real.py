@@ -203,24 +203,28 @@ def evaluate_simcnn(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, n_sim, *
         rows.append({"dataset": dataset, "method": "CNN on matched simulations", "seed": seed,
                      "fit_seconds": round(seconds, 1), "auc": aucs, "n": counts,
                      "n_simulated": len(X_sim), "matched": truth.attrs["matched"],
-                     **label_free_cut(y, score)})
+                     "score": [round(float(v), 4) for v in score],
+                     **label_free_cut(y, score, orientation="high")})
         print(f"{dataset:14s} CNN on matched sims seed={seed} auc={aucs['all']:.3f} "
               f"({seconds:.0f} s)", flush=True)
     return rows
 
 
-def label_free_cut(y, score):
+def label_free_cut(y, score, orientation="auto"):
     """The score cut by ThresholdClassifier without labels: the star fraction estimated
     (``class_prior="auto"``) against the true one, and the accuracy with the estimate and with
-    the true fraction (orientation by the label-free "narrow component" rule)."""
+    the true fraction (``orientation="auto"``: the label-free "narrow component" rule, for
+    scores whose star end is unknown; ``"high"`` for a score that is high for stars by
+    construction, as a classifier's log-odds)."""
     from galaxy_learn import ThresholdClassifier
 
     z = np.asarray(score, dtype=float)[:, None]
-    auto = ThresholdClassifier(class_prior="auto").fit(z)
-    given = ThresholdClassifier(class_prior=float(np.mean(y))).fit(z)
+    auto = ThresholdClassifier(class_prior="auto", orientation=orientation).fit(z)
+    given = ThresholdClassifier(class_prior=float(np.mean(y)), orientation=orientation).fit(z)
     return {"star_fraction": float(np.mean(y)), "star_fraction_auto": float(auto.class_prior_),
             "accuracy_auto": float(np.mean(auto.predict(z) == y)),
-            "accuracy_true_prior": float(np.mean(given.predict(z) == y))}
+            "accuracy_true_prior": float(np.mean(given.predict(z) == y)),
+            "cut_orientation": orientation}
 
 
 def evaluate(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, *, flux_halves=False,
