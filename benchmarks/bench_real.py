@@ -263,7 +263,8 @@ def summarise(rows):
                                    f"{np.nanmean(v):.3f} ± {np.nanstd(v, ddof=1):.3f}")
             for key in ("star_fraction_auto", "accuracy_auto", "accuracy_true_prior"):
                 v = np.array([r.get(key, np.nan) for r in runs], dtype=float)
-                row[key.replace("_", " ")] = (f"{v.mean():.3f}" if len(v) == 1 else
+                row[key.replace("_", " ")] = ("" if np.isnan(v).all() else  # not measured
+                                              f"{v.mean():.3f}" if len(v) == 1 else
                                               f"{v.mean():.3f} ± {v.std(ddof=1):.3f}")
             table.append(row)
         n = sub[0]["n"]
