@@ -14,8 +14,8 @@ import numpy as np
 
 from ..photometry import border_noise, estimate_psf_fwhm
 from ._cutouts import make_star_galaxy_cutouts
-from ._noise import electrons_per_nmgy, read_noise_e2
-from ._photometry_constants import EFFECTIVE_WAVELENGTH, PIXEL_SCALE, SKY_MAG
+from ._noise import electrons_per_nmgy, read_noise_e2, sky_level
+from ._photometry_constants import EFFECTIVE_WAVELENGTH, PIXEL_SCALE, SKY_MAG, nmgy_to_mag
 
 __all__ = ["make_matched_cutouts"]
 
@@ -58,9 +58,8 @@ def matched_sky(noise, bands):
     electrons^2. A noise at or below the read-noise floor gets a sky of 26 mag/arcsec^2."""
     e = electrons_per_nmgy(bands)
     sky = np.asarray(noise, dtype=float) ** 2 * e - read_noise_e2(bands) / e
-    floor = 10 ** (-0.4 * (_DARKEST_SKY - 22.5)) * PIXEL_SCALE**2
-    sky = np.maximum(sky, floor)
-    return 22.5 - 2.5 * np.log10(sky / PIXEL_SCALE**2)
+    sky = np.maximum(sky, sky_level(_DARKEST_SKY))
+    return nmgy_to_mag(sky / PIXEL_SCALE**2)
 
 
 def _calibrated_seeing(fwhm_px, band, size, sky_mag, random_state, n_stars=200, n_iter=2):
