@@ -38,7 +38,14 @@ the per-bin AUCs use the orientation fixed on all objects):
   the 1,500 fit cutouts, with the seeing range of their published PSF widths, since GalSim
   draws one seeing per cutout), a ``CNNClassifier(channels=(16, 32, 64), crop="auto")`` is
   trained on them (30 epochs) and scores the stamps (log-odds of "point source"); no real or
-  GalSim label is used. One simulation and fit per seed.
+  GalSim label is used. One simulation and fit per seed. The method's name says how the
+  training magnitudes were drawn (``--mag-slope``; "per-class counts" before that parameter).
+  Its label-free cut is the catalogue's: the star fraction estimated from the CNN's
+  probabilities by prior-shift EM (:func:`galaxy_learn.classification.estimate_prior_shift`).
+
+On SDSS the record also says how certain SDSS photo's own star labels are per bin
+(``label_certainty``: the error of the PSF minus model magnitude of the listed stars against
+photo's 0.145 mag star/galaxy cut).
 
 Writes ``results/real.json`` (every number, with machine, command and commit) and
 ``results/real.md`` generated from it.
@@ -92,8 +99,36 @@ def load_sdss(data):
             "kept": int(keep.sum()), "stars": int(is_star[keep].sum()),
             "star_list": len(stars),
             "psf_fwhm_px": {b: round(float(field.psf_fwhm[b]), 3) for b in field.bands}}
+    info["label_certainty"] = star_label_certainty(stars, SDSS_BINS)
     psf = table[[f"psf_fwhm_{b}" for b in "ugriz"]].to_numpy()[keep]
     return X[keep], is_star[keep].astype(int), rmag[keep], psf, info
+
+
+def star_label_certainty(stars, bins, cut=0.145):
+    """How certain SDSS photo's own star labels are, per r bin (its PSF magnitude): photo calls
+    an object a star when its PSF minus model magnitude is below ``cut`` (Stoughton et al.
+    2002; photo uses cModel, the calibObj rows carry model fluxes). Per bin: the listed stars,
+    the median error of that difference, and the fraction whose difference lies within twice
+    its error of the cut, i.e. labels the photometry itself cannot tell from a galaxy's."""
+    psf, model = stars["PSFFLUX"][:, 2], stars["MODELFLUX"][:, 2]
+    good = (psf > 0) & (model > 0)
+    psf, model = psf[good], model[good]
+    var_psf = 1 / stars["PSFFLUX_IVAR"][:, 2][good] / psf**2
+    var_model = 1 / stars["MODELFLUX_IVAR"][:, 2][good] / model**2
+    r = 22.5 - 2.5 * np.log10(psf)
+    diff = -2.5 * np.log10(psf / model)
+    sigma = 2.5 / np.log(10) * np.sqrt(var_psf + var_model)
+    out = {}
+    for lo, hi in zip(bins[:-1], bins[1:]):
+        sel = (r > lo) & (r <= hi)
+        out[f"{lo:g}-{hi:g}"] = {
+            "stars_listed": int(sel.sum()),
+            "median_sigma_psf_minus_model": round(float(np.median(sigma[sel])), 3)
+            if sel.any() else None,
+            "within_2_sigma_of_cut": round(float(np.mean(np.abs(diff[sel] - cut)
+                                                         < 2 * sigma[sel])), 3)
+            if sel.any() else None}
+    return out
 
 
 def load_sdss_unlabelled(data):
@@ -185,8 +220,9 @@ def line_scores(X_fit, X_eval, seed, quick, psf=None):
 def evaluate_simcnn(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, n_sim, **match):
     """Amortised inference: a CNN trained on simulations matched to ``X_fit`` (its PSF and
     noise, measured without labels, or ``match``'s ``psf_fwhm``) scores ``X_eval``; one
-    simulation and fit per seed."""
-    from galaxy_learn.classification import CNNClassifier
+    simulation and fit per seed. The label-free cut is the catalogue's: the star fraction from
+    the CNN's probabilities by prior-shift EM (the t-mixture's estimate is kept beside it)."""
+    from galaxy_learn.classification import CNNClassifier, estimate_prior_shift
     from galaxy_learn.datasets import make_matched_cutouts
 
     rows = []
@@ -200,31 +236,47 @@ def evaluate_simcnn(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, n_sim, *
         score = np.log(p) - np.log1p(-p)
         seconds = time.perf_counter() - start
         aucs, counts = auc_table(y, score, mag, bins)
-        rows.append({"dataset": dataset, "method": "CNN on matched simulations", "seed": seed,
+        em = estimate_prior_shift(p, float(np.mean(y_sim)))
+        tmix = label_free_cut(y, score, orientation="high")
+        rows.append({"dataset": dataset, "method": simcnn_method(truth.attrs["matched"]),
+                     "seed": seed,
                      "fit_seconds": round(seconds, 1), "auc": aucs, "n": counts,
                      "n_simulated": len(X_sim), "matched": truth.attrs["matched"],
                      "score": [round(float(v), 4) for v in score],
-                     **label_free_cut(y, score, orientation="high")})
+                     **label_free_cut(y, score, orientation="high", prior=em),
+                     "star_fraction_tmixture": tmix["star_fraction_auto"],
+                     "accuracy_tmixture": tmix["accuracy_auto"]})
         print(f"{dataset:14s} CNN on matched sims seed={seed} auc={aucs['all']:.3f} "
               f"({seconds:.0f} s)", flush=True)
     return rows
 
 
-def label_free_cut(y, score, orientation="auto"):
+def simcnn_method(matched):
+    """The method's name in the tables: the training set's magnitude distribution told apart
+    (``mag_slope``; records older than that parameter drew per-class counts)."""
+    slope = matched.get("mag_slope")
+    counts = "per-class counts" if slope is None else f"mag_slope {slope:g}"
+    return f"CNN on matched simulations ({counts})"
+
+
+def label_free_cut(y, score, orientation="auto", prior=None):
     """The score cut by ThresholdClassifier without labels: the star fraction estimated
-    (``class_prior="auto"``) against the true one, and the accuracy with the estimate and with
-    the true fraction (``orientation="auto"``: the label-free "narrow component" rule, for
-    scores whose star end is unknown; ``"high"`` for a score that is high for stars by
-    construction, as a classifier's log-odds)."""
+    (``class_prior="auto"``, or the label-free estimate ``prior`` made elsewhere) against the
+    true one, and the accuracy with the estimate and with the true fraction
+    (``orientation="auto"``: the label-free "narrow component" rule, for scores whose star end
+    is unknown; ``"high"`` for a score that is high for stars by construction, as a
+    classifier's log-odds)."""
     from galaxy_learn import ThresholdClassifier
 
     z = np.asarray(score, dtype=float)[:, None]
-    auto = ThresholdClassifier(class_prior="auto", orientation=orientation).fit(z)
+    auto = ThresholdClassifier(class_prior="auto" if prior is None else float(prior),
+                               orientation=orientation).fit(z)
     given = ThresholdClassifier(class_prior=float(np.mean(y)), orientation=orientation).fit(z)
     return {"star_fraction": float(np.mean(y)), "star_fraction_auto": float(auto.class_prior_),
             "accuracy_auto": float(np.mean(auto.predict(z) == y)),
             "accuracy_true_prior": float(np.mean(given.predict(z) == y)),
-            "cut_orientation": orientation}
+            "cut_orientation": orientation,
+            "prior_estimate": "t-mixture" if prior is None else "prior-shift EM"}
 
 
 def evaluate(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, *, flux_halves=False,
@@ -298,6 +350,9 @@ def main():
                         default=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf"])
     parser.add_argument("--n-sim", type=int, default=10_000,
                         help="simulated training cutouts of sdss-simcnn (default 10,000)")
+    parser.add_argument("--mag-slope", type=float, default=None,
+                        help="make_matched_cutouts' mag_slope for the *-simcnn runs (default: "
+                             "its own default)")
     parser.add_argument("--assemble", nargs="+", type=Path, metavar="JSON",
                         help="only merge the rows of earlier runs' real.json files into one "
                              "real.json / real.md (runs split across processes)")
@@ -311,6 +366,9 @@ def main():
             rec_rows = rec.get("data", {}).get("rows") or rec["rows"]
             # a run made while the default weight was 8 has a "weight 32" variant from the same
             # fits: the weight only scales the column, so that variant is today's default line
+            for r in rec_rows:  # simulation-trained CNN rows older than mag_slope
+                if r["method"] == "CNN on matched simulations":
+                    r["method"] = simcnn_method(r.get("matched", {}))
             if any(r["method"] == "weight 32" for r in rec_rows):
                 relabelled = True
                 for r in rec_rows:
@@ -333,6 +391,7 @@ def main():
         print(f"bench_real: no real data at {args.data} (the shared data folder); skipped.")
         return
     rows, info = [], {}
+    slope = {} if args.mag_slope is None else {"mag_slope": args.mag_slope}
     if {"sdss", "sdss+field2", "sdss-simcnn"} & set(args.only):
         if (args.data / "sdss" / SDSS_LABELLED).is_dir():
             X, y, rmag, psf, info["sdss"] = load_sdss(args.data)
@@ -341,7 +400,7 @@ def main():
                 rows += evaluate("SDSS 4510-4-30", X, X, y, rmag, SDSS_BINS, seeds, args.quick)
             if "sdss-simcnn" in args.only:
                 rows += evaluate_simcnn("SDSS 4510-4-30", X, X, y, rmag, SDSS_BINS, seeds,
-                                        args.quick, args.n_sim)
+                                        args.quick, args.n_sim, **slope)
             if "sdss+field2" in args.only and (args.data / "sdss" / SDSS_UNLABELLED).is_dir():
                 X2, _ = load_sdss_unlabelled(args.data)
                 X_fit = np.concatenate([X, X2])
@@ -372,7 +431,8 @@ def main():
                 lo, hi = np.percentile(fwhm_r, [2, 98])
                 rows += evaluate_simcnn("GalSim (fit 1,500 / score 500, one set per seed)",
                                         X[:n_fit], *split[1:], args.n_sim,
-                                        psf_fwhm=(lo + hi) / 2, seeing_spread=(hi - lo) / (hi + lo))
+                                        psf_fwhm=(lo + hi) / 2, seeing_spread=(hi - lo) / (hi + lo),
+                                        **slope)
             if "galsim+psf" in args.only:
                 fwhm = truth[[f"psf_fwhm_{b}" for b in "ugriz"]].to_numpy()  # arcsec
                 rows += evaluate("GalSim, PSF FWHM given (psf_fwhm, arcsec)", *split,

@@ -50,49 +50,14 @@ def _line(class_prior, random_state, verbose):
     ])
 
 
-def _prior_shift_em(proba, train_prior, *, n_iter=1000, tol=1e-8):
-    """The positive-class fraction of a new data set from a classifier's probabilities.
-
-    A classifier trained where the positive fraction was ``train_prior`` gives probabilities
-    calibrated to that fraction. On data with another fraction ``pi`` the posteriors are
-    re-weighted by ``pi / train_prior`` and ``(1 - pi) / (1 - train_prior)`` and ``pi`` is the
-    mean re-weighted posterior: the EM fixed point of Saerens, Latinne & Decaestecker (2002,
-    Neural Computation 14, 21).
-
-    Parameters
-    ----------
-    proba : array-like of shape (n_samples,)
-        Positive-class probabilities on the new data.
-    train_prior : float
-        Positive fraction of the training set, in (0, 1).
-
-    Returns
-    -------
-    float
-        Estimated positive fraction of the new data.
-    """
-    p = np.clip(np.asarray(proba, dtype=float), 1e-12, 1 - 1e-12)
-    if not 0 < train_prior < 1:
-        msg = f"train_prior must be in (0, 1); got {train_prior!r}."
-        raise ValueError(msg)
-    pi = float(p.mean())
-    for _ in range(n_iter):
-        a = pi / train_prior * p
-        post = a / (a + (1 - pi) / (1 - train_prior) * (1 - p))
-        new = float(post.mean())
-        if abs(new - pi) < tol:
-            return new
-        pi = new
-    return pi
-
-
 class _SimulationTrained:
     """A CNN trained on simulated cutouts matched to the field's own stamps (their PSF and
     noise, :func:`~galaxy_learn.datasets.make_matched_cutouts`), its log-odds cut at the
     field's star fraction by :class:`~galaxy_learn.classification.ThresholdClassifier`. With
     ``class_prior="auto"`` that fraction is estimated from the CNN's probabilities by
-    :func:`_prior_shift_em` (the score's two-component mixture, ThresholdClassifier's own
-    "auto", misplaces it on these log-odds: 0.55 +- 0.29 for a true 0.22 on SDSS 4510-4-30)."""
+    :func:`~galaxy_learn.classification.estimate_prior_shift` (the score's two-component
+    mixture, ThresholdClassifier's own "auto", misplaces it on these log-odds; user guide,
+    "Training on simulations matched to the field")."""
 
     classes_ = np.array(["galaxy", "star"])
 
@@ -103,7 +68,7 @@ class _SimulationTrained:
         self.n_simulated, self.max_epochs, self.channels = n_simulated, max_epochs, channels
 
     def fit(self, X):
-        from .classification import CNNClassifier, ThresholdClassifier
+        from .classification import CNNClassifier, ThresholdClassifier, estimate_prior_shift
         from .datasets import make_matched_cutouts
 
         X_sim, y_sim, truth = make_matched_cutouts(X, self.n_simulated, bands=self.bands,
@@ -115,7 +80,7 @@ class _SimulationTrained:
         z = self._log_odds(np.nan_to_num(X, nan=0.0))
         prior = self.class_prior
         if isinstance(prior, str):  # "auto": the field's star fraction from the probabilities
-            prior = _prior_shift_em(1 / (1 + np.exp(-z[:, 0])), float(np.mean(y_sim)))
+            prior = estimate_prior_shift(1 / (1 + np.exp(-z[:, 0])), float(np.mean(y_sim)))
         self.star_fraction_ = float(prior)
         self.cut_ = ThresholdClassifier(class_prior=prior, orientation="high",
                                         classes=tuple(self.classes_)).fit(z)

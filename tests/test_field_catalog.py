@@ -191,19 +191,3 @@ def test_simulation_needs_an_sdss_like_field(tmp_path, capsys):
                  "--classifier", "simulation", "-q"])
     assert code != 0
     assert "exclude each other" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("true_prior, train_prior", [(0.2, 0.45), (0.7, 0.3), (0.45, 0.45)])
-def test_prior_shift_em_recovers_the_fraction(true_prior, train_prior):
-    """Probabilities calibrated to the training fraction; EM finds the new data's fraction."""
-    from galaxy_learn.field_catalog import _prior_shift_em
-
-    rng = np.random.default_rng(0)
-    n = 20_000
-    y = rng.random(n) < true_prior
-    score = rng.normal(np.where(y, 1.5, -1.5), 1.0)  # class-conditional N(+-1.5, 1)
-    log_lr = 3.0 * score  # log N(s; 1.5, 1) - log N(s; -1.5, 1)
-    proba = 1 / (1 + np.exp(-(log_lr + np.log(train_prior / (1 - train_prior)))))
-    assert _prior_shift_em(proba, train_prior) == pytest.approx(true_prior, abs=0.01)
-    with pytest.raises(ValueError, match="train_prior"):
-        _prior_shift_em(proba, 1.0)

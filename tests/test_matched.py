@@ -61,6 +61,18 @@ def test_given_psf_and_band_subset(observed):
     np.testing.assert_allclose(truth["seeing_fwhm_r"], 1.2)
 
 
+def test_mag_slope_is_passed_on(observed):
+    """One slope for every class: the training set's star fraction does not follow the
+    simulator's number counts (bright stars, faint galaxies)."""
+    X, _ = observed
+    _, y, truth = make_matched_cutouts(X, 600, psf_fwhm=1.4, mag_slope=0.0, random_state=3)
+    bright = truth["mag_r"].to_numpy() < 18.5
+    assert y[bright].mean() == pytest.approx(y[~bright].mean(), abs=0.1)
+    _, y, truth = make_matched_cutouts(X, 600, psf_fwhm=1.4, mag_slope=None, random_state=3)
+    bright = truth["mag_r"].to_numpy() < 18.5
+    assert y[bright].mean() > y[~bright].mean() + 0.3
+
+
 def test_masked_pixels_are_ignored(observed):
     X, _ = observed
     Xn = X.copy()

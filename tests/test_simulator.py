@@ -310,6 +310,8 @@ def test_masked_bad_columns():
         ({"star_fraction": 0.8, "qso_fraction": 0.3}, "must not exceed 1"),
         ({"mag_range": (22, 16)}, "mag_range"),
         ({"seeing": -1.0}, "seeing"),
+        ({"mag_slope": float("nan")}, "mag_slope"),
+        ({"mag_slope": "flat"}, "mag_slope"),
         ({"neighbor_probability": 2.0}, "neighbor_probability"),
         ({"psf": "gauss"}, "psf"),
         ({"return_segmentation": True, "isophote": "deep"}, "isophote"),
@@ -321,3 +323,44 @@ def test_parameter_errors(kwargs, match):
     n = params.pop("n_samples")
     with pytest.raises(ValueError, match=match):
         make_star_galaxy_cutouts(n, **params)
+
+
+@settings(max_examples=20, deadline=None)
+@given(slope=st.floats(-0.6, 0.6), lo=st.floats(14.0, 20.0), width=st.floats(0.5, 6.0))
+def test_sample_magnitudes_follow_the_counts(slope, lo, width):
+    """dN/dm ∝ 10^(slope m) on [lo, hi]: the sample's CDF against the analytic one (KS), slope 0
+    included (uniform)."""
+    from scipy import stats
+
+    from galaxy_learn.datasets._population import sample_magnitudes
+
+    hi = lo + width
+    m = sample_magnitudes(4000, slope, (lo, hi), np.random.default_rng(0))
+    assert m.min() >= lo and m.max() <= hi
+    a = slope * np.log(10.0)
+    if abs(a * width) < 1e-9:
+        cdf = lambda x: (x - lo) / width  # noqa: E731
+    else:
+        cdf = lambda x: np.expm1(a * (x - lo)) / np.expm1(a * width)  # noqa: E731
+    assert stats.kstest(m, cdf).pvalue > 1e-4
+
+
+def test_mag_slope_makes_the_class_fractions_flat_in_magnitude():
+    """Default: stars dominate the bright end (their counts are flatter); with one slope for
+    every class the star fraction is the same in every magnitude bin; the objects' classes and
+    everything drawn before the magnitudes are those of the default."""
+    kw = dict(image_size=16, bands="r", mag_range=(14.0, 23.0), noise=False,
+              neighbor_probability=0.0, random_state=3)
+    _, y0, t0 = make_star_galaxy_cutouts(3000, **kw)
+    _, y1, t1 = make_star_galaxy_cutouts(3000, mag_slope=0.0, **kw)
+    np.testing.assert_array_equal(y0, y1)
+    edges = [14.0, 17.0, 20.0, 23.0]
+    def star_fraction_per_bin(t):  # noqa: E306
+        b = np.digitize(t["mag_r"], edges[1:-1])
+        return np.array([t["point_source"][b == i].mean() for i in range(3)])
+    f0, f1 = star_fraction_per_bin(t0), star_fraction_per_bin(t1)
+    assert f0[0] > 0.8 and f0[2] < 0.45  # counts: bright stars, faint galaxies
+    np.testing.assert_allclose(f1, t1["point_source"].mean(), atol=0.05)
+    # uniform: about a third of the objects per 3-magnitude bin
+    np.testing.assert_allclose(np.bincount(np.digitize(t1["mag_r"], edges[1:-1])) / 3000,
+                               1 / 3, atol=0.04)

@@ -2,9 +2,11 @@
 from ._manifold_threshold import ManifoldThresholdClassifier
 from ._threshold import ThresholdClassifier
 from ._cnn import CNNClassifier
+from ._prior_shift import estimate_prior_shift
 
 __all__ = [
     "ManifoldThresholdClassifier",
     "ThresholdClassifier",
     "CNNClassifier",
+    "estimate_prior_shift",
 ]

@@ -99,11 +99,12 @@ def _apply_masks(X, probability, rng):
 
 
 def _simulate_chunk(n, rng, noise_rng, *, size, band_idx, star_fraction, qso_fraction, mag_range,
-                    seeing, neighbor_probability, sky_mag, noise, psf, beta, isophote=None):
-    # Classes and magnitudes (number counts per class).
+                    seeing, neighbor_probability, sky_mag, noise, psf, beta, isophote=None,
+                    mag_slope=None):
+    # Classes and magnitudes (number counts per class, or one slope for all).
     p = [star_fraction, qso_fraction, 1.0 - star_fraction - qso_fraction]
     classes = rng.choice(np.array(["STAR", "QSO", "GALAXY"]), size=n, p=p)
-    mag_r = sample_class_magnitudes(classes, mag_range, rng)
+    mag_r = sample_class_magnitudes(classes, mag_range, rng, slope=mag_slope)
     pop = sample_objects(classes, mag_r, rng)
     fwhm_all, fwhm_r = sample_seeing(n, BANDS, rng, seeing=seeing)
     dx = rng.uniform(-0.5, 0.5, n)
@@ -202,6 +203,7 @@ def make_star_galaxy_cutouts(
     star_fraction=0.4,
     qso_fraction=0.05,
     mag_range=(16.0, 22.5),
+    mag_slope=None,
     seeing=1.35,
     neighbor_probability=0.2,
     sky=None,
@@ -233,6 +235,13 @@ def make_star_galaxy_cutouts(
         Probability that an object is a star / a quasar; the rest are galaxies.
     mag_range : (float, float), default=(16.0, 22.5)
         Range of r-band AB magnitudes of the central objects.
+    mag_slope : float, default=None
+        None: each class has its own number counts (see Notes), so stars dominate the bright
+        end and galaxies the faint end, as on the sky. A number ``a``: every central object's
+        r magnitude follows ``dN/dm ∝ 10^(a m)`` whatever its class (0: uniform), so the class
+        fractions are the same at every magnitude and a classifier trained on the cutouts
+        cannot learn the class from the brightness (the simulator's counts are not the
+        user's field's). Neighbours keep the per-class counts.
     seeing : float or (float, float), default=1.35
         Median r-band PSF FWHM in arcsec; per object it is lognormal (sigma of ln 0.14, clipped
         to 0.8–2.0"; SDSS-like). A pair ``(low, high)`` draws it uniformly instead. Other bands scale as
@@ -342,6 +351,10 @@ def make_star_galaxy_cutouts(
         )
         raise ValueError(msg)
     mag_range = _check_mag_range(mag_range)
+    if mag_slope is not None and (not isinstance(mag_slope, numbers.Real)
+                                  or isinstance(mag_slope, bool) or not np.isfinite(mag_slope)):
+        msg = f"The 'mag_slope' parameter must be None or a finite number. Got {mag_slope!r}."
+        raise ValueError(msg)
     seeing = _check_seeing(seeing)
     neighbor_probability = _check_fraction(neighbor_probability, "neighbor_probability")
     mask_probability = _check_fraction(mask_probability, "mask_probability")
@@ -369,6 +382,7 @@ def make_star_galaxy_cutouts(
             mag_range=mag_range, seeing=seeing, neighbor_probability=neighbor_probability,
             sky_mag=sky_all, noise=bool(noise), psf=psf, beta=float(beta),
             isophote=float(isophote) if return_segmentation else None,
+            mag_slope=None if mag_slope is None else float(mag_slope),
         )
         truth["n_masked_pixels"] = _apply_masks(images, mask_probability,
                                                 np.random.default_rng(mask_seq))

@@ -87,8 +87,8 @@ def _calibrated_seeing(fwhm_px, band, size, sky_mag, random_state, n_stars=200, 
 
 
 def make_matched_cutouts(X, n_samples, *, bands="ugriz", psf_fwhm=None, seeing_spread=0.05,
-                         star_fraction=0.4, mag_range=(14.0, 23.0), neighbor_probability=0.2,
-                         random_state=None):
+                         star_fraction=0.4, mag_range=(14.0, 23.0), mag_slope=None,
+                         neighbor_probability=0.2, random_state=None):
     """Labelled simulated cutouts with the PSF and noise of the given real stamps.
 
     The training set of a classifier that never sees a real label (amortised inference, as in
@@ -129,6 +129,10 @@ def make_matched_cutouts(X, n_samples, *, bands="ugriz", psf_fwhm=None, seeing_s
         (:class:`~galaxy_learn.classification.ThresholdClassifier`) are unaffected.
     mag_range : (float, float), default=(14.0, 23.0)
         r-band AB magnitudes of the simulated central objects.
+    mag_slope : float, default=None
+        Passed to :func:`make_star_galaxy_cutouts`: None gives each class its own number
+        counts; a number gives every class the counts ``dN/dm ∝ 10^(mag_slope m)`` (0:
+        uniform), so that brightness says nothing about the class.
     neighbor_probability : float, default=0.2
     random_state : int, RandomState instance or None, default=None
 
@@ -140,7 +144,8 @@ def make_matched_cutouts(X, n_samples, *, bands="ugriz", psf_fwhm=None, seeing_s
         1 for a point source (star or quasar), 0 for a galaxy.
     truth : pandas.DataFrame
         The simulator's truth table; ``truth.attrs["matched"]`` holds what was matched:
-        ``psf_fwhm_r_arcsec``, ``psf_measured`` (bool), ``noise_nmgy`` and ``sky_mag`` per band.
+        ``psf_fwhm_r_arcsec``, ``psf_measured`` (bool), ``mag_slope``, ``noise_nmgy`` and
+        ``sky_mag`` per band.
 
     Raises
     ------
@@ -188,10 +193,10 @@ def make_matched_cutouts(X, n_samples, *, bands="ugriz", psf_fwhm=None, seeing_s
     seeing = (psf_fwhm * (1 - seeing_spread), psf_fwhm * (1 + seeing_spread))
     X_sim, _, truth = make_star_galaxy_cutouts(
         n_samples, image_size=X.shape[-1], bands=bands, star_fraction=star_fraction,
-        mag_range=mag_range, seeing=seeing,
+        mag_range=mag_range, mag_slope=mag_slope, seeing=seeing,
         neighbor_probability=neighbor_probability, sky=sky, random_state=random_state)
     truth.attrs["matched"] = {
-        "psf_fwhm_r_arcsec": psf_fwhm, "psf_measured": measured,
+        "psf_fwhm_r_arcsec": psf_fwhm, "psf_measured": measured, "mag_slope": mag_slope,
         "noise_nmgy": dict(zip(bands, map(float, noise))),
         "sky_mag": dict(zip(bands, map(float, sky))),
         "sdss_dark_sky_mag": {b: SKY_MAG[b] for b in bands}}

@@ -63,19 +63,25 @@ _LOCUS = np.array([
 
 
 def sample_magnitudes(n, slope, mag_range, rng):
-    """Draw magnitudes with ``dN/dm ∝ 10^(slope m)`` on ``mag_range`` (inverse CDF)."""
+    """Draw magnitudes with ``dN/dm ∝ 10^(slope m)`` on ``mag_range`` (inverse CDF); a slope
+    of 0 draws them uniformly."""
     lo, hi = mag_range
-    a = slope * np.log(10.0)
     u = rng.uniform(size=n)
+    a = slope * np.log(10.0)
+    if abs(a * (hi - lo)) < 1e-9:
+        return lo + u * (hi - lo)
     return lo + np.log1p(u * np.expm1(a * (hi - lo))) / a
 
 
-def sample_class_magnitudes(classes, mag_range, rng):
-    """r magnitudes for objects of the given classes, each class with its own count slope."""
+def sample_class_magnitudes(classes, mag_range, rng, slope=None):
+    """r magnitudes for objects of the given classes: each class with its own count slope
+    (``slope=None``), or every class with the one given ``slope`` (then the class fractions do
+    not change with magnitude)."""
     mag_r = np.empty(len(classes))
     for cls in ("STAR", "QSO", "GALAXY"):
         idx = np.flatnonzero(classes == cls)
-        mag_r[idx] = sample_magnitudes(idx.size, COUNT_SLOPE[cls], mag_range, rng)
+        a = COUNT_SLOPE[cls] if slope is None else slope
+        mag_r[idx] = sample_magnitudes(idx.size, a, mag_range, rng)
     return mag_r
 
 
