@@ -40,6 +40,10 @@ the per-bin AUCs use the orientation fixed on all objects):
   trained on them (30 epochs) and scores the stamps (log-odds of "point source"); no real or
   GalSim label is used. One simulation and fit per seed. The method's name says how the
   training magnitudes were drawn (``--mag-slope``; "per-class counts" before that parameter).
+  ``gradient boosting on profiles`` (``--only sdss-simgbm`` / ``galsim-simgbm``): the same
+  matched simulations, classified by scikit-learn's HistGradientBoostingClassifier on summary
+  statistics (the aperture growth curve per band, colours, r magnitude) instead of a CNN on
+  the pixels: amortised inference at a fraction of the CNN's training cost.
   Its label-free cut is the catalogue's: the star fraction estimated from the CNN's
   probabilities by prior-shift EM (:func:`galaxy_learn.classification.estimate_prior_shift`).
 
@@ -217,46 +221,61 @@ def line_scores(X_fit, X_eval, seed, quick, psf=None):
     return scores
 
 
-def evaluate_simcnn(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, n_sim, **match):
-    """Amortised inference: a CNN trained on simulations matched to ``X_fit`` (its PSF and
-    noise, measured without labels, or ``match``'s ``psf_fwhm``) scores ``X_eval``; one
-    simulation and fit per seed. The label-free cut is the catalogue's: the star fraction from
-    the CNN's probabilities by prior-shift EM (the t-mixture's estimate is kept beside it)."""
+def evaluate_simulation_trained(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, n_sim,
+                                model="cnn", **match):
+    """Amortised inference: a classifier trained on simulations matched to ``X_fit`` (its PSF
+    and noise, measured without labels, or ``match``'s ``psf_fwhm``) scores ``X_eval``; one
+    simulation and fit per seed. ``model="cnn"``: ``CNNClassifier(channels=(16, 32, 64),
+    crop="auto")`` on the pixels, 30 epochs; ``"gbm"``: scikit-learn's
+    HistGradientBoostingClassifier on :func:`galaxy_learn.photometry.profile_features`. The
+    label-free cut is the catalogue's: the star fraction from the classifier's probabilities
+    by prior-shift EM (the t-mixture's estimate is kept beside it)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     from galaxy_learn.classification import CNNClassifier, estimate_prior_shift
     from galaxy_learn.datasets import make_matched_cutouts
+    from galaxy_learn.photometry import profile_features
 
     rows = []
     for seed in seeds:
         start = time.perf_counter()
         X_sim, y_sim, truth = make_matched_cutouts(X_fit, 600 if quick else n_sim,
                                                    random_state=seed, **match)
-        clf = CNNClassifier(channels=(16, 32, 64), crop="auto", max_epochs=2 if quick else 30,
-                            random_state=seed, device="cpu").fit(X_sim, y_sim)
-        p = np.clip(clf.predict_proba(X_eval)[:, 1], 1e-7, 1 - 1e-7)
+        if model == "cnn":
+            clf = CNNClassifier(channels=(16, 32, 64), crop="auto",
+                                max_epochs=2 if quick else 30, random_state=seed,
+                                device="cpu").fit(X_sim, y_sim)
+            p = clf.predict_proba(X_eval)[:, 1]
+        else:
+            clf = HistGradientBoostingClassifier(max_iter=300, random_state=seed)
+            p = clf.fit(profile_features(X_sim), y_sim).predict_proba(
+                profile_features(X_eval))[:, 1]
+        p = np.clip(p, 1e-7, 1 - 1e-7)
         score = np.log(p) - np.log1p(-p)
         seconds = time.perf_counter() - start
         aucs, counts = auc_table(y, score, mag, bins)
         em = estimate_prior_shift(p, float(np.mean(y_sim)))
         tmix = label_free_cut(y, score, orientation="high")
-        rows.append({"dataset": dataset, "method": simcnn_method(truth.attrs["matched"]),
-                     "seed": seed,
+        method = simulation_method(truth.attrs["matched"], model)
+        rows.append({"dataset": dataset, "method": method, "seed": seed,
                      "fit_seconds": round(seconds, 1), "auc": aucs, "n": counts,
                      "n_simulated": len(X_sim), "matched": truth.attrs["matched"],
                      "score": [round(float(v), 4) for v in score],
                      **label_free_cut(y, score, orientation="high", prior=em),
                      "star_fraction_tmixture": tmix["star_fraction_auto"],
                      "accuracy_tmixture": tmix["accuracy_auto"]})
-        print(f"{dataset:14s} CNN on matched sims seed={seed} auc={aucs['all']:.3f} "
-              f"({seconds:.0f} s)", flush=True)
+        print(f"{dataset:14s} {method} seed={seed} auc={aucs['all']:.3f} ({seconds:.0f} s)",
+              flush=True)
     return rows
 
 
-def simcnn_method(matched):
-    """The method's name in the tables: the training set's magnitude distribution told apart
-    (``mag_slope``; records older than that parameter drew per-class counts)."""
+def simulation_method(matched, model="cnn"):
+    """The method's name in the tables: the classifier and the training set's magnitude
+    distribution (``mag_slope``; records older than that parameter drew per-class counts)."""
     slope = matched.get("mag_slope")
     counts = "per-class counts" if slope is None else f"mag_slope {slope:g}"
-    return f"CNN on matched simulations ({counts})"
+    name = "CNN" if model == "cnn" else "gradient boosting on profiles"
+    return f"{name} on matched simulations ({counts})"
 
 
 def label_free_cut(y, score, orientation="auto", prior=None):
@@ -345,13 +364,15 @@ def main():
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--only", nargs="+",
-                        choices=["sdss", "sdss+field2", "sdss-simcnn", "ztf", "galsim",
-                                 "galsim+psf", "galsim-simcnn", "oursim", "oursim+psf"],
+                        choices=["sdss", "sdss+field2", "sdss-simcnn", "sdss-simgbm", "ztf",
+                                 "galsim", "galsim+psf", "galsim-simcnn", "galsim-simgbm",
+                                 "oursim", "oursim+psf"],
                         default=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf"])
     parser.add_argument("--n-sim", type=int, default=10_000,
-                        help="simulated training cutouts of sdss-simcnn (default 10,000)")
+                        help="simulated training cutouts of the *-simcnn / *-simgbm runs "
+                             "(default 10,000)")
     parser.add_argument("--mag-slope", type=float, default=None,
-                        help="make_matched_cutouts' mag_slope for the *-simcnn runs (default: "
+                        help="make_matched_cutouts' mag_slope for the *-sim* runs (default: "
                              "its own default)")
     parser.add_argument("--assemble", nargs="+", type=Path, metavar="JSON",
                         help="only merge the rows of earlier runs' real.json files into one "
@@ -368,7 +389,7 @@ def main():
             # fits: the weight only scales the column, so that variant is today's default line
             for r in rec_rows:  # simulation-trained CNN rows older than mag_slope
                 if r["method"] == "CNN on matched simulations":
-                    r["method"] = simcnn_method(r.get("matched", {}))
+                    r["method"] = simulation_method(r.get("matched", {}))
             if any(r["method"] == "weight 32" for r in rec_rows):
                 relabelled = True
                 for r in rec_rows:
@@ -392,15 +413,17 @@ def main():
         return
     rows, info = [], {}
     slope = {} if args.mag_slope is None else {"mag_slope": args.mag_slope}
-    if {"sdss", "sdss+field2", "sdss-simcnn"} & set(args.only):
+    if {"sdss", "sdss+field2", "sdss-simcnn", "sdss-simgbm"} & set(args.only):
         if (args.data / "sdss" / SDSS_LABELLED).is_dir():
             X, y, rmag, psf, info["sdss"] = load_sdss(args.data)
             print("sdss:", info["sdss"], flush=True)
             if "sdss" in args.only:
                 rows += evaluate("SDSS 4510-4-30", X, X, y, rmag, SDSS_BINS, seeds, args.quick)
-            if "sdss-simcnn" in args.only:
-                rows += evaluate_simcnn("SDSS 4510-4-30", X, X, y, rmag, SDSS_BINS, seeds,
-                                        args.quick, args.n_sim, **slope)
+            for model in ("cnn", "gbm"):
+                if f"sdss-sim{model}" in args.only:
+                    rows += evaluate_simulation_trained(
+                        "SDSS 4510-4-30", X, X, y, rmag, SDSS_BINS, seeds, args.quick,
+                        args.n_sim, model=model, **slope)
             if "sdss+field2" in args.only and (args.data / "sdss" / SDSS_UNLABELLED).is_dir():
                 X2, _ = load_sdss_unlabelled(args.data)
                 X_fit = np.concatenate([X, X2])
@@ -414,7 +437,7 @@ def main():
             rows += evaluate("ZTF i", X, X, y, flux, None, seeds, args.quick, flux_halves=True)
         else:
             print("bench_real: ZTF cutouts absent; skipped.")
-    if {"galsim", "galsim+psf", "galsim-simcnn"} & set(args.only):
+    if {"galsim", "galsim+psf", "galsim-simcnn", "galsim-simgbm"} & set(args.only):
         sys.path.insert(0, str(HERE))
         from galsim_set import render_galsim_set
 
@@ -426,13 +449,14 @@ def main():
                      args.quick)
             if "galsim" in args.only:
                 rows += evaluate("GalSim (fit 1,500 / score 500, one set per seed)", *split)
-            if "galsim-simcnn" in args.only:  # one seeing per cutout: simulate its range
-                fwhm_r = truth["psf_fwhm_r"].to_numpy()[:n_fit]
-                lo, hi = np.percentile(fwhm_r, [2, 98])
-                rows += evaluate_simcnn("GalSim (fit 1,500 / score 500, one set per seed)",
-                                        X[:n_fit], *split[1:], args.n_sim,
-                                        psf_fwhm=(lo + hi) / 2, seeing_spread=(hi - lo) / (hi + lo),
-                                        **slope)
+            fwhm_r = truth["psf_fwhm_r"].to_numpy()[:n_fit]
+            lo, hi = np.percentile(fwhm_r, [2, 98])
+            for model in ("cnn", "gbm"):  # one seeing per cutout: simulate its range
+                if f"galsim-sim{model}" in args.only:
+                    rows += evaluate_simulation_trained(
+                        "GalSim (fit 1,500 / score 500, one set per seed)", X[:n_fit],
+                        *split[1:], args.n_sim, model=model, psf_fwhm=(lo + hi) / 2,
+                        seeing_spread=(hi - lo) / (hi + lo), **slope)
             if "galsim+psf" in args.only:
                 fwhm = truth[[f"psf_fwhm_{b}" for b in "ugriz"]].to_numpy()  # arcsec
                 rows += evaluate("GalSim, PSF FWHM given (psf_fwhm, arcsec)", *split,

@@ -51,32 +51,49 @@ def _line(class_prior, random_state, verbose):
 
 
 class _SimulationTrained:
-    """A CNN trained on simulated cutouts matched to the field's own stamps (their PSF and
-    noise, :func:`~galaxy_learn.datasets.make_matched_cutouts`), its log-odds cut at the
-    field's star fraction by :class:`~galaxy_learn.classification.ThresholdClassifier`. With
-    ``class_prior="auto"`` that fraction is estimated from the CNN's probabilities by
+    """A classifier trained on simulated cutouts matched to the field's own stamps (their PSF
+    and noise, :func:`~galaxy_learn.datasets.make_matched_cutouts`), its log-odds cut at the
+    field's star fraction by :class:`~galaxy_learn.classification.ThresholdClassifier`.
+    ``classifier="cnn"``: a :class:`~galaxy_learn.classification.CNNClassifier` on the pixels;
+    ``"boosting"``: scikit-learn's HistGradientBoostingClassifier on
+    :func:`~galaxy_learn.photometry.profile_features` (growth curves and colours), minutes
+    cheaper. With ``class_prior="auto"`` the fraction is estimated from the probabilities by
     :func:`~galaxy_learn.classification.estimate_prior_shift` (the score's two-component
     mixture, ThresholdClassifier's own "auto", misplaces it on these log-odds; user guide,
     "Training on simulations matched to the field")."""
 
     classes_ = np.array(["galaxy", "star"])
 
-    def __init__(self, bands, class_prior, random_state, verbose, n_simulated=10_000,
-                 max_epochs=30, channels=(16, 32, 64)):
+    def __init__(self, bands, class_prior, random_state, verbose, classifier="cnn",
+                 n_simulated=10_000, mag_slope=None, max_epochs=30, channels=(16, 32, 64)):
+        if classifier not in ("cnn", "boosting"):
+            msg = f"classifier must be 'cnn' or 'boosting'; got {classifier!r}."
+            raise ValueError(msg)
         self.bands, self.class_prior = bands, class_prior
         self.random_state, self.verbose = random_state, verbose
-        self.n_simulated, self.max_epochs, self.channels = n_simulated, max_epochs, channels
+        self.classifier, self.n_simulated, self.mag_slope = classifier, n_simulated, mag_slope
+        self.max_epochs, self.channels = max_epochs, channels
 
     def fit(self, X):
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
         from .classification import CNNClassifier, ThresholdClassifier, estimate_prior_shift
         from .datasets import make_matched_cutouts
+        from .photometry import profile_features
 
         X_sim, y_sim, truth = make_matched_cutouts(X, self.n_simulated, bands=self.bands,
+                                                   mag_slope=self.mag_slope,
                                                    random_state=self.random_state)
         self.matched_ = truth.attrs["matched"]
-        self.cnn_ = CNNClassifier(channels=self.channels, crop="auto",
-                                  max_epochs=self.max_epochs, random_state=self.random_state,
-                                  verbose=self.verbose).fit(X_sim, y_sim)
+        if self.classifier == "cnn":
+            self.model_ = CNNClassifier(channels=self.channels, crop="auto",
+                                        max_epochs=self.max_epochs,
+                                        random_state=self.random_state,
+                                        verbose=self.verbose).fit(X_sim, y_sim)
+        else:
+            self.model_ = HistGradientBoostingClassifier(
+                max_iter=300, random_state=self.random_state, verbose=self.verbose).fit(
+                profile_features(X_sim), y_sim)
         z = self._log_odds(np.nan_to_num(X, nan=0.0))
         prior = self.class_prior
         if isinstance(prior, str):  # "auto": the field's star fraction from the probabilities
@@ -87,7 +104,10 @@ class _SimulationTrained:
         return self
 
     def _log_odds(self, X):
-        p = np.clip(self.cnn_.predict_proba(X)[:, 1], 1e-7, 1 - 1e-7)
+        from .photometry import profile_features
+
+        features = X if self.classifier == "cnn" else profile_features(X)
+        p = np.clip(self.model_.predict_proba(features)[:, 1], 1e-7, 1 - 1e-7)
         return (np.log(p) - np.log1p(-p))[:, None]
 
     def predict(self, X):
@@ -171,8 +191,11 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
     random_state : int, default=0
     verbose : int, default=0
     simulation_params : dict, default=None
-        With ``model="simulation"``: ``n_simulated`` (10,000), ``max_epochs`` (30) and
-        ``channels`` ((16, 32, 64)) of the simulation-trained CNN.
+        With ``model="simulation"``: ``classifier`` ("cnn": a CNN on the pixels; "boosting":
+        gradient boosting on :func:`~galaxy_learn.photometry.profile_features`),
+        ``n_simulated`` (10,000), ``mag_slope`` (None; see
+        :func:`~galaxy_learn.datasets.make_matched_cutouts`), and for the CNN ``max_epochs``
+        (30) and ``channels`` ((16, 32, 64)).
 
     Returns
     -------
@@ -189,6 +212,13 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
     from .segmentation import HypercolumnSegmenter
 
     field = SurveyField.from_files(paths, bands=bands)
+    if isinstance(model, str):  # checked before the detection's work
+        if model != "simulation":
+            msg = f"model must be an estimator, 'simulation' or None; got {model!r}."
+            raise ValueError(msg)
+        model = _SimulationTrained("".join(field.bands), class_prior, random_state, verbose,
+                                   **(simulation_params or {}))
+        _check_simulator_match(field)
     ref = field.reference_band
     image = field.images[ref]
     if not np.isfinite(image).any() or np.nanmax(np.abs(image)) == 0:
@@ -224,13 +254,8 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
     for flag in ("flag_edge", "flag_masked", "flag_saturated"):
         cat[flag] = table[flag].to_numpy()
     clean = ~(cat["flag_edge"] | cat["flag_masked"]).to_numpy()
-    if isinstance(model, str):
-        if model != "simulation":
-            msg = f"model must be an estimator, 'simulation' or None; got {model!r}."
-            raise ValueError(msg)
-        _check_simulator_match(field)
-        model = _SimulationTrained("".join(field.bands), class_prior, random_state, verbose,
-                                   **(simulation_params or {})).fit(X[clean])
+    if isinstance(model, _SimulationTrained):
+        model = model.fit(X[clean])
     elif model is None:
         if clean.sum() < min_objects:
             msg = (

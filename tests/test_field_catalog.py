@@ -159,14 +159,19 @@ def _crowded_field(folder, **kw):
                        widths=widths, **kw)
 
 
-def test_simulation_trained_classifier(tmp_path):
-    """model='simulation': a CNN trained on simulations matched to the field's PSF and noise
-    (no labels) ranks the field's point sources above its extended objects."""
+@pytest.mark.parametrize("params", [
+    {"classifier": "cnn", "n_simulated": 600, "max_epochs": 6},
+    {"classifier": "boosting", "n_simulated": 600, "mag_slope": 0.2},
+])
+def test_simulation_trained_classifier(tmp_path, params):
+    """model='simulation': a CNN on the pixels, or gradient boosting on the growth curves,
+    trained on simulations matched to the field's PSF and noise (no labels) ranks the field's
+    point sources above its extended objects."""
     from sklearn.metrics import roc_auc_score
 
     _, ra, dec = _crowded_field(tmp_path / "f")
     res = catalog_field(tmp_path / "f", model="simulation", stamp_size=31, class_prior=0.5,
-                        simulation_params={"n_simulated": 600, "max_epochs": 6})
+                        simulation_params=params)
     cat = res["catalog"]
     assert len(cat) == 36 and set(cat["class"]) <= {"star", "galaxy"}
     # which detection is which object: nearest true position
@@ -181,6 +186,9 @@ def test_simulation_needs_an_sdss_like_field(tmp_path, capsys):
     _crowded_field(tmp_path / "f", headers={"BUNIT": "counts"})
     with pytest.raises(ValueError, match="SDSS-like simulator.*unit 'counts'"):
         catalog_field(tmp_path / "f", model="simulation", stamp_size=31)
+    with pytest.raises(ValueError, match="'cnn' or 'boosting'"):  # before any other work
+        catalog_field(tmp_path / "f", model="simulation", stamp_size=31,
+                      simulation_params={"classifier": "forest"})
     with pytest.raises(ValueError, match="'simulation' or None"):
         catalog_field(tmp_path / "f", model="cnn", stamp_size=31)
     out = tmp_path / "out"
