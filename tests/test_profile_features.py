@@ -77,3 +77,15 @@ def test_growth_is_flux_invariant_and_magnitudes_shift(scale, sigma):
 def test_bad_input(X, radii, match):
     with pytest.raises(ValueError, match=match):
         profile_features(X, radii=radii)
+
+
+def test_each_band_is_measured_about_its_own_centroid():
+    """Bands cut through their own WCS are not co-centred: a point source offset by a pixel
+    in one band has the same growth curve in both (a shared centre would read it extended)."""
+    sigma = 1.3
+    a = np.exp(-(XX**2 + YY**2) / (2 * sigma**2))
+    b = np.exp(-((XX - 1.0) ** 2 + (YY + 0.6) ** 2) / (2 * sigma**2))
+    f = profile_features(np.stack([a, b])[None], radii=(1.5, 3.0, 8.0))
+    np.testing.assert_allclose(f[0, 0:2], f[0, 2:4], rtol=0.01)
+    shared = profile_features(np.stack([a, b])[None], radii=(1.5, 3.0, 8.0), center="image")
+    assert shared[0, 2] < 0.8 * shared[0, 0]

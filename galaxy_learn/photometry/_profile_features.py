@@ -31,8 +31,12 @@ def profile_features(X, *, radii=(1.0, 1.5, 2.0, 3.0, 4.0, 6.0), zero_point=22.5
     zero_point : float, default=22.5
         Magnitude of unit flux (22.5 for nanomaggies).
     center : {"centroid", "image"} or array of shape (n_samples, 2), default="centroid"
-        Aperture centre, as in :func:`aperture_flux` (the centroid is found on the summed bands
-        and shared by every band).
+        Aperture centre, as in :func:`aperture_flux`. ``"centroid"`` finds it in each band
+        separately: the bands of a survey's stamps are cut through each band's own WCS and
+        are not co-centred to a fraction of a pixel, and a growth curve about another band's
+        centre reads a point source as extended (on SDSS field 4510-4-30 one shared centroid
+        cost the classifier trained on these features 0.014 AUC; user guide, "Training on
+        simulations matched to the field"). ``"image"`` or given positions serve every band.
 
     Returns
     -------
@@ -69,9 +73,8 @@ def profile_features(X, *, radii=(1.0, 1.5, 2.0, 3.0, 4.0, 6.0), zero_point=22.5
         raise ValueError(msg)
     X = np.nan_to_num(np.asarray(X, dtype=np.float32), nan=0.0)
     n, n_bands = X.shape[:2]
-    flux = np.asarray(aperture_flux(X, radii, center=center), dtype=float)  # (n, bands, radii)
-    if n_bands == 1:
-        flux = flux.reshape(n, 1, radii.size)
+    flux = np.stack([aperture_flux(X, radii, bands=[b], center=center)
+                     for b in range(n_bands)], axis=1).astype(float)  # (n, bands, radii)
 
     def growth(f):
         total = f[..., -1:]
