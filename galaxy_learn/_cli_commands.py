@@ -258,6 +258,7 @@ def _cmd_catalog(args):
         kwargs["model"] = _load_model(args, "predict")
     elif args.classifier == "simulation":
         kwargs["model"] = "simulation"
+        kwargs["simulation_params"] = {"classifier": args.simulation_model}
     summary = catalog_fields(args.fields, args.output_dir, fmt=args.format,
                              on_error=args.on_error, n_jobs=args.n_jobs,
                              verbose=_verbose(args), **kwargs)

@@ -233,9 +233,13 @@ def _add_catalog(sub):
                              "galaxy_learn.persistence.save) instead of the label-free line")
     parser.add_argument("--classifier", choices=("line", "simulation"), default="line",
                         help="without --model: 'line', the label-free mission line fitted on "
-                             "the field, or 'simulation', a CNN trained on simulations matched "
-                             "to the field's PSF and noise (no labels; SDSS-like frames; "
-                             "minutes of training per field) (default: line)")
+                             "the field, or 'simulation', a classifier trained on simulations "
+                             "matched to the field's PSF and noise (no labels; SDSS-like "
+                             "frames) (default: line)")
+    parser.add_argument("--simulation-model", choices=("boosting", "cnn"), default="boosting",
+                        help="with --classifier simulation: 'boosting', gradient boosting on "
+                             "each stamp's growth curves and colours (seconds), or 'cnn', a "
+                             "CNN on the pixels (minutes) (default: boosting)")
     parser.add_argument("--n-jobs", type=_positive_int, default=None, metavar="N",
                         help="fields in parallel (joblib; default: one at a time)")
     parser.add_argument("--on-error", choices=("skip", "raise"), default="skip",

@@ -50,6 +50,9 @@ def _line(class_prior, random_state, verbose):
     ])
 
 
+_N_SIMULATED = {"cnn": 10_000, "boosting": 20_000}
+
+
 class _SimulationTrained:
     """A classifier trained on simulated cutouts matched to the field's own stamps (their PSF
     and noise, :func:`~galaxy_learn.datasets.make_matched_cutouts`), its log-odds cut at the
@@ -64,11 +67,13 @@ class _SimulationTrained:
 
     classes_ = np.array(["galaxy", "star"])
 
-    def __init__(self, bands, class_prior, random_state, verbose, classifier="cnn",
-                 n_simulated=10_000, mag_slope=None, max_epochs=30, channels=(16, 32, 64)):
+    def __init__(self, bands, class_prior, random_state, verbose, classifier="boosting",
+                 n_simulated=None, mag_slope=None, max_epochs=30, channels=(16, 32, 64)):
         if classifier not in ("cnn", "boosting"):
             msg = f"classifier must be 'cnn' or 'boosting'; got {classifier!r}."
             raise ValueError(msg)
+        if n_simulated is None:  # what each was measured with (user guide)
+            n_simulated = _N_SIMULATED[classifier]
         self.bands, self.class_prior = bands, class_prior
         self.random_state, self.verbose = random_state, verbose
         self.classifier, self.n_simulated, self.mag_slope = classifier, n_simulated, mag_slope
