@@ -256,7 +256,7 @@ def evaluate_simulation_trained(dataset, X_fit, X_eval, y, mag, bins, seeds, qui
         aucs, counts = auc_table(y, score, mag, bins)
         em = estimate_prior_shift(p, float(np.mean(y_sim)))
         tmix = label_free_cut(y, score, orientation="high")
-        method = simulation_method(truth.attrs["matched"], model)
+        method = simulation_method(truth.attrs["matched"], model, len(X_sim))
         rows.append({"dataset": dataset, "method": method, "seed": seed,
                      "fit_seconds": round(seconds, 1), "auc": aucs, "n": counts,
                      "n_simulated": len(X_sim), "matched": truth.attrs["matched"],
@@ -269,13 +269,16 @@ def evaluate_simulation_trained(dataset, X_fit, X_eval, y, mag, bins, seeds, qui
     return rows
 
 
-def simulation_method(matched, model="cnn"):
-    """The method's name in the tables: the classifier and the training set's magnitude
-    distribution (``mag_slope``; records older than that parameter drew per-class counts)."""
+def simulation_method(matched, model="cnn", n_simulated=None):
+    """The method's name in the tables: the classifier, the training set's magnitude
+    distribution (``mag_slope``; records older than that parameter drew per-class counts) and
+    its size."""
     slope = matched.get("mag_slope")
-    counts = "per-class counts" if slope is None else f"mag_slope {slope:g}"
+    parts = ["per-class counts" if slope is None else f"mag_slope {slope:g}"]
+    if n_simulated:
+        parts.append(f"{n_simulated:,} simulations")
     name = "CNN" if model == "cnn" else "gradient boosting on profiles"
-    return f"{name} on matched simulations ({counts})"
+    return f"{name} on matched simulations ({', '.join(parts)})"
 
 
 def label_free_cut(y, score, orientation="auto", prior=None):
@@ -387,9 +390,11 @@ def main():
             rec_rows = rec.get("data", {}).get("rows") or rec["rows"]
             # a run made while the default weight was 8 has a "weight 32" variant from the same
             # fits: the weight only scales the column, so that variant is today's default line
-            for r in rec_rows:  # simulation-trained CNN rows older than mag_slope
-                if r["method"] == "CNN on matched simulations":
-                    r["method"] = simulation_method(r.get("matched", {}))
+            for r in rec_rows:  # simulation-trained rows named before mag_slope / the size
+                for model, prefix in (("cnn", "CNN on"), ("gbm", "gradient boosting on")):
+                    if r["method"].startswith(prefix) and "centroid" not in r["method"]:
+                        r["method"] = simulation_method(r.get("matched", {}), model,
+                                                        r.get("n_simulated"))
             if any(r["method"] == "weight 32" for r in rec_rows):
                 relabelled = True
                 for r in rec_rows:

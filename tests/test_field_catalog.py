@@ -199,3 +199,24 @@ def test_simulation_needs_an_sdss_like_field(tmp_path, capsys):
                  "--classifier", "simulation", "-q"])
     assert code != 0
     assert "exclude each other" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    ([], "boosting"), (["--simulation-model", "cnn"], "cnn")])
+def test_cli_simulation_model_reaches_the_catalogue(tmp_path, monkeypatch, argv, expected):
+    """--classifier simulation passes the chosen simulation classifier (boosting by default)."""
+    import galaxy_learn.field_catalog as fc
+
+    seen = {}
+
+    def fake(fields, output_dir, **kwargs):
+        seen.update(kwargs)
+        return {"done": {}, "failed": {}}
+
+    monkeypatch.setattr(fc, "catalog_fields", fake)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["catalog", str(tmp_path), "-o", str(out), "--classifier", "simulation", "-q",
+                 *argv]) == 0
+    assert seen["model"] == "simulation"
+    assert seen["simulation_params"] == {"classifier": expected}
