@@ -84,7 +84,8 @@ def _read_member(zf, name, path):
 
     try:
         return zf.read(name)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        # NotImplementedError: a damaged header naming a zip version or compression method
         raise _damaged(path, f"member {name!r}: {exc}") from exc
 
 
@@ -259,7 +260,7 @@ def read_metadata(path):
                 )
                 raise ValueError(msg)
             raw = _read_member(zf, _METADATA, path)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, NotImplementedError) as exc:  # see _read_member
         if ours:
             raise _damaged(path, str(exc)) from exc
         msg = f"{str(path)!r} is not a readable zip archive: {exc}"
@@ -428,7 +429,7 @@ def load(path, *, allow_pickle=False, device=None, on_version_mismatch="warn"):
         try:
             with zipfile.ZipFile(path) as zf:
                 data = _read_member(zf, _PAYLOAD, path)
-        except zipfile.BadZipFile as exc:
+        except (zipfile.BadZipFile, NotImplementedError) as exc:  # see _read_member
             raise _damaged(path, str(exc)) from exc
         digest = hashlib.sha256(data).hexdigest()
         if digest != metadata.get("payload_sha256"):

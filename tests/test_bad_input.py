@@ -416,6 +416,19 @@ def test_a_flipped_byte_is_refused_or_harmless(glm, frac):
         path.unlink()
 
 
+def test_a_damaged_zip_version_field_is_refused(glm):
+    """A flipped byte in the central directory's "version needed to extract" field made
+    zipfile raise NotImplementedError ("zip file version 23.5"; found by the property test
+    above): it is a damaged file like any other."""
+    data = bytearray(glm.read_bytes())
+    pos = data.index(b"PK\x01\x02") + 6  # central directory: version needed to extract
+    data[pos] = 0xEB
+    path = glm.with_name("version.glm")
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="damaged or truncated"):
+        persistence.load(path, allow_pickle=True)
+
+
 @pytest.mark.parametrize("kind", ["text", "dict", "directory", "truncated", "wrong-model"])
 def test_model_option_on_non_models(kind, glm, cutouts, tmp_path, capsys):
     np.save(tmp_path / "x.npy", cutouts[:4])
