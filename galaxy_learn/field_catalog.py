@@ -200,8 +200,8 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
     verbose : int, default=0
     simulation_params : dict, default=None
         With ``model="simulation"``: ``classifier`` ("cnn": a CNN on the pixels; "boosting":
-        gradient boosting on :func:`~galaxy_learn.photometry.profile_features`),
-        ``n_simulated`` (10,000), ``mag_slope`` (None; see
+        gradient boosting on :func:`~galaxy_learn.photometry.profile_features`; the default),
+        ``n_simulated`` (20,000 for boosting, 10,000 for the CNN), ``mag_slope`` (None; see
         :func:`~galaxy_learn.datasets.make_matched_cutouts`), and for the CNN ``max_epochs``
         (30) and ``channels`` ((16, 32, 64)).
 
