@@ -89,3 +89,19 @@ def test_each_band_is_measured_about_its_own_centroid():
     np.testing.assert_allclose(f[0, 0:2], f[0, 2:4], rtol=0.03)  # pixel phase: ~2 %
     shared = profile_features(np.stack([a, b])[None], radii=(1.5, 3.0, 8.0), center="image")
     assert shared[0, 2] < 0.8 * shared[0, 0]
+
+
+def test_batches_give_the_same_features(monkeypatch):
+    """Measured a batch at a time (bounded memory): the same numbers as all at once; a given
+    centre array must have one row per stamp."""
+    import galaxy_learn.photometry._profile_features as module
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 0.1, (7, 2, 21, 21)) + _gaussian(1.5)[10:31, 10:31][None, None]
+    X[2, 1, 0, 0] = np.nan
+    centers = np.full((7, 2), 10.0)
+    whole = profile_features(X, center=centers)
+    monkeypatch.setattr(module, "_BATCH", 3)
+    np.testing.assert_array_equal(profile_features(X, center=centers), whole)
+    with pytest.raises(ValueError, match="shape \\(7, 2\\)"):
+        profile_features(X, center=centers[:5])

@@ -15,6 +15,7 @@ from ._aperture import aperture_flux
 __all__ = ["profile_features"]
 
 _FLOOR = 1e-6  # |flux| below this in the outermost aperture: the ratio's denominator
+_BATCH = 2048  # stamps measured at a time (memory: 20,000 5-band 64x64 stamps are 1.6 GB)
 
 
 def profile_features(X, *, radii=(1.0, 1.5, 2.0, 3.0, 4.0, 6.0), zero_point=22.5,
@@ -71,10 +72,19 @@ def profile_features(X, *, radii=(1.0, 1.5, 2.0, 3.0, 4.0, 6.0), zero_point=22.5
             np.any(radii <= 0) or np.any(np.diff(radii) <= 0):
         msg = f"radii must be at least two positive, increasing radii; got {radii.tolist()}."
         raise ValueError(msg)
-    X = np.nan_to_num(np.asarray(X, dtype=np.float32), nan=0.0)
     n, n_bands = X.shape[:2]
-    flux = np.stack([aperture_flux(X, radii, bands=[b], center=center)
-                     for b in range(n_bands)], axis=1).astype(float)  # (n, bands, radii)
+    if not isinstance(center, str):
+        center = np.asarray(center, dtype=float)
+        if center.shape != (n, 2):
+            msg = f"center must be 'centroid', 'image' or an array of shape ({n}, 2)."
+            raise ValueError(msg)
+    flux = []
+    for start in range(0, n, _BATCH):  # a float32, NaN-free copy of one batch at a time
+        chunk = np.nan_to_num(np.asarray(X[start:start + _BATCH], dtype=np.float32), nan=0.0)
+        at = center if isinstance(center, str) else center[start:start + _BATCH]
+        flux.append(np.stack([aperture_flux(chunk, radii, bands=[b], center=at)
+                              for b in range(n_bands)], axis=1))
+    flux = np.concatenate(flux).astype(float)  # (n, bands, radii)
 
     def growth(f):
         total = f[..., -1:]
