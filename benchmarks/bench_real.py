@@ -44,8 +44,9 @@ the per-bin AUCs use the orientation fixed on all objects):
   matched simulations, classified by scikit-learn's HistGradientBoostingClassifier on summary
   statistics (the aperture growth curve per band, colours, r magnitude) instead of a CNN on
   the pixels: amortised inference at a fraction of the CNN's training cost.
-  Its label-free cut is the catalogue's: the star fraction estimated from the CNN's
-  probabilities by prior-shift EM (:func:`galaxy_learn.classification.estimate_prior_shift`).
+  For both, the label-free cut is the catalogue's: the star fraction estimated from the
+  classifier's probabilities by prior-shift EM
+  (:func:`galaxy_learn.classification.estimate_prior_shift`).
 
 On SDSS the record also says how certain SDSS photo's own star labels are per bin
 (``label_certainty``: the error of the PSF minus model magnitude of the listed stars against

@@ -11,9 +11,9 @@ For each field (one calibrated frame per band, each with its WCS):
    flags ``edge`` (stamp leaves a frame), ``masked`` (NaN pixels), ``saturated``;
 4. each object is classified star / galaxy by the label-free mission line
    ``Pipeline([VAEEncoder(), Isomap(n_components=1), ThresholdClassifier()])`` fitted on the
-   field's own stamps (no labels), by a CNN trained on simulations matched to the field's PSF
-   and noise (``model="simulation"``: amortised inference, no labels either), or by a saved
-   model;
+   field's own stamps (no labels), by a classifier trained on simulations matched to the
+   field's PSF and noise (``model="simulation"``: amortised inference, no labels either;
+   gradient boosting on growth curves by default, or a CNN), or by a saved model;
 5. the catalogue (FITS or CSV), a per-pixel class map (FITS carrying the reference band's WCS:
    0 background, 1 galaxy, 2 star) and a quick-look PNG (the field's ``make_lupton_rgb``
    composite with each object's outline coloured by its class) are written.
