@@ -42,10 +42,12 @@ the per-bin AUCs use the orientation fixed on all objects):
   training magnitudes were drawn (``--mag-slope``; "per-class counts" before that parameter).
   ``gradient boosting on profiles`` (``--only sdss-simgbm`` / ``galsim-simgbm``): the same
   matched simulations, classified by scikit-learn's HistGradientBoostingClassifier on summary
-  statistics (the aperture growth curve per band, colours, r magnitude) instead of a CNN on
-  the pixels: amortised inference at a fraction of the CNN's training cost.
-  For both, the label-free cut is the catalogue's: the star fraction estimated from the
-  classifier's probabilities by prior-shift EM
+  statistics (the aperture growth curve per band, colours, r magnitude; ``+ spread_model``:
+  and the g, r, i SPREAD_MODEL with its error, ``--features``) instead of a CNN on the pixels:
+  amortised inference at a fraction of the CNN's training cost.
+  Both run :class:`galaxy_learn.classification.MatchedSimulationClassifier` (older records:
+  the same steps written out here); the label-free cut is its own, the star fraction
+  estimated on the fit stamps from the classifier's probabilities by prior-shift EM
   (:func:`galaxy_learn.classification.estimate_prior_shift`).
 
 On SDSS the record also says how certain SDSS photo's own star labels are per bin
@@ -223,46 +225,41 @@ def line_scores(X_fit, X_eval, seed, quick, psf=None):
 
 
 def evaluate_simulation_trained(dataset, X_fit, X_eval, y, mag, bins, seeds, quick, n_sim,
-                                model="cnn", **match):
-    """Amortised inference: a classifier trained on simulations matched to ``X_fit`` (its PSF
-    and noise, measured without labels, or ``match``'s ``psf_fwhm``) scores ``X_eval``; one
-    simulation and fit per seed. ``model="cnn"``: ``CNNClassifier(channels=(16, 32, 64),
-    crop="auto")`` on the pixels, 30 epochs; ``"gbm"``: scikit-learn's
-    HistGradientBoostingClassifier on :func:`galaxy_learn.photometry.profile_features`. The
-    label-free cut is the catalogue's: the star fraction from the classifier's probabilities
-    by prior-shift EM (the t-mixture's estimate is kept beside it)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    from galaxy_learn.classification import CNNClassifier, estimate_prior_shift
-    from galaxy_learn.datasets import make_matched_cutouts
-    from galaxy_learn.photometry import profile_features
+                                model="cnn", features="profile+spread", **match):
+    """Amortised inference: :class:`galaxy_learn.classification.MatchedSimulationClassifier`
+    fitted on ``X_fit`` (simulations matched to its PSF and noise, measured without labels, or
+    ``match``'s ``psf_fwhm``) scores ``X_eval``; one simulation and fit per seed.
+    ``model="cnn"``: its ``estimator="cnn"`` (``CNNClassifier(channels=(16, 32, 64),
+    crop="auto")`` on the pixels, 30 epochs); ``"gbm"``: ``estimator="boosting"``
+    (HistGradientBoostingClassifier) on ``features``. The label-free cut is the estimator's:
+    the star fraction estimated on ``X_fit`` by prior-shift EM (the t-mixture's estimate on
+    ``X_eval`` is kept beside it)."""
+    from galaxy_learn.classification import CNNClassifier, MatchedSimulationClassifier
 
     rows = []
     for seed in seeds:
         start = time.perf_counter()
-        X_sim, y_sim, truth = make_matched_cutouts(X_fit, 600 if quick else n_sim,
-                                                   random_state=seed, **match)
         if model == "cnn":
-            clf = CNNClassifier(channels=(16, 32, 64), crop="auto",
-                                max_epochs=2 if quick else 30, random_state=seed,
-                                device="cpu").fit(X_sim, y_sim)
-            p = clf.predict_proba(X_eval)[:, 1]
+            estimator = CNNClassifier(channels=(16, 32, 64), crop="auto", max_epochs=2,
+                                      random_state=seed, device="cpu") if quick else "cnn"
+            features = None
         else:
-            clf = HistGradientBoostingClassifier(max_iter=300, random_state=seed)
-            p = clf.fit(profile_features(X_sim), y_sim).predict_proba(
-                profile_features(X_eval))[:, 1]
-        p = np.clip(p, 1e-7, 1 - 1e-7)
-        score = np.log(p) - np.log1p(-p)
+            estimator = "boosting"
+        clf = MatchedSimulationClassifier(estimator, features=features,
+                                          n_simulated=600 if quick else n_sim,  # None: default
+                                          simulation_params=match, random_state=seed)
+        clf.fit(X_fit)
+        score = clf.score_samples(X_eval)
         seconds = time.perf_counter() - start
         aucs, counts = auc_table(y, score, mag, bins)
-        em = estimate_prior_shift(p, float(np.mean(y_sim)))
         tmix = label_free_cut(y, score, orientation="high")
-        method = simulation_method(truth.attrs["matched"], model, len(X_sim))
+        method = simulation_method(clf.simulation_, model, clf.n_simulated_, features)
         rows.append({"dataset": dataset, "method": method, "seed": seed,
                      "fit_seconds": round(seconds, 1), "auc": aucs, "n": counts,
-                     "n_simulated": len(X_sim), "matched": truth.attrs["matched"],
+                     "n_simulated": clf.n_simulated_, "matched": clf.simulation_,
+                     "features": features,
                      "score": [round(float(v), 4) for v in score],
-                     **label_free_cut(y, score, orientation="high", prior=em),
+                     **label_free_cut(y, score, orientation="high", prior=clf.class_prior_),
                      "star_fraction_tmixture": tmix["star_fraction_auto"],
                      "accuracy_tmixture": tmix["accuracy_auto"]})
         print(f"{dataset:14s} {method} seed={seed} auc={aucs['all']:.3f} ({seconds:.0f} s)",
@@ -270,15 +267,21 @@ def evaluate_simulation_trained(dataset, X_fit, X_eval, y, mag, bins, seeds, qui
     return rows
 
 
-def simulation_method(matched, model="cnn", n_simulated=None):
-    """The method's name in the tables: the classifier, the training set's magnitude
-    distribution (``mag_slope``; records older than that parameter drew per-class counts) and
-    its size."""
+def simulation_method(matched, model="cnn", n_simulated=None, features="profile"):
+    """The method's name in the tables: the classifier (and the boosting's features; records
+    older than the spread_model features used the growth curves alone), the training set's
+    magnitude distribution (``mag_slope``; records older than that parameter drew per-class
+    counts) and its size."""
     slope = matched.get("mag_slope")
     parts = ["per-class counts" if slope is None else f"mag_slope {slope:g}"]
     if n_simulated:
         parts.append(f"{n_simulated:,} simulations")
-    name = "CNN" if model == "cnn" else "gradient boosting on profiles"
+    if model == "cnn":
+        name = "CNN"
+    elif features == "profile+spread":
+        name = "gradient boosting on profiles + spread_model"
+    else:
+        name = "gradient boosting on profiles"
     return f"{name} on matched simulations ({', '.join(parts)})"
 
 
@@ -424,12 +427,17 @@ def main():
                                  "galsim", "galsim+psf", "galsim-simcnn", "galsim-simgbm",
                                  "oursim", "oursim+psf"],
                         default=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf"])
-    parser.add_argument("--n-sim", type=int, default=10_000,
+    parser.add_argument("--n-sim", type=int, default=None,
                         help="simulated training cutouts of the *-simcnn / *-simgbm runs "
-                             "(default 10,000)")
+                             "(default: MatchedSimulationClassifier's, 10,000 for the CNN and "
+                             "20,000 for the boosting)")
     parser.add_argument("--mag-slope", type=float, default=None,
                         help="make_matched_cutouts' mag_slope for the *-sim* runs (default: "
                              "its own default)")
+    parser.add_argument("--features", choices=["profile+spread", "profile"],
+                        default="profile+spread",
+                        help="what the *-simgbm boosting sees (MatchedSimulationClassifier's "
+                             "features; default: its default)")
     parser.add_argument("--assemble", nargs="+", type=Path, metavar="JSON",
                         help="only merge the rows of earlier runs' real.json files into one "
                              "real.json / real.md (runs split across processes)")
@@ -447,7 +455,8 @@ def main():
                 for model, prefix in (("cnn", "CNN on"), ("gbm", "gradient boosting on")):
                     if r["method"].startswith(prefix) and "centroid" not in r["method"]:
                         r["method"] = simulation_method(r.get("matched", {}), model,
-                                                        r.get("n_simulated"))
+                                                        r.get("n_simulated"),
+                                                        r.get("features") or "profile")
             if any(r["method"] == "weight 32" for r in rec_rows):
                 relabelled = True
                 for r in rec_rows:
@@ -481,7 +490,7 @@ def main():
                 if f"sdss-sim{model}" in args.only:
                     rows += evaluate_simulation_trained(
                         "SDSS 4510-4-30", X, X, y, rmag, SDSS_BINS, seeds, args.quick,
-                        args.n_sim, model=model, **slope)
+                        args.n_sim, model=model, features=args.features, **slope)
             if "sdss+field2" in args.only and (args.data / "sdss" / SDSS_UNLABELLED).is_dir():
                 X2, _ = load_sdss_unlabelled(args.data)
                 X_fit = np.concatenate([X, X2])
@@ -515,7 +524,8 @@ def main():
                 if f"galsim-sim{model}" in args.only:
                     rows += evaluate_simulation_trained(
                         "GalSim (fit 1,500 / score 500, one set per seed)", X[:n_fit],
-                        *split[1:], args.n_sim, model=model, psf_fwhm=(lo + hi) / 2,
+                        *split[1:], args.n_sim, model=model, features=args.features,
+                        psf_fwhm=(lo + hi) / 2,
                         seeing_spread=(hi - lo) / (hi + lo), **slope)
             if "galsim+psf" in args.only:
                 fwhm = truth[[f"psf_fwhm_{b}" for b in "ugriz"]].to_numpy()  # arcsec

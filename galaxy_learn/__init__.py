@@ -21,6 +21,7 @@ from .manifold import LandmarkIsomap
 from .segmentation import HypercolumnExtractor, HypercolumnSegmenter
 from .denoising import ContrastiveDenoiser
 from .classification import CNNClassifier
+from .classification import MatchedSimulationClassifier
 
 __all__ = [
     "__version__",
@@ -32,4 +33,5 @@ __all__ = [
     "HypercolumnSegmenter",
     "ContrastiveDenoiser",
     "CNNClassifier",
+    "MatchedSimulationClassifier",
 ]

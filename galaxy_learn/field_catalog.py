@@ -50,76 +50,28 @@ def _line(class_prior, random_state, verbose):
     ])
 
 
-_N_SIMULATED = {"cnn": 10_000, "boosting": 20_000}
+def _simulation_model(bands, class_prior, random_state, verbose, classifier="boosting",
+                      n_simulated=None, mag_slope=None, max_epochs=None, channels=None):
+    """``model="simulation"``: a :class:`~galaxy_learn.classification.MatchedSimulationClassifier`
+    for the field's bands, its log-odds cut at ``class_prior`` ("auto": the prior-shift EM
+    estimate; the score's two-component mixture, ThresholdClassifier's own "auto", misplaces
+    it on these log-odds; user guide, "Training on simulations matched to the field").
+    ``classifier="cnn"`` with ``max_epochs`` or ``channels`` builds the CNN with those."""
+    from .classification import CNNClassifier, MatchedSimulationClassifier
 
-
-class _SimulationTrained:
-    """A classifier trained on simulated cutouts matched to the field's own stamps (their PSF
-    and noise, :func:`~galaxy_learn.datasets.make_matched_cutouts`), its log-odds cut at the
-    field's star fraction by :class:`~galaxy_learn.classification.ThresholdClassifier`.
-    ``classifier="cnn"``: a :class:`~galaxy_learn.classification.CNNClassifier` on the pixels;
-    ``"boosting"``: scikit-learn's HistGradientBoostingClassifier on
-    :func:`~galaxy_learn.photometry.profile_features` (growth curves and colours), minutes
-    cheaper. With ``class_prior="auto"`` the fraction is estimated from the probabilities by
-    :func:`~galaxy_learn.classification.estimate_prior_shift` (the score's two-component
-    mixture, ThresholdClassifier's own "auto", misplaces it on these log-odds; user guide,
-    "Training on simulations matched to the field")."""
-
-    classes_ = np.array(["galaxy", "star"])
-
-    def __init__(self, bands, class_prior, random_state, verbose, classifier="boosting",
-                 n_simulated=None, mag_slope=None, max_epochs=30, channels=(16, 32, 64)):
-        if classifier not in ("cnn", "boosting"):
-            msg = f"classifier must be 'cnn' or 'boosting'; got {classifier!r}."
-            raise ValueError(msg)
-        if n_simulated is None:  # what each was measured with (user guide)
-            n_simulated = _N_SIMULATED[classifier]
-        self.bands, self.class_prior = bands, class_prior
-        self.random_state, self.verbose = random_state, verbose
-        self.classifier, self.n_simulated, self.mag_slope = classifier, n_simulated, mag_slope
-        self.max_epochs, self.channels = max_epochs, channels
-
-    def fit(self, X):
-        from sklearn.ensemble import HistGradientBoostingClassifier
-
-        from .classification import CNNClassifier, ThresholdClassifier, estimate_prior_shift
-        from .datasets import make_matched_cutouts
-        from .photometry import profile_features
-
-        X_sim, y_sim, truth = make_matched_cutouts(X, self.n_simulated, bands=self.bands,
-                                                   mag_slope=self.mag_slope,
-                                                   random_state=self.random_state)
-        self.matched_ = truth.attrs["matched"]
-        if self.classifier == "cnn":
-            self.model_ = CNNClassifier(channels=self.channels, crop="auto",
-                                        max_epochs=self.max_epochs,
-                                        random_state=self.random_state,
-                                        verbose=self.verbose).fit(X_sim, y_sim)
-        else:
-            self.model_ = HistGradientBoostingClassifier(
-                max_iter=300, random_state=self.random_state, verbose=self.verbose).fit(
-                profile_features(X_sim), y_sim)
-        z = self._log_odds(np.nan_to_num(X, nan=0.0))
-        prior = self.class_prior
-        if isinstance(prior, str):  # "auto": the field's star fraction from the probabilities
-            prior = estimate_prior_shift(1 / (1 + np.exp(-z[:, 0])), float(np.mean(y_sim)))
-        self.star_fraction_ = float(prior)
-        self.cut_ = ThresholdClassifier(class_prior=prior, orientation="high",
-                                        classes=tuple(self.classes_)).fit(z)
-        return self
-
-    def _log_odds(self, X):
-        from .photometry import profile_features
-
-        features = X if self.classifier == "cnn" else profile_features(X)
-        p = np.clip(self.model_.predict_proba(features)[:, 1], 1e-7, 1 - 1e-7)
-        return (np.log(p) - np.log1p(-p))[:, None]
-
-    def predict(self, X):
-        return self.cut_.predict(self._log_odds(X))
-
-    def predict_proba(self, X):
-        return self.cut_.predict_proba(self._log_odds(X))
+    if classifier not in ("cnn", "boosting"):
+        msg = f"classifier must be 'cnn' or 'boosting'; got {classifier!r}."
+        raise ValueError(msg)
+    estimator = classifier
+    if classifier == "cnn" and (max_epochs is not None or channels is not None):
+        estimator = CNNClassifier(channels=channels or (16, 32, 64), crop="auto",
+                                  max_epochs=30 if max_epochs is None else max_epochs,
+                                  random_state=random_state, verbose=verbose)
+        n_simulated = n_simulated or 10_000  # the CNN's default count
+    return MatchedSimulationClassifier(
+        estimator, features=None if classifier == "cnn" else "auto", n_simulated=n_simulated,
+        bands=bands, class_prior=class_prior, simulation_params={"mag_slope": mag_slope},
+        classes=("galaxy", "star"), random_state=random_state, verbose=verbose)
 
 
 def _check_simulator_match(field):
@@ -141,6 +93,21 @@ def _check_simulator_match(field):
                '(0.396" pixels, nanomaggies, bands among ugriz); this field has '
                + ", ".join(problems) + ". Use the label-free line (model=None) or a saved model.")
         raise ValueError(msg)
+
+
+def _labels_from_fit(model, X, fitted):
+    """Classes and star probabilities of a fitted MatchedSimulationClassifier, as its
+    ``predict`` / ``predict_proba`` give them: the stamps it was fitted on (``fitted``) were
+    scored in fit (``log_odds_``), so only the others are scored again."""
+    classes = np.empty(len(X), dtype=object)
+    proba = np.empty(len(X))
+    cut = model.cut_
+    classes[fitted] = cut.predict(model.log_odds_[:, None])
+    proba[fitted] = cut.predict_proba(model.log_odds_[:, None])[:, 1]
+    if not fitted.all():
+        classes[~fitted] = model.predict(X[~fitted])
+        proba[~fitted] = model.predict_proba(X[~fitted])[:, 1]
+    return _as_class_names(classes), proba
 
 
 def _scores(model, X):
@@ -220,12 +187,14 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
     from .segmentation import HypercolumnSegmenter
 
     field = SurveyField.from_files(paths, bands=bands)
+    simulated = False
     if isinstance(model, str):  # checked before the detection's work
         if model != "simulation":
             msg = f"model must be an estimator, 'simulation' or None; got {model!r}."
             raise ValueError(msg)
-        model = _SimulationTrained("".join(field.bands), class_prior, random_state, verbose,
-                                   **(simulation_params or {}))
+        model = _simulation_model("".join(field.bands), class_prior, random_state, verbose,
+                                  **(simulation_params or {}))
+        simulated = True
         _check_simulator_match(field)
     ref = field.reference_band
     image = field.images[ref]
@@ -262,8 +231,10 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
     for flag in ("flag_edge", "flag_masked", "flag_saturated"):
         cat[flag] = table[flag].to_numpy()
     clean = ~(cat["flag_edge"] | cat["flag_masked"]).to_numpy()
-    if isinstance(model, _SimulationTrained):
+    labelled = None
+    if simulated:
         model = model.fit(X[clean])
+        labelled = _labels_from_fit(model, X_fill, clean)
     elif model is None:
         if clean.sum() < min_objects:
             msg = (
@@ -278,8 +249,9 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
             model = _line(class_prior, random_state, verbose).fit(X_fill[clean])
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*connected components.*")
-        cat["class"] = _as_class_names(model.predict(X_fill))
-        cat["star_score"] = _scores(model, X_fill)
+        if labelled is None:
+            labelled = _as_class_names(model.predict(X_fill)), _scores(model, X_fill)
+        cat["class"], cat["star_score"] = labelled
     codes = np.zeros(int(labels.max()) + 1, dtype=np.int8)
     codes[cat["id"].to_numpy()] = np.where(cat["class"] == "star", CLASS_CODES["star"],
                                            CLASS_CODES["galaxy"])

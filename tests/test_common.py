@@ -9,6 +9,7 @@ import importlib
 import inspect
 import pkgutil
 
+import numpy as np
 import pytest
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -35,6 +36,29 @@ CHECK_PARAMS["HypercolumnSegmenter"] = {
 CHECK_PARAMS["ContrastiveDenoiser"] = dict(
     base_channels=2, depth=1, embedding_dim=2, projection_dim=2, max_epochs=1, batch_size=32,
     device="cpu", random_state=0,
+)
+
+
+class TabularSimulator:
+    """A simulator for scikit-learn's tabular check data: two Gaussian classes shifted by one
+    standard deviation of each column of ``X`` (the default simulator renders survey stamps).
+    A class with a fixed repr, so that the test ids are the same in every pytest-xdist worker
+    (a function's repr holds its address)."""
+
+    def __call__(self, X, n_samples, random_state=None):
+        rng = np.random.default_rng(random_state)
+        X = np.asarray(X, dtype=float)
+        mean, std = np.nanmean(X, axis=0), np.nanstd(X, axis=0) + 1e-3
+        y = np.arange(n_samples) % 2
+        noise = rng.standard_normal((n_samples, X.shape[1]))
+        return mean + std * (noise + (2 * y - 1)[:, None]), y
+
+    def __repr__(self):
+        return "TabularSimulator()"
+
+
+CHECK_PARAMS["MatchedSimulationClassifier"] = dict(
+    simulator=TabularSimulator(), features=None, n_simulated=200, random_state=0,
 )
 
 # {class name: {check name: reason a reviewer would accept}}
