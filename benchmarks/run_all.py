@@ -121,12 +121,12 @@ def _head_real(rec):
         if line and index:
             yield (f"AUC, {label}: mission line (VAEEncoder -> Isomap(1), no labels) vs "
                    "concentration index", f"{line} vs {index}")
-        boosting = _real_line(rec, ds, "gradient boosting on profiles on matched simulations "
-                                       "(per-class counts, 20,000 simulations)")
+        boosting = _real_line(rec, ds, "gradient boosting on profiles + spread_model on matched "
+                                       "simulations (per-class counts, 20,000 simulations)")
         if boosting and index:
-            yield (f"AUC, {label}: gradient boosting on growth curves trained on 20,000 "
-                   "simulations matched to the data (no labels) vs concentration index",
-                   f"{boosting} vs {index}")
+            yield (f"AUC, {label}: MatchedSimulationClassifier() (gradient boosting on growth "
+                   "curves + spread_model, 20,000 simulations matched to the data, no labels) "
+                   "vs concentration index", f"{boosting} vs {index}")
 
 
 def _head_class_prior(rec):

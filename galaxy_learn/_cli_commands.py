@@ -251,13 +251,13 @@ def _cmd_catalog(args):
     if args.class_prior is not None:
         kwargs["class_prior"] = args.class_prior
     if args.model is not None:
-        if args.classifier != "line":
-            raise CLIError("--model and --classifier simulation exclude each other.")
+        if args.classifier != "auto":
+            raise CLIError(f"--model and --classifier {args.classifier} exclude each other.")
         if not args.model.is_file():
             raise CLIError(f"--model {str(args.model)!r} is not a file.")
         kwargs["model"] = _load_model(args, "predict")
-    elif args.classifier == "simulation":
-        kwargs["model"] = "simulation"
+    else:
+        kwargs["model"] = {"line": None}.get(args.classifier, args.classifier)
         kwargs["simulation_params"] = {"classifier": args.simulation_model}
     summary = catalog_fields(args.fields, args.output_dir, fmt=args.format,
                              on_error=args.on_error, n_jobs=args.n_jobs,

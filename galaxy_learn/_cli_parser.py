@@ -226,20 +226,23 @@ def _add_catalog(sub):
     parser.add_argument("--bands", default=None,
                         help="bands to use, in order, e.g. gri (default: every band found)")
     parser.add_argument("--class-prior", type=_prior_or_auto, default=None, metavar="P",
-                        help="star fraction for the label-free line, or 'auto' to estimate it "
-                             "from the field (default: auto)")
+                        help="star fraction for the label-free classifier, or 'auto' to "
+                             "estimate it from the field (default: auto)")
     parser.add_argument("--model", type=Path, metavar="PATH",
                         help="classify with this saved classifier of stamps (a file written by "
-                             "galaxy_learn.persistence.save) instead of the label-free line")
-    parser.add_argument("--classifier", choices=("line", "simulation"), default="line",
-                        help="without --model: 'line', the label-free mission line fitted on "
-                             "the field, or 'simulation', a classifier trained on simulations "
-                             "matched to the field's PSF and noise (no labels; SDSS-like "
-                             "frames) (default: line)")
+                             "galaxy_learn.persistence.save) instead of a label-free one")
+    parser.add_argument("--classifier", choices=("auto", "line", "simulation"), default="auto",
+                        help="without --model: 'simulation', a classifier trained on "
+                             "simulations matched to the field's PSF and noise "
+                             "(MatchedSimulationClassifier; no labels; SDSS-like frames), "
+                             "'line', the label-free mission line fitted on the field, or "
+                             "'auto', the simulation where the field is SDSS-like and the line "
+                             "elsewhere (default: auto)")
     parser.add_argument("--simulation-model", choices=("boosting", "cnn"), default="boosting",
-                        help="with --classifier simulation: 'boosting', gradient boosting on "
-                             "each stamp's growth curves and colours (seconds), or 'cnn', a "
-                             "CNN on the pixels (minutes) (default: boosting)")
+                        help="for the simulation-trained classifier: 'boosting', gradient "
+                             "boosting on each stamp's growth curves, colours and spread_model "
+                             "(about a minute), or 'cnn', a CNN on the pixels (minutes) "
+                             "(default: boosting)")
     parser.add_argument("--n-jobs", type=_positive_int, default=None, metavar="N",
                         help="fields in parallel (joblib; default: one at a time)")
     parser.add_argument("--on-error", choices=("skip", "raise"), default="skip",

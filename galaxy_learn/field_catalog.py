@@ -9,11 +9,13 @@ For each field (one calibrated frame per band, each with its WCS):
 3. each object is measured in every band at its own position in that band: aperture flux
    (radius twice the band's PSF FWHM) in the survey's units and its AB magnitude, plus the
    flags ``edge`` (stamp leaves a frame), ``masked`` (NaN pixels), ``saturated``;
-4. each object is classified star / galaxy by the label-free mission line
+4. each object is classified star / galaxy without labels: by default (``model="auto"``), on
+   a field the SDSS-like simulator can render, by a
+   :class:`~galaxy_learn.classification.MatchedSimulationClassifier` (a classifier trained on
+   simulations matched to the field's PSF and noise: amortised inference; gradient boosting on
+   growth curves and spread_model by default, or a CNN), elsewhere by the mission line
    ``Pipeline([VAEEncoder(), Isomap(n_components=1), ThresholdClassifier()])`` fitted on the
-   field's own stamps (no labels), by a classifier trained on simulations matched to the
-   field's PSF and noise (``model="simulation"``: amortised inference, no labels either;
-   gradient boosting on growth curves by default, or a CNN), or by a saved model;
+   field's own stamps; or by a saved model;
 5. the catalogue (FITS or CSV), a per-pixel class map (FITS carrying the reference band's WCS:
    0 background, 1 galaxy, 2 star) and a quick-look PNG (the field's ``make_lupton_rgb``
    composite with each object's outline coloured by its class) are written.
@@ -74,9 +76,9 @@ def _simulation_model(bands, class_prior, random_state, verbose, classifier="boo
         classes=("galaxy", "star"), random_state=random_state, verbose=verbose)
 
 
-def _check_simulator_match(field):
-    """``model="simulation"`` needs what the simulator renders: 0.396"/pixel, nanomaggies,
-    bands among ugriz."""
+def _simulator_mismatch(field):
+    """What keeps the SDSS-like simulator (0.396"/pixel, nanomaggies, bands among ugriz) from
+    rendering this field; empty when it can."""
     from astropy.wcs.utils import proj_plane_pixel_scales
 
     scale = 3600 * float(np.mean(proj_plane_pixel_scales(field.wcs[field.reference_band]
@@ -88,6 +90,11 @@ def _check_simulator_match(field):
         problems.append(f"unit {field.unit!r}")
     if not set(field.bands) <= set("ugriz"):
         problems.append(f"bands {''.join(field.bands)!r}")
+    return problems
+
+
+def _check_simulator_match(field):
+    problems = _simulator_mismatch(field)
     if problems:
         msg = (f"Field {field.name!r}: model='simulation' trains on the SDSS-like simulator "
                '(0.396" pixels, nanomaggies, bands among ugriz); this field has '
@@ -130,7 +137,7 @@ def _as_class_names(labels):
     return np.array(out, dtype=object)
 
 
-def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_size=64,
+def catalog_field(paths, *, bands=None, model="auto", class_prior="auto", stamp_size=64,
                   threshold=None, min_objects=20, random_state=0, verbose=0,
                   simulation_params=None):
     """Detect, measure and classify the objects of one survey field.
@@ -141,28 +148,30 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
         The field's frames (one FITS file per band, any order) or their directory.
     bands : str or sequence of str, default=None
         Bands to use, in order (None: every band found).
-    model : estimator, "simulation" or None, default=None
+    model : estimator, "auto", "simulation" or None, default="auto"
         A fitted classifier of stamps ``(n, bands, stamp_size, stamp_size)`` with ``predict``
         (e.g. loaded with :func:`galaxy_learn.persistence.load`). None fits the label-free
-        mission line on the field's own stamps. ``"simulation"`` trains a classifier on
-        simulated cutouts with the PSF and sky noise measured on the field's stamps
-        (:func:`~galaxy_learn.datasets.make_matched_cutouts`; no labels; SDSS-like frames only:
-        0.396" pixels, nanomaggies, bands among ugriz) and cuts its score at ``class_prior``:
-        by default gradient boosting on the stamps' growth curves and colours
-        (:func:`~galaxy_learn.photometry.profile_features`, 20,000 simulations, about a minute),
-        which separates SDSS photo's stars on field 4510-4-30 better than the line and the
-        index (user guide, "Star/galaxy separation on real data"); ``simulation_params``
-        chooses the CNN instead.
+        mission line on the field's own stamps. ``"simulation"`` fits a
+        :class:`~galaxy_learn.classification.MatchedSimulationClassifier` on the field's
+        stamps: a classifier trained on simulated cutouts with the PSF and sky noise measured on
+        them (no labels; SDSS-like frames only: 0.396" pixels, nanomaggies, bands among ugriz),
+        its score cut at ``class_prior``; by default gradient boosting on the stamps' growth
+        curves, colours and spread_model (20,000 simulations, about a minute and a half), which
+        separates SDSS photo's stars on field 4510-4-30 better than the line and the index, in
+        every magnitude bin (user guide, "Star/galaxy separation on real data");
+        ``simulation_params`` chooses the CNN instead. ``"auto"``: ``"simulation"`` for a field
+        the simulator can render, the line (None) otherwise.
     class_prior : float or "auto", default="auto"
-        Star fraction given to :class:`~galaxy_learn.classification.ThresholdClassifier` by the
-        label-free line (ignored with ``model``); "auto" estimates it from the field (a
-        two-component mixture on the manifold coordinate): a new field's star fraction is
-        rarely known.
+        Star fraction at which the label-free classifiers cut (ignored with a fitted
+        ``model``); "auto" estimates it from the field (the line: a two-component mixture on
+        the manifold coordinate; the simulation-trained classifier: prior-shift EM on its
+        probabilities): a new field's star fraction is rarely known.
     stamp_size : int, default=64
     threshold : float, default=None
         Detection threshold (sigma of the smoothed image); None: the segmenter's default.
     min_objects : int, default=20
-        The label-free line needs at least this many clean stamps (fewer: an error).
+        The label-free classifiers need at least this many clean stamps (fewer: an error; the
+        simulation-trained one at least 20 whatever this says).
     random_state : int, default=0
     verbose : int, default=0
     simulation_params : dict, default=None
@@ -189,9 +198,12 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
     field = SurveyField.from_files(paths, bands=bands)
     simulated = False
     if isinstance(model, str):  # checked before the detection's work
-        if model != "simulation":
-            msg = f"model must be an estimator, 'simulation' or None; got {model!r}."
+        if model not in ("auto", "simulation"):
+            msg = f"model must be an estimator, 'auto', 'simulation' or None; got {model!r}."
             raise ValueError(msg)
+        if model == "auto":
+            model = None if _simulator_mismatch(field) else "simulation"
+    if isinstance(model, str):
         model = _simulation_model("".join(field.bands), class_prior, random_state, verbose,
                                   **(simulation_params or {}))
         simulated = True
@@ -232,17 +244,18 @@ def catalog_field(paths, *, bands=None, model=None, class_prior="auto", stamp_si
         cat[flag] = table[flag].to_numpy()
     clean = ~(cat["flag_edge"] | cat["flag_masked"]).to_numpy()
     labelled = None
+    if (simulated or model is None) and clean.sum() < max(min_objects, 20 if simulated else 0):
+        msg = (
+            f"Field {field.name!r}: {int(clean.sum())} clean stamps (of {len(cat)} "
+            f"detections); the label-free {'classifier' if simulated else 'line'} needs at "
+            f"least {max(min_objects, 20 if simulated else 0)}. Pass a saved model to classify "
+            "a sparse field."
+        )
+        raise ValueError(msg)
     if simulated:
         model = model.fit(X[clean])
         labelled = _labels_from_fit(model, X_fill, clean)
     elif model is None:
-        if clean.sum() < min_objects:
-            msg = (
-                f"Field {field.name!r}: {int(clean.sum())} clean stamps (of {len(cat)} "
-                f"detections); the label-free line needs at least {min_objects}. Pass a saved "
-                "model to classify a sparse field."
-            )
-            raise ValueError(msg)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*connected components.*")
             warnings.filterwarnings("ignore", message=".*sparsity structure.*")

@@ -220,3 +220,69 @@ def test_cli_simulation_model_reaches_the_catalogue(tmp_path, monkeypatch, argv,
                  *argv]) == 0
     assert seen["model"] == "simulation"
     assert seen["simulation_params"] == {"classifier": expected}
+
+
+@pytest.mark.parametrize("argv, expected", [
+    ([], "auto"), (["--classifier", "line"], None), (["--classifier", "auto"], "auto")])
+def test_cli_classifier_choice(tmp_path, monkeypatch, argv, expected):
+    """Without --model the catalogue's default is 'auto'; --classifier line asks for the line."""
+    import galaxy_learn.field_catalog as fc
+
+    seen = {}
+    monkeypatch.setattr(fc, "catalog_fields",
+                        lambda fields, output_dir, **kw: seen.update(kw) or {"done": {},
+                                                                            "failed": {}})
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["catalog", str(tmp_path), "-o", str(out), "-q", *argv]) == 0
+    assert seen["model"] == expected
+
+
+@pytest.mark.parametrize("headers, expected", [({}, "simulation"),
+                                               ({"BUNIT": "counts"}, "line")])
+def test_auto_trains_on_simulations_where_the_field_allows(tmp_path, monkeypatch, headers,
+                                                           expected):
+    """model='auto' (the default): the simulation-trained classifier on an SDSS-like field
+    (nanomaggies, 0.396" pixels, ugriz bands), the label-free line on any other."""
+    import galaxy_learn.field_catalog as fc
+
+    used = []
+    real_simulation = fc._simulation_model
+
+    def simulation(*args, **kw):
+        used.append("simulation")
+        return real_simulation(*args, **{**kw, "n_simulated": 600})
+
+    def line(*args, **kw):
+        used.append("line")
+        return _SizeModel()
+
+    monkeypatch.setattr(fc, "_simulation_model", simulation)
+    monkeypatch.setattr(fc, "_line", line)
+    _crowded_field(tmp_path / "f", headers=headers)
+    cat = catalog_field(tmp_path / "f", stamp_size=31)["catalog"]
+    assert used == [expected]
+    assert len(cat) == 36 and set(cat["class"]) <= {"star", "galaxy"}
+
+
+def test_simulation_reuses_the_fit_scores(tmp_path):
+    """The catalogue takes the clean stamps' classes and scores from the fit (log_odds_), as
+    predict / predict_proba would give them, and scores only the other stamps again."""
+    import galaxy_learn.field_catalog as fc
+    from galaxy_learn.classification import MatchedSimulationClassifier
+
+    _crowded_field(tmp_path / "f")
+    res = catalog_field(tmp_path / "f", stamp_size=31, class_prior=0.5,
+                        simulation_params={"n_simulated": 600})
+    X, _ = res["field"].cutouts(ra=res["catalog"]["ra"].to_numpy(),
+                                dec=res["catalog"]["dec"].to_numpy(), size=31, edge="pad")
+    X = np.nan_to_num(X, nan=0.0)
+    model = MatchedSimulationClassifier(n_simulated=600, bands="gri", class_prior=0.5,
+                                        classes=("galaxy", "star"), random_state=0,
+                                        simulation_params={"mag_slope": None})
+    clean = np.ones(len(X), dtype=bool)
+    clean[:3] = False  # as if three stamps were flagged
+    model.fit(X[clean])
+    classes, proba = fc._labels_from_fit(model, X, clean)
+    np.testing.assert_array_equal(classes, model.predict(X))
+    np.testing.assert_allclose(proba, model.predict_proba(X)[:, 1], rtol=1e-12)
