@@ -111,6 +111,8 @@ tiny = {
     "HypercolumnExtractor": dict(channels=(2, 4), layers=("input", "enc0"), max_epochs=1),
     "ContrastiveDenoiser": dict(base_channels=2, depth=1, embedding_dim=2, projection_dim=2,
                                 max_epochs=1, batch_size=8),
+    "MatchedSimulationClassifier": dict(bands="gri", n_simulated=200, features="profile",
+                                        simulation_params={"psf_fwhm": 1.2}, random_state=0),
 }
 data = {"ThresholdClassifier": (X.reshape(24, -1)[:, :1],), "LandmarkIsomap": (X.reshape(24, -1),),
         "ManifoldThresholdClassifier": (X.reshape(24, -1),), "CNNClassifier": (X, y)}

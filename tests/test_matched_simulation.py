@@ -236,3 +236,12 @@ def test_band_count_must_match(fitted, stamps):
     X, _ = stamps
     with pytest.raises(ValueError, match="X has 4 band"):
         fitted.predict(X[:, :4])
+
+
+def test_verbose_shows_progress(stamps, capsys):
+    X, _ = stamps
+    MatchedSimulationClassifier(n_simulated=300, verbose=1, random_state=0).fit(X)
+    err = capsys.readouterr().err
+    assert "matched simulations" in err and "300/300" in err
+    MatchedSimulationClassifier(n_simulated=300, random_state=0).fit(X)
+    assert "matched simulations" not in capsys.readouterr().err
