@@ -25,12 +25,7 @@ from ..utils._compat import (
 )
 from ._cnn import CNNClassifier
 from ._prior_shift import estimate_prior_shift
-from ._threshold import (
-    ThresholdClassifier,
-    _binary_classes_from_y,
-    _check_binary_classes,
-    _CutClassifierMixin,
-)
+from ._threshold import ThresholdClassifier, _CutClassifierMixin, _fit_classes
 
 __all__ = ["MatchedSimulationClassifier"]
 
@@ -315,13 +310,7 @@ class MatchedSimulationClassifier(_CutClassifierMixin, BaseEstimator):
         self : MatchedSimulationClassifier
         """
         X = self._validate(X, reset=True)
-        if y is not None:
-            y, self.classes_ = _binary_classes_from_y(y, type(self).__name__)
-            if y.shape[0] != X.shape[0]:
-                msg = f"X has {X.shape[0]} samples but y has {y.shape[0]}."
-                raise ValueError(msg)
-        else:
-            self.classes_ = _check_binary_classes(self.classes)
+        _, self.classes_ = _fit_classes(self, y, X.shape[0])
         if X.shape[0] < 2:
             msg = (f"{type(self).__name__} places its cut on the stamps it is fit on and needs "
                    f"at least 2 samples; got {X.shape[0]} sample.")

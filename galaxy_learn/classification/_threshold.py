@@ -79,6 +79,18 @@ def _binary_classes_from_y(y, estimator_name):
     return y, classes
 
 
+def _fit_classes(estimator, y, n_samples):
+    """``(y, classes_)`` of a label-free binary classifier's fit: the two labels of ``y`` when
+    given (checked against ``n_samples``), else the estimator's ``classes`` parameter."""
+    if y is None:
+        return None, _check_binary_classes(estimator.classes)
+    y, classes = _binary_classes_from_y(y, type(estimator).__name__)
+    if y.shape[0] != n_samples:
+        msg = f"X has {n_samples} samples but y has {y.shape[0]}."
+        raise ValueError(msg)
+    return y, classes
+
+
 def _rank_correlation(a, b):
     ra, rb = rankdata(a), rankdata(b)
     sa, sb = ra.std(), rb.std()
@@ -386,13 +398,7 @@ class ThresholdClassifier(_CutClassifierMixin, BaseEstimator):
             Fitted classifier.
         """
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
-        if y is not None:
-            y, self.classes_ = _binary_classes_from_y(y, type(self).__name__)
-            if y.shape[0] != X.shape[0]:
-                msg = f"X has {X.shape[0]} samples but y has {y.shape[0]}."
-                raise ValueError(msg)
-        else:
-            self.classes_ = _check_binary_classes(self.classes)
+        y, self.classes_ = _fit_classes(self, y, X.shape[0])
         if reference is not None:
             reference = np.asarray(column_or_1d(reference), dtype=np.float64)
             if reference.shape[0] != X.shape[0] or not np.all(np.isfinite(reference)):
