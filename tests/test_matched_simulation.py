@@ -99,10 +99,17 @@ def test_fixed_random_state_gives_the_same_fit(stamps, fitted):
     assert not np.array_equal(other.log_odds_, fitted.log_odds_)
 
 
-def test_pickle_round_trip(stamps, fitted):
+def test_pickle_and_persistence_round_trip(stamps, fitted, tmp_path):
+    from galaxy_learn import persistence
+
     X, _ = stamps
     back = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(back.predict_proba(X), fitted.predict_proba(X))
+    persistence.save(fitted, tmp_path / "m.glmodel")
+    with pytest.raises(ValueError, match="allow_pickle"):
+        persistence.load(tmp_path / "m.glmodel")
+    back = persistence.load(tmp_path / "m.glmodel", allow_pickle=True)
+    np.testing.assert_array_equal(back.predict(X), fitted.predict(X))
 
 
 def test_masked_pixels_and_input_untouched(stamps):
