@@ -70,10 +70,11 @@ def _simulation_model(bands, class_prior, random_state, verbose, classifier="boo
                                   max_epochs=30 if max_epochs is None else max_epochs,
                                   random_state=random_state, verbose=verbose)
         n_simulated = n_simulated or 10_000  # the CNN's default count
+    # the simulations' chunks are rendered on every core (threads; the same fit for any count)
     return MatchedSimulationClassifier(
         estimator, features=None if classifier == "cnn" else "auto", n_simulated=n_simulated,
         bands=bands, class_prior=class_prior, simulation_params={"mag_slope": mag_slope},
-        classes=("galaxy", "star"), random_state=random_state, verbose=verbose)
+        classes=("galaxy", "star"), n_jobs=-1, random_state=random_state, verbose=verbose)
 
 
 def _simulator_mismatch(field):

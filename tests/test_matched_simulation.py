@@ -154,6 +154,15 @@ def test_chunked_simulation_keeps_the_first_chunks_seeing(stamps, monkeypatch):
     assert roc_auc_score(y, clf.decision_function(X)) > 0.8
 
 
+def test_threads_give_the_same_fit(stamps, monkeypatch):
+    X, _ = stamps
+    monkeypatch.setattr(_matched_simulation, "_SIMULATION_CHUNK", 300)
+    one = MatchedSimulationClassifier(n_simulated=1000, random_state=0).fit(X)
+    two = MatchedSimulationClassifier(n_simulated=1000, n_jobs=2, random_state=0).fit(X)
+    np.testing.assert_array_equal(one.log_odds_, two.log_odds_)
+    assert one.n_simulated_ == two.n_simulated_ == 1000
+
+
 def test_cnn_sees_the_pixels(stamps):
     X, y = stamps
     from galaxy_learn.classification import CNNClassifier

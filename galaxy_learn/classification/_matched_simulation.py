@@ -114,8 +114,14 @@ class MatchedSimulationClassifier(_CutClassifierMixin, BaseEstimator):
         ``neighbor_probability``), for the default simulator.
     classes : tuple of two labels, default=(0, 1)
         Labels (galaxy, point source) when ``fit`` is called without ``y``.
+    n_jobs : int, default=None
+        Threads rendering and measuring the default simulator's chunks of 4,096 cutouts
+        (joblib; None: one, unless in a ``joblib.parallel_config`` context; -1: every core).
+        The simulations do not depend on it. The boosting uses every core through OpenMP
+        whatever this says.
     random_state : int, RandomState instance or None, default=None
-        Seeds the simulation and the classifier. An int gives the same fit every time.
+        Seeds the simulation and the classifier. An int gives the same fit every time, for any
+        ``n_jobs``.
     verbose : int, default=0
         A progress bar over the simulations, and passed to the default estimators (the CNN's
         progress bar, the boosting's iterations).
@@ -179,13 +185,14 @@ class MatchedSimulationClassifier(_CutClassifierMixin, BaseEstimator):
         "class_prior": [Interval(numbers.Real, 0, 1, closed="neither"), StrOptions({"auto"})],
         "simulation_params": [dict, None],
         "classes": ["array-like"],
+        "n_jobs": [numbers.Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(self, estimator="boosting", *, features="auto", simulator=None,
                  n_simulated=None, bands="ugriz", class_prior="auto", simulation_params=None,
-                 classes=(0, 1), random_state=None, verbose=0):
+                 classes=(0, 1), n_jobs=None, random_state=None, verbose=0):
         self.estimator = estimator
         self.features = features
         self.simulator = simulator
@@ -194,6 +201,7 @@ class MatchedSimulationClassifier(_CutClassifierMixin, BaseEstimator):
         self.class_prior = class_prior
         self.simulation_params = simulation_params
         self.classes = classes
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -246,29 +254,35 @@ class MatchedSimulationClassifier(_CutClassifierMixin, BaseEstimator):
                        f"{'a parameter of' if key == 'bands' else 'set by'} "
                        f"{type(self).__name__}.")
                 raise ValueError(msg)
+        from joblib import Parallel, delayed
         from tqdm.auto import tqdm
 
         chunk = n if self._feature_rule() is None else _SIMULATION_CHUNK
-        rng = np.random.RandomState(seed)
-        parts, labels, matched = [], [], None
-        done = 0
+        sizes = [min(chunk, n - start) for start in range(0, n, chunk)]
+        seeds = np.random.RandomState(seed).randint(2**31 - 1, size=len(sizes))
         bar = tqdm(total=n, desc="matched simulations", unit="cutout",
                    disable=not self.verbose)
-        while done < n:
-            size = min(chunk, n - done)
+
+        def render(size, chunk_seed, params):
             X_sim, y_sim, truth = make_matched_cutouts(
-                X, size, bands=self.bands, random_state=rng.randint(2**31 - 1), **params)
-            if matched is None:  # later chunks keep the first chunk's seeing
-                matched = truth.attrs["matched"]
-                params.setdefault("psf_fwhm", matched["psf_fwhm_r_arcsec"])
-            parts.append(self._features(X_sim))
-            labels.append(y_sim)
-            done += size
+                X, int(size), bands=self.bands, random_state=int(chunk_seed), **params)
+            return self._features(X_sim), y_sim, truth.attrs["matched"]
+
+        # the first chunk measures the seeing; the others reuse it, in parallel threads (each
+        # chunk has its own seed, so any n_jobs gives the same simulations)
+        first = render(sizes[0], seeds[0], params)
+        bar.update(sizes[0])
+        matched = first[2]
+        params.setdefault("psf_fwhm", matched["psf_fwhm_r_arcsec"])
+        rest = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator")(
+            delayed(render)(size, s, params) for size, s in zip(sizes[1:], seeds[1:]))
+        parts = [first]
+        for part, size in zip(rest, sizes[1:]):
+            parts.append(part)
             bar.update(size)
-            del X_sim
         bar.close()
-        F = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        return F, np.concatenate(labels), matched
+        F = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
+        return F, np.concatenate([p[1] for p in parts]), matched
 
     def _log_odds(self, F):
         if isinstance(self.estimator, str):
