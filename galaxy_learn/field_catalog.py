@@ -157,7 +157,7 @@ def catalog_field(paths, *, bands=None, model="auto", class_prior="auto", stamp_
         stamps: a classifier trained on simulated cutouts with the PSF and sky noise measured on
         them (no labels; SDSS-like frames only: 0.396" pixels, nanomaggies, bands among ugriz),
         its score cut at ``class_prior``; by default gradient boosting on the stamps' growth
-        curves, colours and spread_model (20,000 simulations, about a minute and a half), which
+        curves, colours and spread_model (20,000 simulations, about a minute on two cores), which
         separates SDSS photo's stars on field 4510-4-30 better than the line and the index, in
         every magnitude bin (user guide, "Star/galaxy separation on real data");
         ``simulation_params`` chooses the CNN instead. ``"auto"``: ``"simulation"`` for a field
