@@ -53,7 +53,8 @@ def _line(class_prior, random_state, verbose):
 
 
 def _simulation_model(bands, class_prior, random_state, verbose, classifier="boosting",
-                      n_simulated=None, mag_slope=None, max_epochs=None, channels=None):
+                      n_simulated=None, mag_slope=None, max_epochs=None, channels=None,
+                      n_jobs=-1):
     """``model="simulation"``: a :class:`~galaxy_learn.classification.MatchedSimulationClassifier`
     for the field's bands, its log-odds cut at ``class_prior`` ("auto": the prior-shift EM
     estimate; the score's two-component mixture, ThresholdClassifier's own "auto", misplaces
@@ -74,7 +75,7 @@ def _simulation_model(bands, class_prior, random_state, verbose, classifier="boo
     return MatchedSimulationClassifier(
         estimator, features=None if classifier == "cnn" else "auto", n_simulated=n_simulated,
         bands=bands, class_prior=class_prior, simulation_params={"mag_slope": mag_slope},
-        classes=("galaxy", "star"), n_jobs=-1, random_state=random_state, verbose=verbose)
+        classes=("galaxy", "star"), n_jobs=n_jobs, random_state=random_state, verbose=verbose)
 
 
 def _simulator_mismatch(field):
@@ -179,8 +180,10 @@ def catalog_field(paths, *, bands=None, model="auto", class_prior="auto", stamp_
         With ``model="simulation"``: ``classifier`` ("cnn": a CNN on the pixels; "boosting":
         gradient boosting on :func:`~galaxy_learn.photometry.profile_features`; the default),
         ``n_simulated`` (20,000 for boosting, 10,000 for the CNN), ``mag_slope`` (None; see
-        :func:`~galaxy_learn.datasets.make_matched_cutouts`), and for the CNN ``max_epochs``
-        (30) and ``channels`` ((16, 32, 64)).
+        :func:`~galaxy_learn.datasets.make_matched_cutouts`), for the CNN ``max_epochs``
+        (30) and ``channels`` ((16, 32, 64)), and ``n_jobs``, the threads rendering the
+        simulations (-1, every core; :func:`catalog_fields` sets 1 when it runs fields in
+        parallel).
 
     Returns
     -------
@@ -428,6 +431,8 @@ def catalog_fields(fields, out_dir, *, fmt="fits", on_error="skip", n_jobs=None,
     fields = list(fields)
     names = [str(f) if isinstance(f, (str, Path)) else str(list(f)[0]) for f in fields]
     kwargs = {"verbose": 0, **kwargs}
+    if n_jobs not in (None, 1):  # fields in parallel: no threads inside each field
+        kwargs["simulation_params"] = {"n_jobs": 1, **(kwargs.get("simulation_params") or {})}
 
     def run(entry):
         try:

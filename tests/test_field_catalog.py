@@ -286,3 +286,23 @@ def test_simulation_reuses_the_fit_scores(tmp_path):
     classes, proba = fc._labels_from_fit(model, X, clean)
     np.testing.assert_array_equal(classes, model.predict(X))
     np.testing.assert_allclose(proba, model.predict_proba(X)[:, 1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_jobs, params, expected", [
+    (None, None, None), (2, None, {"n_jobs": 1}),
+    (2, {"classifier": "cnn"}, {"n_jobs": 1, "classifier": "cnn"}),
+    (2, {"n_jobs": 3}, {"n_jobs": 3})])
+def test_fields_in_parallel_use_no_threads_inside(tmp_path, monkeypatch, n_jobs, params,
+                                                  expected):
+    """catalog_fields(n_jobs > 1) runs each field's simulations on one thread (no nested
+    oversubscription) unless simulation_params says otherwise."""
+    import galaxy_learn.field_catalog as fc
+
+    seen = []
+    monkeypatch.setattr(fc, "_one", lambda entry, out, fmt, kw: seen.append(kw) or "f")
+    from joblib import parallel_config
+
+    kw = {} if params is None else {"simulation_params": params}
+    with parallel_config(backend="threading"):  # in this process, where _one is patched
+        fc.catalog_fields([tmp_path / "a"], tmp_path, n_jobs=n_jobs, **kw)
+    assert seen[0].get("simulation_params") == expected
