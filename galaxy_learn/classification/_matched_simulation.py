@@ -68,8 +68,8 @@ class MatchedSimulationClassifier(_CutClassifierMixin, BaseEstimator):
     at an AUC of 0.980 ± 0.003 over five seeds, against 0.955 for the concentration index and
     0.965 for the VAE + Isomap line, and labels 0.959 of the objects right with the estimated
     star fraction; on an independent GalSim set 0.973 ± 0.009 against the index's 0.896 (user
-    guide, "Star/galaxy separation on real data", per magnitude bin there). A fit on those 527 stamps takes
-    about 70 s on two cores, 50 s with ``n_jobs=2``.
+    guide, "Star/galaxy separation on real data", per magnitude bin there). A fit on those 527
+    stamps takes about 70 s on two cores, 50 s with ``n_jobs=2``.
 
     The default simulator is SDSS-like: 0.396" pixels, fluxes in nanomaggies, bands among
     u, g, r, i, z. Stamps of another survey must be resampled and calibrated to that first, or a
