@@ -431,7 +431,7 @@ def main():
                         choices=["sdss", "sdss+field2", "sdss-simcnn", "sdss-simgbm",
                                  "sdss-catalog", "ztf",
                                  "galsim", "galsim+psf", "galsim-simcnn", "galsim-simgbm",
-                                 "oursim", "oursim+psf"],
+                                 "oursim", "oursim+psf", "oursim-simgbm"],
                         default=["sdss", "sdss+field2", "ztf", "galsim", "galsim+psf"])
     parser.add_argument("--n-sim", type=int, default=None,
                         help="simulated training cutouts of the *-simcnn / *-simgbm runs "
@@ -540,7 +540,7 @@ def main():
                 fwhm = truth[[f"psf_fwhm_{b}" for b in "ugriz"]].to_numpy()  # arcsec
                 rows += evaluate("GalSim, PSF FWHM given (psf_fwhm, arcsec)", *split,
                                  psf=(fwhm[:n_fit], fwhm[n_fit:]))
-    if {"oursim", "oursim+psf"} & set(args.only):  # as in the VAE studies (12,000 / 2,100)
+    if {"oursim", "oursim+psf", "oursim-simgbm"} & set(args.only):  # as in the VAE studies
         from galaxy_learn.datasets import make_star_galaxy_cutouts
 
         n_fit, n_eval = (600, 300) if args.quick else (12_000, 2_100)
@@ -556,6 +556,12 @@ def main():
                 rows += evaluate("this project's simulator, PSF FWHM given (psf_fwhm, arcsec)",
                                  *split, psf=(truth_fit[fwhm_cols].to_numpy(),
                                               truth[fwhm_cols].to_numpy()))
+            if "oursim-simgbm" in args.only:  # one seeing per cutout: simulate its range
+                lo, hi = np.percentile(truth_fit["psf_fwhm_r"].to_numpy(), [2, 98])
+                rows += evaluate_simulation_trained(
+                    "this project's simulator (fit 12,000 / score 2,100)", X_fit, *split[1:],
+                    args.n_sim, model="gbm", features=args.features, psf_fwhm=(lo + hi) / 2,
+                    seeing_spread=(hi - lo) / (hi + lo), **slope)
     write_real(rows, info, quick=args.quick)
 
 
