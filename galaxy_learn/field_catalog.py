@@ -159,9 +159,9 @@ def catalog_field(paths, *, bands=None, model="auto", class_prior="auto", stamp_
         them (no labels; SDSS-like frames only: 0.396" pixels, nanomaggies, bands among ugriz),
         its score cut at ``class_prior``; by default gradient boosting on the stamps' growth
         curves, colours and spread_model (20,000 simulations, about a minute on two cores), which
-        separates SDSS photo's stars on field 4510-4-30 better than the line and the index, in
-        every magnitude bin (user guide, "Star/galaxy separation on real data");
-        ``simulation_params`` chooses the CNN instead. ``"auto"``: ``"simulation"`` for a field
+        separates SDSS photo's stars on field 4510-4-30 better than the line and the index
+        overall, and at least as well in every magnitude bin (user guide, "Star/galaxy
+        separation on real data"); ``simulation_params`` chooses the CNN instead. ``"auto"``: ``"simulation"`` for a field
         the simulator can render, the line (None) otherwise.
     class_prior : float or "auto", default="auto"
         Star fraction at which the label-free classifiers cut (ignored with a fitted
