@@ -161,8 +161,9 @@ def catalog_field(paths, *, bands=None, model="auto", class_prior="auto", stamp_
         curves, colours and spread_model (20,000 simulations, about a minute on two cores), which
         separates SDSS photo's stars on field 4510-4-30 better than the line and the index
         overall, and at least as well in every magnitude bin (user guide, "Star/galaxy
-        separation on real data"); ``simulation_params`` chooses the CNN instead. ``"auto"``: ``"simulation"`` for a field
-        the simulator can render, the line (None) otherwise.
+        separation on real data"); ``simulation_params`` chooses the CNN instead.
+        ``"auto"``: ``"simulation"`` for a field the simulator can render, the line (None)
+        otherwise.
     class_prior : float or "auto", default="auto"
         Star fraction at which the label-free classifiers cut (ignored with a fitted
         ``model``); "auto" estimates it from the field (the line: a two-component mixture on
