@@ -41,6 +41,13 @@ _MIN_STAMPS = 20  # make_matched_cutouts' minimum
 _P_CLIP = 1e-15  # log-odds of a given estimator's probabilities within +-34.5
 
 
+def _check_stamps_for(rule, X):
+    if X.ndim != 4:
+        msg = (f"features={rule!r} measures growth curves of stamps (n, bands, H, W); got "
+               f"tabular input of shape {X.shape}. Pass features=None or a callable.")
+        raise ValueError(msg)
+
+
 def _default_estimator(name, random_state, verbose):
     if name == "cnn":
         return CNNClassifier(channels=(16, 32, 64), crop="auto", max_epochs=30,
@@ -230,10 +237,7 @@ class MatchedSimulationClassifier(_CutClassifierMixin, BaseEstimator):
         if rule is None:
             return X
         if rule in ("profile", "profile+spread"):
-            if X.ndim != 4:
-                msg = (f"features={rule!r} measures growth curves of stamps (n, bands, H, W); "
-                       f"got tabular input of shape {X.shape}. Pass features=None or a callable.")
-                raise ValueError(msg)
+            _check_stamps_for(rule, X)
             F = profile_features(X)
             if rule == "profile":
                 return F
@@ -343,8 +347,7 @@ class MatchedSimulationClassifier(_CutClassifierMixin, BaseEstimator):
             raise ValueError(msg)
         self.psf_fwhm_ = None
         if self._feature_rule() == "profile+spread":
-            if X.ndim != 4:
-                self._features(X)  # the error for tabular input
+            _check_stamps_for("profile+spread", X)
             self.psf_fwhm_ = self._measure_psf(X)
         F_sim, y_sim, self.simulation_ = self._simulate(X, n, int(seed_sim))
         y_sim = np.asarray(y_sim).ravel()
