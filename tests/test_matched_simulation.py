@@ -167,16 +167,21 @@ def test_cnn_sees_the_pixels(stamps):
     X, y = stamps
     from galaxy_learn.classification import CNNClassifier
 
-    clf = MatchedSimulationClassifier(
-        CNNClassifier(channels=(4,), dense_units=(8,), max_epochs=2, device="cpu",
-                      random_state=0), n_simulated=300, random_state=0).fit(X)
-    # a given estimator gets growth curves by default; features=None gives the CNN the stamps
-    assert clf.classifier_.n_features_in_ != 5 * 32 * 32
-    clf = MatchedSimulationClassifier(
-        CNNClassifier(channels=(4,), dense_units=(8,), max_epochs=2, device="cpu",
-                      random_state=0), features=None, n_simulated=300, random_state=0).fit(X)
+    cnn = CNNClassifier(channels=(4,), dense_units=(8,), max_epochs=2, device="cpu",
+                        random_state=0)
+    # a CNN gets the stamps by default, any other estimator the growth curves
+    clf = MatchedSimulationClassifier(cnn, n_simulated=300, random_state=0).fit(X)
     assert clf.classifier_.input_shape_ == (5, 32, 32)
     assert clf.predict(X).shape == (len(X),)
+    assert clf.psf_fwhm_ is None
+    clf = MatchedSimulationClassifier(cnn, features="profile", n_simulated=300,
+                                      random_state=0).fit(X)
+    assert clf.classifier_.input_shape_ == (5 * 5 + 5 + 4 + 1,)  # growth curves, colours, mag
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    gbm = MatchedSimulationClassifier(HistGradientBoostingClassifier(max_iter=10),
+                                      n_simulated=300, random_state=0).fit(X)
+    assert gbm.classifier_.n_features_in_ == 5 * 5 + 5 + 4 + 1 + 2  # and spread_model, error
 
 
 def test_custom_simulator_estimator_features_and_y_labels():

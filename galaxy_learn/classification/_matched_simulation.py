@@ -99,8 +99,9 @@ class MatchedSimulationClassifier(_CutClassifierMixin, BaseEstimator):
         themselves (a ``(n, bands, H, W)`` array, or the rows of tabular input); a callable
         maps an array of stamps to a 2-D feature array (or any input ``estimator`` takes),
         stamp by stamp: the default simulator's stamps reach it 4,096 at a time.
-        "auto": None for ``estimator="cnn"``, "profile+spread" otherwise. NaN pixels count
-        as 0.
+        "auto": None for ``estimator="cnn"`` or a
+        :class:`~galaxy_learn.classification.CNNClassifier`, "profile+spread" otherwise. NaN
+        pixels count as 0.
     simulator : callable, default=None
         None renders with :func:`~galaxy_learn.datasets.make_matched_cutouts` (``bands`` and
         ``simulation_params`` passed on). A callable is called as
@@ -214,8 +215,9 @@ class MatchedSimulationClassifier(_CutClassifierMixin, BaseEstimator):
 
     def _feature_rule(self):
         if isinstance(self.features, str) and self.features == "auto":
-            return None if isinstance(self.estimator, str) and self.estimator == "cnn" \
-                else "profile+spread"
+            cnn = (isinstance(self.estimator, str) and self.estimator == "cnn"
+                   or isinstance(self.estimator, CNNClassifier))
+            return None if cnn else "profile+spread"
         return self.features
 
     def _measure_psf(self, X):
