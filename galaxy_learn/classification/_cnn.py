@@ -57,6 +57,25 @@ def _make_scaler(scaling):
     return clone(scaling)
 
 
+class _SymmetryAveraged(torch.nn.Module):
+    """``module``'s output averaged over the dihedral symmetries of its image input.
+
+    A square image has 8 (4 rotations by 90 degrees, each with and without a flip), a rectangle 4
+    (identity, the two flips and the half turn).
+    """
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        if x.shape[-1] == x.shape[-2]:
+            views = [torch.rot90(v, k, dims=(-2, -1)) for v in (x, x.flip(-1)) for k in range(4)]
+        else:
+            views = [x, x.flip(-1), x.flip(-2), x.flip(-2, -1)]
+        return torch.stack([self.module(v) for v in views]).mean(dim=0)
+
+
 class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
     """Convolutional neural network classifier for multi-band image cutouts.
 
@@ -118,8 +137,18 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         Number of training epochs (an upper bound with early stopping).
     lr : float, default=1e-3
         Learning rate of the Adam optimiser.
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        ``"cosine"`` anneals the learning rate from ``lr`` towards 0 over ``max_epochs``
+        (``torch.optim.lr_scheduler.CosineAnnealingLR``, one step per epoch; Loshchilov &
+        Hutter 2017); ``"constant"`` keeps ``lr``.
     weight_decay : float, default=0.0
         L2 penalty of the optimiser.
+    test_time_augmentation : bool, default=False
+        Average the logits of every prediction over the images' symmetries: the 8 flips and
+        90-degree rotations of a square image (4 of a rectangle: identity, the two flips, the
+        half turn), the transforms ``augment`` trains on. The predictions no longer depend on
+        the orientation of the input; predicting costs 8x (4x) as much. Ignored for tabular
+        input.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, augmentation and the validation split. The same
         integer gives an identical fit on CPU.
@@ -200,6 +229,8 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"constant", "cosine"})],
+        "test_time_augmentation": ["boolean"],
         "random_state": ["random_state"],
         "device": [StrOptions({"auto", "cpu", "cuda", "mps"}), str, None],
         "verbose": ["verbose"],
@@ -226,6 +257,8 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         max_epochs=30,
         lr=1e-3,
         weight_decay=0.0,
+        lr_schedule="constant",
+        test_time_augmentation=False,
         random_state=None,
         device="auto",
         verbose=0,
@@ -248,6 +281,8 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.lr = lr
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.test_time_augmentation = test_time_augmentation
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -326,7 +361,7 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
 
     # -- fit -----------------------------------------------------------------------------------
     def _build_net(self, net_input_shape, n_classes, weights, seed, device):
-        from ..nets import AugmentedNeuralNetClassifier, early_stopping_split
+        from ..nets import AugmentedNeuralNetClassifier, cosine_schedule, early_stopping_split
 
         tabular = len(self.input_shape_) == 1
         extra = []
@@ -335,6 +370,8 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
             train_split, extra = early_stopping_split(
                 self.validation_fraction, self.n_iter_no_change, seed
             )
+        if self.lr_schedule == "cosine":
+            extra = [*extra, cosine_schedule(self.max_epochs)]
         return AugmentedNeuralNetClassifier(
             ConvNet,
             module__input_shape=net_input_shape,
@@ -406,6 +443,8 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         X = self._check_X(X, reset=False)
         module = self.net_.module_
         module.eval()
+        if self.test_time_augmentation and X.ndim == 4:
+            module = _SymmetryAveraged(module)
         logits = batched_apply(module, X, batch_size=self.batch_size, device=self.net_.device)
         return logits.astype(np.float64)
 
