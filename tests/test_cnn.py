@@ -288,3 +288,60 @@ def test_crop_errors():
     for bad in (0, -3, 2.5, "full", (8, 8)):
         with pytest.raises(ValueError, match="The 'crop' parameter of CNNClassifier must be"):
             CNNClassifier(**FAST, crop=bad).fit(X, y)
+
+
+def test_cosine_lr_schedule_anneals_towards_zero():
+    """lr_schedule='cosine' follows CosineAnnealingLR over max_epochs (checked against the
+    closed form lr/2 (1 + cos(pi t / T)) read from the optimiser as each epoch begins);
+    'constant' keeps lr."""
+    X, y = _blobs(n=24)
+    seen = []
+
+    from skorch.callbacks import Callback
+
+    class ReadLR(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            seen.append(net.optimizer_.param_groups[0]["lr"])
+
+    params = {**FAST, "max_epochs": 4, "lr": 1e-2}
+    CNNClassifier(**params, lr_schedule="cosine", callbacks=[ReadLR()]).fit(X, y)
+    cosine, seen[:] = list(seen), []
+    # The rate each epoch trains with (the scheduler steps at the end of each epoch).
+    expected = [1e-2 / 2 * (1 + np.cos(np.pi * t / 4)) for t in range(4)]
+    np.testing.assert_allclose(cosine, expected, rtol=1e-6)
+    CNNClassifier(**params, callbacks=[ReadLR()]).fit(X, y)
+    assert seen == [1e-2] * 4
+    with pytest.raises(ValueError, match="'lr_schedule' parameter of CNNClassifier must be"):
+        CNNClassifier(**params, lr_schedule="step").fit(X, y)
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (16, 12)])
+def test_test_time_augmentation_averages_the_symmetries(shape):
+    """The logits are the mean of the network's logits over the 8 dihedral transforms of a
+    square image (4 of a rectangle), so rotated or flipped inputs get the same prediction; the
+    fit is untouched, and without it the same network gives its plain logits."""
+    X, y = _blobs(n=24, size=16)
+    X = np.ascontiguousarray(X[:, :, :shape[0], :shape[1]])
+    clf = CNNClassifier(**{**FAST, "max_epochs": 2}).fit(X, y)
+    plain = clf.decision_function(X)
+    clf.set_params(test_time_augmentation=True)
+    module = clf.net_.module_
+    scaled = torch.as_tensor(clf.scaler_.transform(X), dtype=torch.float32)
+    if shape[0] == shape[1]:
+        views = [torch.rot90(v, k, dims=(-2, -1)) for v in (scaled, scaled.flip(-1))
+                 for k in range(4)]
+    else:
+        views = [scaled, scaled.flip(-1), scaled.flip(-2), scaled.flip(-2, -1)]
+    with torch.no_grad():
+        logits = torch.stack([module(v) for v in views]).mean(0).numpy().astype(np.float64)
+    np.testing.assert_allclose(clf.decision_function(X), logits[:, 1] - logits[:, 0],
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0)
+    turned = np.ascontiguousarray(np.flip(X, axis=-1))
+    if shape[0] == shape[1]:
+        turned = np.ascontiguousarray(np.rot90(turned, 1, axes=(-2, -1)))
+    np.testing.assert_allclose(clf.decision_function(turned), clf.decision_function(X),
+                               rtol=1e-4, atol=1e-5)
+    assert not np.allclose(plain, clf.decision_function(X))
+    clf.set_params(test_time_augmentation=False)
+    np.testing.assert_array_equal(clf.decision_function(X), plain)
