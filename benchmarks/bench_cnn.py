@@ -59,8 +59,12 @@ MAG_BINS = [(14.0, 18.0), (18.0, 19.0), (19.0, 20.0), (20.0, 21.0), (21.0, 22.5)
 DATA = ROOT.parent / "shared" / "data"
 #: The two configurations compared; everything else is at its default. "old defaults" is
 #: ``CNNClassifier()``; "new defaults" the CPU-sized candidate (the labels of the records).
-CONFIGS = {"old defaults": {"channels": (32, 64, 128), "crop": None},
-           "new defaults": {"channels": (16, 32, 64), "crop": "auto"}}
+CONFIGS = {"old defaults": {"channels": (32, 64, 128), "crop": None, "lr_schedule": "constant",
+                            "test_time_augmentation": False},
+           "new defaults": {"channels": (16, 32, 64), "crop": "auto", "lr_schedule": "cosine",
+                            "test_time_augmentation": True}}
+#: What records made before the defaults changed left at the estimator's defaults of the time.
+_THEN_DEFAULTS = {"lr_schedule": "constant", "test_time_augmentation": False}
 SECTIONS = ("sim", "sim-epoch", "sim-matched", "ztf", "gz", "gz-morph")
 #: Galaxy Zoo's "spiral" answer: the synthetic morphologies with arms (gz-morph section).
 SPIRAL = ("spiral", "barred_spiral")

@@ -69,6 +69,7 @@ def _simulation_model(bands, class_prior, random_state, verbose, classifier="boo
     if classifier == "cnn" and (max_epochs is not None or channels is not None):
         estimator = CNNClassifier(channels=channels or (16, 32, 64), crop="auto",
                                   max_epochs=30 if max_epochs is None else max_epochs,
+                                  lr_schedule="constant", test_time_augmentation=False,
                                   random_state=random_state, verbose=verbose)
         n_simulated = n_simulated or 10_000  # the CNN's default count
     # the simulations' chunks are rendered on every core (threads; the same fit for any count)

@@ -50,7 +50,10 @@ def _check_stamps_for(rule, X):
 
 def _default_estimator(name, random_state, verbose):
     if name == "cnn":
+        # the configuration measured on the real fields (user guide, real data): constant rate,
+        # plain predictions
         return CNNClassifier(channels=(16, 32, 64), crop="auto", max_epochs=30,
+                             lr_schedule="constant", test_time_augmentation=False,
                              random_state=random_state, verbose=verbose)
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -86,8 +89,9 @@ class MatchedSimulationClassifier(_CutClassifierMixin, BaseEstimator):
     ----------
     estimator : {"boosting", "cnn"} or classifier, default="boosting"
         "boosting": scikit-learn's ``HistGradientBoostingClassifier(max_iter=300)``;
-        "cnn": ``CNNClassifier(channels=(16, 32, 64), crop="auto", max_epochs=30)`` on the
-        pixels. Any unfitted classifier with ``predict_proba`` (cloned) trained on the
+        "cnn": ``CNNClassifier(channels=(16, 32, 64), crop="auto", max_epochs=30,
+        lr_schedule="constant", test_time_augmentation=False)`` (as measured on the real
+        fields) on the pixels. Any unfitted classifier with ``predict_proba`` (cloned) trained on the
         simulations' ``features``, with the simulator's labels (1: point source, 0: galaxy).
     features : "auto", "profile+spread", "profile", None or callable, default="auto"
         What ``estimator`` sees of each stamp, real or simulated. "profile":
