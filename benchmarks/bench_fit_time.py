@@ -52,6 +52,9 @@ def main():
                         help="time ContrastiveDenoiser() and CNNClassifier() on 1,400 64x64 gri "
                              "images instead")
     parser.add_argument("--skip-cnn", action="store_true", help="with --images: denoiser only")
+    parser.add_argument("--cnn-only", action="store_true",
+                        help="with --images: CNNClassifier() only, written to fit_time_cnn.json "
+                             "(the denoiser's record stays)")
     args = parser.parse_args()
     if args.images:
         return image_estimators(args)
@@ -99,16 +102,16 @@ def image_estimators(args):
     X, y, _ = make_galaxy_images(n, image_size=64, bands="gri", random_state=0)
     y = np.isin(y, ["spiral", "barred_spiral"]).astype(int)
     rows, epochs = [], {}
-    estimators = [("ContrastiveDenoiser()", ContrastiveDenoiser(device=args.device, random_state=0),
+    cnn = [("CNNClassifier()", CNNClassifier(device=args.device, random_state=0), (X, y))]
+    estimators = cnn if args.cnn_only else [("ContrastiveDenoiser()", ContrastiveDenoiser(device=args.device, random_state=0),
                    (X,)),
                   # bfloat16 training, for the speed-up it buys (not the default: see the
                   # speed page of the user guide)
                   ("ContrastiveDenoiser(precision='bfloat16')",
                    ContrastiveDenoiser(precision="bfloat16", device=args.device, random_state=0),
                    (X,))]
-    if not args.skip_cnn:
-        estimators.append(("CNNClassifier()", CNNClassifier(device=args.device, random_state=0),
-                           (X, y)))
+    if not (args.skip_cnn or args.cnn_only):
+        estimators += cnn
     for name, est, data in estimators:
         if args.quick:
             est.set_params(max_epochs=1)
@@ -117,8 +120,11 @@ def image_estimators(args):
         epochs[name] = dur
         rows.append({"estimator": name, "images": n, "epochs": len(dur), "fit seconds": t,
                      "median epoch seconds": float(np.median(dur))})
-    write_results("fit_time_images", {
-        "title": "Wall time of the image estimators at their defaults (bench_fit_time.py --images)",
+    write_results("fit_time_cnn" if args.cnn_only else "fit_time_images", {
+        "title": ("Wall time of CNNClassifier() at its defaults (bench_fit_time.py --images "
+                  "--cnn-only)" if args.cnn_only else
+                  "Wall time of the image estimators at their defaults (bench_fit_time.py "
+                  "--images)"),
         "quick": args.quick,
         "settings": {"n": n, "device": args.device, "torch threads": torch.get_num_threads(),
                      "image": "3x64x64 (make_galaxy_images, gri)"},
