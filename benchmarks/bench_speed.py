@@ -224,6 +224,10 @@ def estimators(sizes, seed, epochs):
          lambda cb: VAEEncoder(n_ensemble=1, callbacks=cb, **common), X),
         ("VAEEncoder() (n_ensemble=3)", lambda cb: VAEEncoder(callbacks=cb, **common), X),
         ("CNNClassifier()", lambda cb: Supervised(CNNClassifier(callbacks=cb, **common), y), X),
+        # Kim & Brunner's widths on the whole cutout: the defaults before issue 19
+        ("CNNClassifier(channels=(32, 64, 128), crop=None)",
+         lambda cb: Supervised(CNNClassifier(channels=(32, 64, 128), crop=None, callbacks=cb,
+                                             **common), y), X),
         ("ContrastiveDenoiser() (RGB)",
          lambda cb: ContrastiveDenoiser(callbacks=cb, **common), X_rgb),
         ("HypercolumnExtractor()", lambda cb: HypercolumnExtractor(callbacks=cb, **common),
@@ -233,6 +237,10 @@ def estimators(sizes, seed, epochs):
 
 # -- speed-ups of the CNN, before / after in the same run ------------------------------------------
 _EPOCHS = {"n": 3}
+#: The CNN these speed-ups were measured on: Kim & Brunner's widths on the whole cutout, constant
+#: rate, plain predictions (``CNNClassifier()`` before issue 19 sized the defaults for a CPU).
+_KIM_BRUNNER = {"channels": (32, 64, 128), "crop": None, "lr_schedule": "constant",
+                "test_time_augmentation": False}
 
 
 def _cnn_epoch(X, y, seed, **params):
@@ -240,7 +248,7 @@ def _cnn_epoch(X, y, seed, **params):
     from galaxy_learn.classification import CNNClassifier
 
     clf = CNNClassifier(max_epochs=_EPOCHS["n"], random_state=seed, device="cpu",
-                        **params).fit(X, y)
+                        **{**_KIM_BRUNNER, **params}).fit(X, y)
     return _epoch_seconds(clf.history_), clf
 
 
@@ -269,7 +277,7 @@ def cnn_speedups(X, y, seed):
 
     rows = []
     base_s, base = _cnn_epoch(X, y, seed)
-    rows.append(("default (torch threads = %d)" % torch.get_num_threads(), base_s, None))
+    rows.append(("Kim & Brunner (torch threads = %d)" % torch.get_num_threads(), base_s, None))
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -336,7 +344,8 @@ def cnn_accuracy(seed, n_train, n_test, image_size, candidates, max_epochs):
     rows = []
     for label, params in candidates:
         t = time.perf_counter()
-        clf = CNNClassifier(max_epochs=max_epochs, random_state=seed, device="cpu", **params)
+        clf = CNNClassifier(max_epochs=max_epochs, random_state=seed, device="cpu",
+                            **{**_KIM_BRUNNER, **params})
         clf.fit(X[:n_train], ps[:n_train])
         fit_s = time.perf_counter() - t
         score = clf.predict_proba(X[n_train:])[:, 1]
@@ -466,12 +475,13 @@ def main(argv=None):
         rows.append(row)
     mm_after = matmul_peak(512 if args.quick else 2048, repeats)
 
+    from galaxy_learn.classification import CNNClassifier
     from galaxy_learn.preprocessing import ImageScaler
 
     half = X.shape[-1] // 2
     crop = ImageScaler(method="asinh", crop=half)
     candidates = [
-        ("default: channels (32, 64, 128), 2 convs/block", {}),
+        ("Kim & Brunner: channels (32, 64, 128), 2 convs/block", {}),
         ("channels (16, 32, 64)", {"channels": (16, 32, 64)}),
         ("channels (16, 32, 64), convs_per_block=1",
          {"channels": (16, 32, 64), "convs_per_block": 1}),
@@ -480,6 +490,8 @@ def main(argv=None):
          {"scaling": crop, "channels": (16, 32, 64)}),
         (f"central {half}x{half} crop, channels (16, 32, 64), convs_per_block=1",
          {"scaling": crop, "channels": (16, 32, 64), "convs_per_block": 1}),
+        ("CNNClassifier() (the defaults since issue 19)",
+         {k: CNNClassifier().get_params()[k] for k in _KIM_BRUNNER}),
     ]
     speed_rows, cand_rows, acc_rows = [], [], []
     if not args.skip_speedups:
@@ -518,12 +530,15 @@ def main(argv=None):
                       "vs default": (base_s / sec if k is None else None)}
                      for v, sec, k in speed_rows],
             "after": "Epoch rows: seconds of the fastest epoch after the first (`vs default`: "
-                     "speed-up, > 1 is faster). Predict and loader rows: best of 3."})
+                     "speed-up over the first row, > 1 is faster), each a variant of Kim & "
+                     "Brunner's widths on the whole cutout (the defaults before issue 19). "
+                     "Predict and loader rows: best of 3."})
     if cand_rows:
         sections.append({
             "heading": "CNNClassifier candidate architectures (speed only)",
             "rows": [{"variant": v, "epoch s": sec, "parameters": n_par,
-                      "vs default": cand_rows[0][1] / sec} for v, sec, n_par in cand_rows]})
+                      "vs default": cand_rows[0][1] / sec} for v, sec, n_par in cand_rows],
+            "after": "`vs default`: speed-up over the first row (Kim & Brunner's widths)."})
     if acc_rows:
         sections.append({
             "heading": f"CNNClassifier candidates: simulator AUC ({args.accuracy_n_train} "
