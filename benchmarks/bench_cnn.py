@@ -486,7 +486,7 @@ def _machine():
             if torch.cuda.is_available() else "none"}
 
 
-ACCUMULATE = {"sim": "seed", "ztf": "split"}  # sections whose repetitions add up
+ACCUMULATE = {"sim": "seed", "ztf": "split", "gz-morph": "seed"}  # repetitions add up
 
 
 def _merge_section(sections, name, sec):
@@ -496,9 +496,9 @@ def _merge_section(sections, name, sec):
     if key is None or old is None:
         sections[name] = sec
         return
-    reps = {r.get(key, 0) for r in sec["rows"]}
-    old["rows"] = sorted([r for r in old["rows"] if r.get(key, 0) not in reps] + sec["rows"],
-                         key=lambda r: r.get(key, 0))
+    rep = lambda r: (r.get(key, 0), r.get("config", ""))  # a repetition of one config  # noqa: E731
+    reps = {rep(r) for r in sec["rows"]}
+    old["rows"] = sorted([r for r in old["rows"] if rep(r) not in reps] + sec["rows"], key=rep)
     meta = {k: v for k, v in sec.items() if k not in ("rows", "title", "note", "more_runs")}
     own = {k: v for k, v in old.items() if k in meta}
     if meta != own and meta not in old.setdefault("more_runs", []):  # merged once
