@@ -127,11 +127,15 @@ class UNet(nn.Module):
                 x = F.max_pool2d(x, 2)
             x = block(x)
             skips.append(x)
-        pooled = x.mean(dim=(-2, -1))
-        # The linear map as a broadcast product + sum rather than a GEMM: a GEMM's blocking
-        # depends on the row's position in the batch (float32 results then differ in the last
-        # bit), and the embedding must not depend on the batch composition.
-        h = (pooled[:, None, :] * self.embed.weight).sum(dim=-1) + self.embed.bias
+        # Under mixed precision (torch.autocast) only the convolutions run in low precision:
+        # the pooling, the representation h and the projection head stay float32 (a no-op in a
+        # float32 forward pass).
+        with torch.autocast(x.device.type, enabled=False):
+            pooled = x.float().mean(dim=(-2, -1))
+            # The linear map as a broadcast product + sum rather than a GEMM: a GEMM's blocking
+            # depends on the row's position in the batch (float32 results then differ in the
+            # last bit), and the embedding must not depend on the batch composition.
+            h = (pooled[:, None, :] * self.embed.weight).sum(dim=-1) + self.embed.bias
         return skips, h
 
     def decode(self, skips):
@@ -165,4 +169,6 @@ class UNet(nn.Module):
         out = self.decode(skips)
         if self.residual:
             out = out + x_pad
-        return _crop_center(out, size), h, self.project(h)
+        with torch.autocast(x.device.type, enabled=False):
+            z = self.project(h)
+        return _crop_center(out, size), h, z
