@@ -173,6 +173,9 @@ CONFIGS = {
                              precision="float32"),
     "bf16, 8 epochs": dict(base_channels=16, max_epochs=8, lr_schedule="constant",
                            precision="auto"),
+    # the float32 reference of the last at equal epochs and seeds (the 'before' runs stop at 20)
+    "float32, 8 epochs": dict(base_channels=16, max_epochs=8, lr_schedule="constant",
+                              precision="float32"),
 }
 #: rows of the first runs of this script (before it named its settings) by their width
 _BY_WIDTH = {16: "before", 8: "8 channels"}

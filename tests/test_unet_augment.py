@@ -100,3 +100,25 @@ def test_projection_head_spreads_nearly_identical_representations():
     assert cos.std() > 0.01
     net.eval()  # running statistics: one image alone gets its projection
     assert net.project(h[:1]).shape == (1, 4)
+
+
+def test_mixed_precision_keeps_the_representation_and_head_in_float32():
+    """Under bfloat16 autocast only the convolutions run in bfloat16: the representation h and
+    the projection z come out float32, computed from the float32 mean of the bottleneck maps
+    (checked by recomputing them from those maps), and close to the float32 forward pass."""
+    torch.manual_seed(0)
+    net = UNet(3, base_channels=8, depth=2, embedding_dim=16, projection_dim=8).eval()
+    x = torch.rand(6, 3, 16, 16)
+    with torch.no_grad():
+        recon32, h32, z32 = net(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            recon, h, z = net(x)
+            skips, _ = net.encode(x)
+    assert recon.dtype == torch.bfloat16  # the convolutions ran in bfloat16
+    assert h.dtype == torch.float32 and z.dtype == torch.float32
+    pooled = skips[-1].float().mean(dim=(-2, -1))
+    h_ref = pooled @ net.embed.weight.T + net.embed.bias
+    torch.testing.assert_close(h, h_ref, rtol=1e-5, atol=1e-6)
+    with torch.no_grad():
+        torch.testing.assert_close(z, net.project(h_ref), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(h, h32, rtol=0.05, atol=0.02)  # bfloat16 convolutions only
