@@ -18,7 +18,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
 from .._base import NetEstimatorMixin
-from ..nn import ConvNet
+from ..nn import ConvNet, SymmetryAveraged
 from ..utils import batched_apply, torch_seeded, validate_image_data
 from ..utils._compat import (
     HasMethods,
@@ -55,25 +55,6 @@ def _make_scaler(scaling):
 
         return ImageScaler(method=scaling)
     return clone(scaling)
-
-
-class _SymmetryAveraged(torch.nn.Module):
-    """``module``'s output averaged over the dihedral symmetries of its image input.
-
-    A square image has 8 (4 rotations by 90 degrees, each with and without a flip), a rectangle 4
-    (identity, the two flips and the half turn).
-    """
-
-    def __init__(self, module):
-        super().__init__()
-        self.module = module
-
-    def forward(self, x):
-        if x.shape[-1] == x.shape[-2]:
-            views = [torch.rot90(v, k, dims=(-2, -1)) for v in (x, x.flip(-1)) for k in range(4)]
-        else:
-            views = [x, x.flip(-1), x.flip(-2), x.flip(-2, -1)]
-        return torch.stack([self.module(v) for v in views]).mean(dim=0)
 
 
 class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
@@ -450,7 +431,7 @@ class CNNClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         module = self.net_.module_
         module.eval()
         if self.test_time_augmentation and X.ndim == 4:
-            module = _SymmetryAveraged(module)
+            module = SymmetryAveraged(module)
         logits = batched_apply(module, X, batch_size=self.batch_size, device=self.net_.device)
         return logits.astype(np.float64)
 

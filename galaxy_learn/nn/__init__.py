@@ -2,7 +2,7 @@
 from ._residual_ae import ResidualConvAutoencoder, autoencoder_layer_names
 from ._vae import (ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, VAEEnsembleModule,
                    VAEModule, conv_sizes)
-from ._augment import add_poisson_gaussian_noise, random_geometric
+from ._augment import SymmetryAveraged, add_poisson_gaussian_noise, random_geometric
 from ._unet import UNet
 from ._cnn import ConvNet
 
@@ -19,5 +19,6 @@ __all__ = [
     "UNet",
     "add_poisson_gaussian_noise",
     "random_geometric",
+    "SymmetryAveraged",
     "ConvNet",
 ]

@@ -11,7 +11,8 @@ import math
 import torch
 from torch.nn import functional as F
 
-__all__ = ["random_affine_matrices", "apply_affine", "random_geometric", "add_poisson_gaussian_noise"]
+__all__ = ["random_affine_matrices", "apply_affine", "random_geometric", "add_poisson_gaussian_noise",
+           "SymmetryAveraged"]
 
 
 def _uniform(n, low, high, generator, device, dtype=torch.float32):
@@ -119,3 +120,29 @@ def add_poisson_gaussian_noise(x, generator, *, gain=None, sigma=0.1, random_lev
         eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         out = out + sigma * level * eps
     return out
+
+
+class SymmetryAveraged(torch.nn.Module):
+    """``module``'s output averaged over the dihedral symmetries of its image input.
+
+    A square image has 8 (4 rotations by 90 degrees, each with and without a flip), a rectangle
+    4 (identity, the two flips and the half turn). Used for test-time augmentation of a network
+    trained on those transforms, whose predictions then do not depend on the input's
+    orientation.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps images of shape (n, C, H, W) to a tensor with the batch on dim 0.
+    """
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        if x.shape[-1] == x.shape[-2]:
+            views = [torch.rot90(v, k, dims=(-2, -1)) for v in (x, x.flip(-1)) for k in range(4)]
+        else:
+            views = [x, x.flip(-1), x.flip(-2), x.flip(-2, -1)]
+        return torch.stack([self.module(v) for v in views]).mean(dim=0)
