@@ -459,7 +459,6 @@ def render_markdown(record):
             md.append("")
         elif name == "sdss":
             bins = [k[4:] for k in rows[0] if k.startswith("auc_")]
-            configs = list(dict.fromkeys(r["config"] for r in rows))
             md.append(_md_table(
                 ["method", "fold assignments", "AUC"] + [f"AUC r {b} (n={rows[0]['n_' + b]})"
                                                          for b in bins] + ["fit s"],
@@ -468,16 +467,15 @@ def render_markdown(record):
                                                                  for r in sel) else "-"
                     for b in bins]
                  + [f"{np.mean([r['fit_s'] for r in sel]):.0f}" if "fit_s" in sel[0] else ""]
-                 for c in configs for sel in [[r for r in rows if r["config"] == c]]]))
+                 for c, sel in _by_config(rows)]))
             md.append("")
         elif name == "gz-morph":
-            configs = list(dict.fromkeys(r["config"] for r in rows))
             md.append(_md_table(
                 ["config", "crop_", "seeds", "accuracy", "AUC", "s / epoch", "fit s", "fit CPU s"],
                 [[c, sel[0]["crop_"], len(sel), _mean_sd([r["accuracy"] for r in sel]),
                   _mean_sd([r["auc"] for r in sel]), _mean_sd([r["epoch_s"] for r in sel]),
                   _mean_sd([r["fit_s"] for r in sel]), _mean_sd([r["fit_cpu_s"] for r in sel])]
-                 for c in configs for sel in [[r for r in rows if r["config"] == c]]]))
+                 for c, sel in _by_config(rows)]))
             md.append("")
         md += [SECTION_NOTES[name], ""]
     return "\n".join(md)
@@ -554,6 +552,24 @@ ACCUMULATE = {"sim": "seed", "ztf": "split", "sdss": "split",
               "gz-morph": "seed"}  # repetitions add up
 
 
+def _accumulate(name, old_rows, new_rows):
+    """The rows of accumulating section ``name`` after a run: each repetition (seed / split) of
+    a config in ``new_rows`` replaces the same one in ``old_rows``; sorted by repetition."""
+    key = ACCUMULATE[name]
+
+    def rep(r):
+        return r.get(key, 0), r.get("config", "")
+
+    reruns = {rep(r) for r in new_rows}
+    return sorted([r for r in old_rows if rep(r) not in reruns] + new_rows, key=rep)
+
+
+def _by_config(rows):
+    """``(config, its rows)`` pairs in the order the configs first appear."""
+    return [(c, [r for r in rows if r["config"] == c])
+            for c in dict.fromkeys(r["config"] for r in rows)]
+
+
 def _merge_section(sections, name, sec):
     """Put section ``sec`` of another run into ``sections``: a repetition (seed / split) adds its
     rows and its run's metadata to an accumulating section; anything else replaces."""
@@ -561,9 +577,7 @@ def _merge_section(sections, name, sec):
     if key is None or old is None:
         sections[name] = sec
         return
-    rep = lambda r: (r.get(key, 0), r.get("config", ""))  # a repetition of one config  # noqa: E731
-    reps = {rep(r) for r in sec["rows"]}
-    old["rows"] = sorted([r for r in old["rows"] if rep(r) not in reps] + sec["rows"], key=rep)
+    old["rows"] = _accumulate(name, old["rows"], sec["rows"])
     meta = {k: v for k, v in sec.items() if k not in ("rows", "title", "note", "more_runs")}
     own = {k: v for k, v in old.items() if k in meta}
     if meta != own and meta not in old.setdefault("more_runs", []):  # merged once
@@ -622,12 +636,8 @@ def run_defaults_study(args, argv):
             rows = section_sdss(args)
         else:
             rows = section_gz(args)
-        if section in ("sim", "ztf", "sdss", "gz-morph"):  # runs made separately accumulate
-            key = "split" if section in ("ztf", "sdss") else "seed"
-            rerun = {(r.get(key, 0), r.get("config")) for r in rows}
-            kept = [r for r in record["sections"].get(section, {}).get("rows", [])
-                    if (r.get(key, 0), r.get("config")) not in rerun]
-            rows = sorted(kept + rows, key=lambda r: r.get(key, 0))
+        if section in ACCUMULATE:  # runs made separately accumulate
+            rows = _accumulate(section, record["sections"].get(section, {}).get("rows", []), rows)
         record["sections"][section] = {
             "title": SECTION_TITLES[section], "note": SECTION_NOTES[section], "rows": rows,
             "configs": {k: {p: list(v) if isinstance(v, tuple) else v for p, v in c.items()}
