@@ -359,7 +359,8 @@ def cnn_accuracy(seed, n_train, n_test, image_size, candidates, max_epochs):
 def _cnn_param_count(X):
     from galaxy_learn.nn import ConvNet
 
-    return sum(p.numel() for p in ConvNet(X.shape[1:], 2).parameters())  # the defaults
+    net = ConvNet(X.shape[1:], 2, channels=_KIM_BRUNNER["channels"])  # the first row's network
+    return sum(p.numel() for p in net.parameters())
 
 
 def cnn_candidates(X, y, seed, candidates):
