@@ -176,6 +176,10 @@ CONFIGS = {
     # the float32 reference of the last at equal epochs and seeds (the 'before' runs stop at 20)
     "float32, 8 epochs": dict(base_channels=16, max_epochs=8, lr_schedule="constant",
                               precision="float32"),
+    # the original U-Net's transposed up-convolution and one 3x3 convolution per decoder level:
+    # the encoder (the representation) as before, a third of the decoder's FLOPs
+    "light decoder": dict(base_channels=16, upsampling="transposed", decoder_convs=1,
+                          max_epochs=10, lr_schedule="constant", precision="float32"),
 }
 #: rows of the first runs of this script (before it named its settings) by their width
 _BY_WIDTH = {16: "before", 8: "8 channels"}

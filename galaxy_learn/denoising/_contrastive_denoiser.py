@@ -106,6 +106,12 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
     depth : int, default=3
         Number of down-samplings; images are padded to a multiple of ``2**depth`` internally and
         cropped back, so any size works.
+    upsampling : {"bilinear", "transposed"}, default="bilinear"
+        The decoder's up-sampling: bilinear interpolation keeping the coarser level's channels,
+        or the original U-Net's 2x2 stride-2 transposed convolution halving them.
+    decoder_convs : int, default=2
+        3x3 convolutions per decoder level. The encoder, whose pooled maps ``transform``
+        returns, is the same whatever the decoder.
     embedding_dim : int, default=64
         Size of the representation ``h`` (a linear map of the pooled bottleneck) that feeds the
         projection head; ``transform`` returns it with ``embedding="head"``.
@@ -273,6 +279,8 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
     _parameter_constraints = {
         "base_channels": [Interval(Integral, 1, None, closed="left")],
         "depth": [Interval(Integral, 0, None, closed="left")],
+        "upsampling": [StrOptions({"bilinear", "transposed"})],
+        "decoder_convs": [Interval(Integral, 1, None, closed="left")],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "projection_dim": [Interval(Integral, 1, None, closed="left")],
         "embedding": [StrOptions({"bottleneck", "multiscale", "head"})],
@@ -307,6 +315,8 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         base_channels=16,
         *,
         depth=3,
+        upsampling="bilinear",
+        decoder_convs=2,
         embedding_dim=64,
         projection_dim=32,
         embedding="bottleneck",
@@ -337,6 +347,8 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
     ):
         self.base_channels = base_channels
         self.depth = depth
+        self.upsampling = upsampling
+        self.decoder_convs = decoder_convs
         self.embedding_dim = embedding_dim
         self.projection_dim = projection_dim
         self.embedding = embedding
@@ -410,6 +422,8 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
                 module__in_channels=X.shape[1],
                 module__base_channels=self.base_channels,
                 module__depth=self.depth,
+                module__upsampling=self.upsampling,
+                module__decoder_convs=self.decoder_convs,
                 module__embedding_dim=self.embedding_dim,
                 module__projection_dim=self.projection_dim,
                 criterion=DenoisingContrastiveLoss,
