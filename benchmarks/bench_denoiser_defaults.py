@@ -177,7 +177,7 @@ CONFIGS = {
     "float32, 8 epochs": dict(base_channels=16, max_epochs=8, lr_schedule="constant",
                               precision="float32"),
     # the original U-Net's transposed up-convolution and one 3x3 convolution per decoder level:
-    # the encoder (the representation) as before, a third of the decoder's FLOPs
+    # the encoder (the representation) as before, 56 % of the decoder's FLOPs
     "light decoder": dict(base_channels=16, upsampling="transposed", decoder_convs=1,
                           max_epochs=10, lr_schedule="constant", precision="float32"),
 }

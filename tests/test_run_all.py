@@ -87,3 +87,14 @@ def test_headline_skips_records_it_cannot_read(run_all):
     assert run_all.headline({}) == []
     broken = {"schema": 1, "sections": [], "command": "c"}
     assert run_all.headline({"simulator": broken, "loaders": broken}) == []
+
+
+def test_regenerate_names_few_commands_and_counts_many(run_all):
+    assert run_all._regenerate({"command": "a"}) == "`a`"
+    assembled = {"command": "merge", "source runs": [{"command": c} for c in "abab"]}
+    assert run_all._regenerate(assembled) == "`a`; `b`"
+    many = {"command": "merge", "source runs": [{"command": c} for c in "abc"]}
+    assert run_all._regenerate(many) == "3 runs, each command in the record's section below"
+    per_section = {"sections": {"sim": {"command": "s", "rows": []}, "ztf": {"command": "z"},
+                                "notes": "text"}}
+    assert run_all._regenerate(per_section) == "`s`; `z`"

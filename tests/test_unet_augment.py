@@ -9,10 +9,12 @@ from galaxy_learn.nn._augment import apply_affine, random_affine_matrices
 
 
 @settings(max_examples=10, deadline=None)
-@given(c=st.integers(1, 5), h=st.integers(1, 21), w=st.integers(1, 21), depth=st.integers(0, 3))
-def test_unet_any_size_and_band_count(c, h, w, depth):
+@given(c=st.integers(1, 5), h=st.integers(1, 21), w=st.integers(1, 21), depth=st.integers(0, 3),
+       upsampling=st.sampled_from(["bilinear", "transposed"]), decoder_convs=st.integers(1, 2))
+def test_unet_any_size_and_band_count(c, h, w, depth, upsampling, decoder_convs):
     torch.manual_seed(0)
-    net = UNet(c, base_channels=2, depth=depth, embedding_dim=3, projection_dim=2)
+    net = UNet(c, base_channels=2, depth=depth, embedding_dim=3, projection_dim=2,
+               upsampling=upsampling, decoder_convs=decoder_convs)
     recon, emb, proj = net(torch.randn(2, c, h, w))
     assert recon.shape == (2, c, h, w)
     assert emb.shape == (2, 3) and proj.shape == (2, 2)
@@ -34,6 +36,63 @@ def test_unet_outputs_do_not_depend_on_the_batch():
     torch.testing.assert_close(pooled[2:3], net.pooled_features(x[2:3]), atol=1e-5, rtol=1e-5)
     assert pooled.shape == (6, 4 + 8 + 16)
     torch.testing.assert_close(net.pooled_features(x, multiscale=False), pooled[:, 12:])
+
+
+def _conv_flops(c_in, c_out, k, pixels):
+    return 2 * c_in * c_out * k * k * pixels
+
+
+@pytest.mark.parametrize("upsampling, decoder_convs", [("bilinear", 2), ("transposed", 1),
+                                                       ("transposed", 2)])
+def test_unet_forward_flops_match_the_closed_form(upsampling, decoder_convs):
+    """The convolutions' FLOPs counted by torch against the layer arithmetic of the docstring:
+    the decoder of the transposed up-sampling with one convolution per level costs a little over
+    half the bilinear one with two, and the encoder is the same."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    c, b, size, depth = 3, 16, 64, 3
+    net = UNet(c, base_channels=b, depth=depth, upsampling=upsampling,
+               decoder_convs=decoder_convs).eval()
+    chans = [b * 2**i for i in range(depth + 1)]
+    pix = [(size // 2**i) ** 2 for i in range(depth + 1)]
+    encoder = sum(_conv_flops(ci, co, 3, p) + _conv_flops(co, co, 3, p)
+                  for ci, co, p in zip([c] + chans[:-1], chans, pix))
+    decoder = 0
+    for lev in reversed(range(depth)):
+        co, p, c_up = chans[lev], pix[lev], chans[lev + 1]
+        if upsampling == "transposed":
+            decoder += _conv_flops(c_up, co, 2, p // 4)  # each input pixel -> 2x2 outputs
+            c_up = co
+        decoder += _conv_flops(c_up + co, co, 3, p)
+        decoder += (decoder_convs - 1) * _conv_flops(co, co, 3, p)
+    output = _conv_flops(b, c, 1, pix[0])
+    with FlopCounterMode(display=False) as counter:
+        with torch.no_grad():
+            net(torch.zeros(1, c, size, size))
+    counted = counter.get_flop_counts()["Global"]
+    conv = sum(v for k, v in counted.items() if "conv" in str(k))
+    assert conv == encoder + decoder + output
+    if (upsampling, decoder_convs) == ("transposed", 1):
+        bilinear_decoder = sum(_conv_flops(chans[i + 1] + chans[i], chans[i], 3, pix[i])
+                               + _conv_flops(chans[i], chans[i], 3, pix[i])
+                               for i in range(depth))
+        assert 0.5 < decoder / bilinear_decoder < 0.6
+
+
+def test_unet_encoder_does_not_depend_on_the_decoder():
+    """The encoder is built first: the same seed gives the same representation whatever the
+    decoder, so the decoder options change what is reconstructed, not what is embedded."""
+    x = torch.randn(3, 3, 24, 24)
+    feats = []
+    for upsampling, k in [("bilinear", 2), ("transposed", 1)]:
+        torch.manual_seed(0)
+        net = UNet(3, base_channels=4, depth=2, upsampling=upsampling, decoder_convs=k).eval()
+        with torch.no_grad():
+            feats.append(net.pooled_features(x))
+        assert len([m for m in net.up[0] if isinstance(m, torch.nn.Conv2d)]) == k
+    torch.testing.assert_close(feats[0], feats[1])
+    with pytest.raises(ValueError, match="upsampling"):
+        UNet(3, upsampling="nearest")
 
 
 def test_rot90_through_affine_is_exact():
