@@ -201,7 +201,7 @@ def _head_cnn(rec):
     accuracy beside Kim & Brunner's network."""
     rows = rec["sections"]["sim"]["rows"]
     auc = np.array([r["auc_r_lt_21_tta"] for r in rows])
-    yield (f"AUC r < 21, simulator (10,000 / 2,000 cutouts): CNNClassifier() defaults",
+    yield ("AUC r < 21, simulator (10,000 / 2,000 cutouts): CNNClassifier() defaults",
            f"{auc.mean():.4f} ± {auc.std(ddof=1):.4f} ({len(auc)} seeds)")
     ztf = rec["sections"]["ztf"]["rows"]
     acc = {c: np.array([r["accuracy"] for r in ztf if r["config"] == c])
