@@ -180,6 +180,9 @@ CONFIGS = {
     # the encoder (the representation) as before, 56 % of the decoder's FLOPs
     "light decoder": dict(base_channels=16, upsampling="transposed", decoder_convs=1,
                           max_epochs=10, lr_schedule="constant", precision="float32"),
+    # FFDNet's reversible down-sampling: the U-Net on 2x2 pixel blocks packed as channels
+    "unshuffle 2": dict(base_channels=16, unshuffle=2, max_epochs=20, lr_schedule="constant",
+                        precision="float32"),
 }
 #: rows of the first runs of this script (before it named its settings) by their width
 _BY_WIDTH = {16: "before", 8: "8 channels"}

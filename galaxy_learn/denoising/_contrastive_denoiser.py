@@ -112,6 +112,11 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
     decoder_convs : int, default=2
         3x3 convolutions per decoder level. The encoder, whose pooled maps ``transform``
         returns, is the same whatever the decoder.
+    unshuffle : int, default=1
+        FFDNet's reversible down-sampling (Zhang, Zuo & Zhang 2018, IEEE TIP 27, 4608): each
+        ``unshuffle x unshuffle`` block of pixels becomes ``unshuffle**2`` channels before the
+        U-Net's first level and the output is re-assembled after the last, so every level runs
+        at ``1 / unshuffle**2`` of the pixels, with no pixel lost.
     embedding_dim : int, default=64
         Size of the representation ``h`` (a linear map of the pooled bottleneck) that feeds the
         projection head; ``transform`` returns it with ``embedding="head"``.
@@ -281,6 +286,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         "depth": [Interval(Integral, 0, None, closed="left")],
         "upsampling": [StrOptions({"bilinear", "transposed"})],
         "decoder_convs": [Interval(Integral, 1, None, closed="left")],
+        "unshuffle": [Interval(Integral, 1, None, closed="left")],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "projection_dim": [Interval(Integral, 1, None, closed="left")],
         "embedding": [StrOptions({"bottleneck", "multiscale", "head"})],
@@ -317,6 +323,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         depth=3,
         upsampling="bilinear",
         decoder_convs=2,
+        unshuffle=1,
         embedding_dim=64,
         projection_dim=32,
         embedding="bottleneck",
@@ -349,6 +356,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
         self.depth = depth
         self.upsampling = upsampling
         self.decoder_convs = decoder_convs
+        self.unshuffle = unshuffle
         self.embedding_dim = embedding_dim
         self.projection_dim = projection_dim
         self.embedding = embedding
@@ -424,6 +432,7 @@ class ContrastiveDenoiser(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Net
                 module__depth=self.depth,
                 module__upsampling=self.upsampling,
                 module__decoder_convs=self.decoder_convs,
+                module__unshuffle=self.unshuffle,
                 module__embedding_dim=self.embedding_dim,
                 module__projection_dim=self.projection_dim,
                 criterion=DenoisingContrastiveLoss,

@@ -93,10 +93,16 @@ class UNet(nn.Module):
         2x2 stride-2 transposed convolution to the finer level's channel count.
     decoder_convs : int, default=2
         3x3 convolutions per decoder level (the encoder always has two).
+    unshuffle : int, default=1
+        FFDNet's reversible down-sampling (Zhang, Zuo & Zhang 2018): each ``unshuffle x
+        unshuffle`` block of pixels becomes ``unshuffle**2`` channels before the first level
+        (``pixel_unshuffle``), and the output is re-assembled by ``pixel_shuffle``; no pixel is
+        lost, and every level runs at ``1 / unshuffle**2`` of the pixels (2: about 4x fewer
+        FLOPs).
     """
 
     def __init__(self, in_channels, base_channels=16, depth=3, embedding_dim=64, projection_dim=32,
-                 residual=False, upsampling="bilinear", decoder_convs=2):
+                 residual=False, upsampling="bilinear", decoder_convs=2, unshuffle=1):
         super().__init__()
         if upsampling not in ("bilinear", "transposed"):
             raise ValueError(f"upsampling must be 'bilinear' or 'transposed', got {upsampling!r}")
@@ -104,9 +110,10 @@ class UNet(nn.Module):
         self.depth = depth
         self.residual = residual
         self.upsampling = upsampling
+        self.unshuffle = int(unshuffle)
         chans = [base_channels * 2**i for i in range(depth + 1)]
         self.down = nn.ModuleList()
-        c_prev = in_channels
+        c_prev = in_channels * self.unshuffle**2
         for c in chans:
             self.down.append(_ConvBlock(c_prev, c))
             c_prev = c
@@ -118,7 +125,7 @@ class UNet(nn.Module):
                 c_prev = c_skip
             self.up.append(_ConvBlock(c_prev + c_skip, c_skip, decoder_convs))
             c_prev = c_skip
-        self.out = nn.Conv2d(c_prev, in_channels, 1)
+        self.out = nn.Conv2d(c_prev, in_channels * self.unshuffle**2, 1)
         self.embed = nn.Linear(chans[-1], embedding_dim)
         # SimCLR's head: Linear -> BatchNorm -> ReLU -> Linear. The batch normalisation matters:
         # pooled group-normalised features vary little between images, and without it the
@@ -134,10 +141,12 @@ class UNet(nn.Module):
 
     @property
     def stride(self):
-        return 2**self.depth
+        return self.unshuffle * 2**self.depth
 
     def encode(self, x):
         """Return the skip feature maps and the representation ``h`` of padded input ``x``."""
+        if self.unshuffle > 1:
+            x = F.pixel_unshuffle(x, self.unshuffle)
         skips = []
         for i, block in enumerate(self.down):
             if i > 0:
@@ -163,7 +172,8 @@ class UNet(nn.Module):
             else:
                 x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1))
-        return self.out(x)
+        x = self.out(x)
+        return F.pixel_shuffle(x, self.unshuffle) if self.unshuffle > 1 else x
 
     def embedding(self, x):
         """Representation ``h`` of images ``x`` of shape (n, C, H, W), any H, W."""
