@@ -10,11 +10,12 @@ from galaxy_learn.nn._augment import apply_affine, random_affine_matrices
 
 @settings(max_examples=10, deadline=None)
 @given(c=st.integers(1, 5), h=st.integers(1, 21), w=st.integers(1, 21), depth=st.integers(0, 3),
-       upsampling=st.sampled_from(["bilinear", "transposed"]), decoder_convs=st.integers(1, 2))
-def test_unet_any_size_and_band_count(c, h, w, depth, upsampling, decoder_convs):
+       upsampling=st.sampled_from(["bilinear", "transposed"]), decoder_convs=st.integers(1, 2),
+       unshuffle=st.integers(1, 3))
+def test_unet_any_size_and_band_count(c, h, w, depth, upsampling, decoder_convs, unshuffle):
     torch.manual_seed(0)
     net = UNet(c, base_channels=2, depth=depth, embedding_dim=3, projection_dim=2,
-               upsampling=upsampling, decoder_convs=decoder_convs)
+               upsampling=upsampling, decoder_convs=decoder_convs, unshuffle=unshuffle)
     recon, emb, proj = net(torch.randn(2, c, h, w))
     assert recon.shape == (2, c, h, w)
     assert emb.shape == (2, 3) and proj.shape == (2, 2)
@@ -42,9 +43,10 @@ def _conv_flops(c_in, c_out, k, pixels):
     return 2 * c_in * c_out * k * k * pixels
 
 
-@pytest.mark.parametrize("upsampling, decoder_convs", [("bilinear", 2), ("transposed", 1),
-                                                       ("transposed", 2)])
-def test_unet_forward_flops_match_the_closed_form(upsampling, decoder_convs):
+@pytest.mark.parametrize("upsampling, decoder_convs, unshuffle",
+                         [("bilinear", 2, 1), ("transposed", 1, 1), ("transposed", 2, 1),
+                          ("bilinear", 2, 2)])
+def test_unet_forward_flops_match_the_closed_form(upsampling, decoder_convs, unshuffle):
     """The convolutions' FLOPs counted by torch against the layer arithmetic of the docstring:
     the decoder of the transposed up-sampling with one convolution per level costs a little over
     half the bilinear one with two, and the encoder is the same."""
@@ -52,11 +54,12 @@ def test_unet_forward_flops_match_the_closed_form(upsampling, decoder_convs):
 
     c, b, size, depth = 3, 16, 64, 3
     net = UNet(c, base_channels=b, depth=depth, upsampling=upsampling,
-               decoder_convs=decoder_convs).eval()
+               decoder_convs=decoder_convs, unshuffle=unshuffle).eval()
     chans = [b * 2**i for i in range(depth + 1)]
-    pix = [(size // 2**i) ** 2 for i in range(depth + 1)]
+    pix = [(size // unshuffle // 2**i) ** 2 for i in range(depth + 1)]
+    c_in = c * unshuffle**2  # FFDNet's packing: unshuffle**2 channels per band
     encoder = sum(_conv_flops(ci, co, 3, p) + _conv_flops(co, co, 3, p)
-                  for ci, co, p in zip([c] + chans[:-1], chans, pix))
+                  for ci, co, p in zip([c_in] + chans[:-1], chans, pix))
     decoder = 0
     for lev in reversed(range(depth)):
         co, p, c_up = chans[lev], pix[lev], chans[lev + 1]
@@ -65,7 +68,7 @@ def test_unet_forward_flops_match_the_closed_form(upsampling, decoder_convs):
             c_up = co
         decoder += _conv_flops(c_up + co, co, 3, p)
         decoder += (decoder_convs - 1) * _conv_flops(co, co, 3, p)
-    output = _conv_flops(b, c, 1, pix[0])
+    output = _conv_flops(b, c_in, 1, pix[0])
     with FlopCounterMode(display=False) as counter:
         with torch.no_grad():
             net(torch.zeros(1, c, size, size))
@@ -77,7 +80,24 @@ def test_unet_forward_flops_match_the_closed_form(upsampling, decoder_convs):
                                + _conv_flops(chans[i], chans[i], 3, pix[i])
                                for i in range(depth))
         assert 0.5 < decoder / bilinear_decoder < 0.6
+    if unshuffle == 2:  # a quarter of the pixels at every level: about 4x fewer FLOPs
+        full = UNet(c, base_channels=b, depth=depth).eval()
+        with FlopCounterMode(display=False) as counter:
+            with torch.no_grad():
+                full(torch.zeros(1, c, size, size))
+        assert 3.5 < counter.get_total_flops() / conv < 4.0
 
+
+def test_unet_unshuffle_is_a_lossless_packing():
+    """pixel_unshuffle then pixel_shuffle is the identity, so a residual U-Net whose decoder
+    output is zero returns its input exactly, at any size (padding cropped back)."""
+    net = UNet(2, base_channels=4, depth=1, unshuffle=2, residual=True).eval()
+    torch.nn.init.zeros_(net.out.weight)
+    torch.nn.init.zeros_(net.out.bias)
+    x = torch.randn(3, 2, 13, 10)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x)[0], x)
+    assert net.stride == 4
 
 def test_unet_encoder_does_not_depend_on_the_decoder():
     """The encoder is built first: the same seed gives the same representation whatever the
