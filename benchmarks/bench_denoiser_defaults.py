@@ -200,7 +200,7 @@ def step_flops(params, size, batch_size):
     from torch.utils.flop_counter import FlopCounterMode
 
     X = make_galaxy_images(batch_size * 2, image_size=size, bands="gri", random_state=0)[0]
-    est = ContrastiveDenoiser(**{**params, "max_epochs": 1}, batch_size=batch_size,
+    est = ContrastiveDenoiser(**{**params, "max_epochs": 1, "batch_size": batch_size},
                               random_state=0, device="cpu").fit(X[: batch_size * 2])
     net = est.net_
     batch = (torch.as_tensor(est.scaler_.transform(X[:batch_size])), None)
