@@ -214,7 +214,8 @@ _HEADLINES = {"real": _head_real, "class_prior": _head_class_prior,
               "simulator": _head_simulator, "threshold": _head_threshold,
               "memmap": _head_memmap, "loaders": _head_loaders,
               "fit_time": _head_fit_time, "fit_time_images": _head_fit_time_images,
-              "fit_time_cnn": _head_fit_time_images, "cnn": _head_cnn}
+              "fit_time_cnn": _head_fit_time_images,
+              "fit_time_denoiser_3min": _head_fit_time_images, "cnn": _head_cnn}
 
 
 def _regenerate(record):
