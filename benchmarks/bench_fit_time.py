@@ -106,35 +106,33 @@ def image_estimators(args):
     X, y, _ = make_galaxy_images(n, image_size=64, bands="gri", random_state=0)
     y = np.isin(y, ["spiral", "barred_spiral"]).astype(int)
     rows, epochs = [], {}
-    cnn = [("CNNClassifier()", CNNClassifier(device=args.device, random_state=0), (X, y))]
-    fast = [("ContrastiveDenoiser(precision='auto', max_epochs=8)",
-             ContrastiveDenoiser(precision="auto", max_epochs=8, device=args.device,
-                                 random_state=0), (X,))]
-    estimators = cnn if args.cnn_only else fast if args.denoiser_3min else [("ContrastiveDenoiser()", ContrastiveDenoiser(device=args.device, random_state=0),
-                   (X,)),
-                  # bfloat16 training, for the speed-up it buys (not the default: see the
-                  # speed page of the user guide)
-                  ("ContrastiveDenoiser(precision='bfloat16')",
-                   ContrastiveDenoiser(precision="bfloat16", device=args.device, random_state=0),
-                   (X,))]
-    if not (args.skip_cnn or args.cnn_only or args.denoiser_3min):
-        estimators += cnn
-    for name, est, data in estimators:
+    cnn = ("CNNClassifier()", CNNClassifier(device=args.device, random_state=0), (X, y))
+    denoisers = [("ContrastiveDenoiser()", ContrastiveDenoiser(device=args.device, random_state=0),
+                  (X,)),
+                 # bfloat16 training, for the speed-up it buys (not the default: see the
+                 # speed page of the user guide)
+                 ("ContrastiveDenoiser(precision='bfloat16')",
+                  ContrastiveDenoiser(precision="bfloat16", device=args.device, random_state=0),
+                  (X,))]
+    fast = ("ContrastiveDenoiser(precision='auto', max_epochs=8)",
+            ContrastiveDenoiser(precision="auto", max_epochs=8, device=args.device,
+                                random_state=0), (X,))
+    # (record name, title, estimators) of each mode
+    name, title, estimators = (
+        ("fit_time_cnn", "Wall time of CNNClassifier() at its defaults (bench_fit_time.py "
+         "--images --cnn-only)", [cnn]) if args.cnn_only else
+        ("fit_time_denoiser_3min", "Wall time of ContrastiveDenoiser in bfloat16 for 8 epochs "
+         "(bench_fit_time.py --images --denoiser-3min)", [fast]) if args.denoiser_3min else
+        ("fit_time_images", "Wall time of the image estimators at their defaults "
+         "(bench_fit_time.py --images)", denoisers + ([] if args.skip_cnn else [cnn])))
+    for label, est, data in estimators:
         if args.quick:
             est.set_params(max_epochs=1)
         _, t = timed(lambda: est.fit(*data))
         dur = [float(h["dur"]) for h in est.history_]
-        epochs[name] = dur
-        rows.append({"estimator": name, "images": n, "epochs": len(dur), "fit seconds": t,
+        epochs[label] = dur
+        rows.append({"estimator": label, "images": n, "epochs": len(dur), "fit seconds": t,
                      "median epoch seconds": float(np.median(dur))})
-    name, title = (
-        ("fit_time_cnn", "Wall time of CNNClassifier() at its defaults (bench_fit_time.py "
-                         "--images --cnn-only)") if args.cnn_only else
-        ("fit_time_denoiser_3min", "Wall time of ContrastiveDenoiser in bfloat16 for 8 epochs "
-                                   "(bench_fit_time.py --images --denoiser-3min)")
-        if args.denoiser_3min else
-        ("fit_time_images", "Wall time of the image estimators at their defaults "
-                            "(bench_fit_time.py --images)"))
     write_results(name, {
         "title": title,
         "quick": args.quick,
