@@ -49,7 +49,7 @@ def _conv_flops(c_in, c_out, k, pixels):
 def test_unet_forward_flops_match_the_closed_form(upsampling, decoder_convs, unshuffle):
     """The convolutions' FLOPs counted by torch against the layer arithmetic of the docstring:
     the decoder of the transposed up-sampling with one convolution per level costs a little over
-    half the bilinear one with two, and the encoder is the same."""
+    half the bilinear one with two (same encoder), and unshuffle=2 about a quarter of the whole."""
     from torch.utils.flop_counter import FlopCounterMode
 
     c, b, size, depth = 3, 16, 64, 3
@@ -98,6 +98,7 @@ def test_unet_unshuffle_is_a_lossless_packing():
     with torch.no_grad():
         torch.testing.assert_close(net(x)[0], x)
     assert net.stride == 4
+
 
 def test_unet_encoder_does_not_depend_on_the_decoder():
     """The encoder is built first: the same seed gives the same representation whatever the
